@@ -1,0 +1,38 @@
+# The two commands of the README: `make run` and `make test`. Both set everything up first.
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+# Runs, schedules and sensor cursors of `make dev` persist here (git-ignored).
+DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: install run test dev bench lint clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+install: $(UV)  ## the locked environment in .venv (dev tools included)
+	$(UV) sync --frozen --python $(PYTHON) --quiet
+
+run: install  ## ingest raw/, check, reconcile and publish into warehouse/
+	$(VENV)/bin/factledger run
+
+test: install  ## the whole test suite
+	$(VENV)/bin/pytest
+
+# The Dagster UI and daemon (schedule, sensor, run queue) on loopback, with the instance in $(DAGSTER_HOME).
+DAGSTER_PORT ?= 3000
+dev: install  ## Dagster UI + daemon on http://127.0.0.1:$(DAGSTER_PORT); runs and sensor cursors persist in .dagster_home/
+	mkdir -p $(DAGSTER_HOME)
+	cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	@echo "Dagster UI: http://127.0.0.1:$(DAGSTER_PORT)   (DAGSTER_HOME=$(DAGSTER_HOME); Ctrl-C stops UI and daemon)"
+	DAGSTER_HOME=$(DAGSTER_HOME) \
+	FACTLEDGER_RAW=$${FACTLEDGER_RAW:-$(CURDIR)/raw} \
+	FACTLEDGER_WAREHOUSE=$${FACTLEDGER_WAREHOUSE:-$(CURDIR)/warehouse} \
+	$(VENV)/bin/dagster dev -h 127.0.0.1 -p $(DAGSTER_PORT)
+
+clean:  ## remove the environment and everything the pipeline wrote
+	rm -rf $(VENV) $(TOOLS) warehouse/lake warehouse/reports warehouse/exports .dagster_home
