@@ -1,0 +1,1 @@
+"""What factledger computes. Every module here is loaded by orchestration/definitions.py."""

@@ -1,0 +1,107 @@
+"""Ingest: articles and official sources from raw/ into the lake, and the derived figures."""
+
+import dagster as dg
+
+from assets._lake import LAKE_WRITER, row_count, table_metadata
+from factledger import figures as figure_logic
+from factledger import ingest
+from orchestration.resources import LakeResource, RawFilesResource
+from schemas import Articles, Figures, OfficialFigures, RejectedInputs, Sources
+
+INGEST_GROUP = "ingest"
+
+
+def _log_rejections(context, rejections) -> None:
+    for rejection in rejections:
+        context.log.warning(f"rejected {rejection}")
+
+
+@dg.asset(
+    group_name=INGEST_GROUP,
+    metadata=table_metadata(Articles),
+    description="One row per article file under raw/articles/: front matter, body, SHA-256 of the raw "
+    "bytes. Incremental: unchanged files are not re-parsed, changed ones replace their row, removed "
+    "ones are retired. Refused files go to rejected_inputs.",
+    **LAKE_WRITER,
+)
+def articles(context: dg.AssetExecutionContext, raw: RawFilesResource, lake: LakeResource) -> dg.MaterializeResult:
+    with lake.connect() as con:
+        con.execute("BEGIN")
+        sync = ingest.sync_articles(con, raw.root)
+        con.execute("COMMIT")
+        present = row_count(con, Articles, "retired_at IS NULL")
+        total = row_count(con, Articles)
+    _log_rejections(context, sync.rejections)
+    context.log.info(
+        f"articles: {len(sync.added)} new, {len(sync.replaced)} changed, {sync.unchanged} unchanged, "
+        f"{len(sync.retired)} retired, {len(sync.rejections)} rejected; {present} present"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": total,
+            "present": present,
+            "added": sync.added,
+            "replaced": sync.replaced,
+            "retired": sync.retired,
+            "unchanged": sync.unchanged,
+            "rejected": [str(r) for r in sync.rejections],
+        }
+    )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            "sources",
+            group_name=INGEST_GROUP,
+            metadata=table_metadata(Sources),
+            description="One row per official source folder under raw/sources/ (its descriptor: issuer, "
+            "sender, recipient, dates), with its reactions, named people, dimension vocabularies and "
+            "measures in source_reactions, source_people, source_dimensions and source_measures.",
+            **{k: v for k, v in LAKE_WRITER.items() if k != "pool"},
+        ),
+        dg.AssetSpec(
+            "official_figures",
+            group_name=INGEST_GROUP,
+            metadata=table_metadata(OfficialFigures),
+            description="Every figure a source states, one per CSV row, long form, with basis and "
+            "reported_by as provenance. Bad rows go to rejected_inputs, never to zero.",
+            **{k: v for k, v in LAKE_WRITER.items() if k != "pool"},
+        ),
+    ],
+    pool=LAKE_WRITER["pool"],
+)
+def official_sources(context: dg.AssetExecutionContext, raw: RawFilesResource, lake: LakeResource):
+    with lake.connect() as con:
+        con.execute("BEGIN")
+        parsed = ingest.sync_sources(con, raw.root)
+        con.execute("COMMIT")
+        n_sources = row_count(con, Sources)
+        n_figures = row_count(con, OfficialFigures)
+        n_rejected = row_count(con, RejectedInputs, "stage = 'sources'")
+    _log_rejections(context, [r for p in parsed for r in p.rejections])
+    context.log.info(f"sources: {n_sources} loaded with {n_figures} stated figures; {n_rejected} rejected inputs")
+    yield dg.MaterializeResult(asset_key="sources", metadata={"dagster/row_count": n_sources})
+    yield dg.MaterializeResult(
+        asset_key="official_figures", metadata={"dagster/row_count": n_figures, "rejected": n_rejected}
+    )
+
+
+@dg.asset(
+    group_name=INGEST_GROUP,
+    deps=["official_figures", "sources"],
+    metadata=table_metadata(Figures),
+    description="Stated figures plus every cell that follows from them by arithmetic over an additive "
+    "dimension (detained = all - non_detained, all = convicted + pending), each derived cell with "
+    "its formula and the figure_ids it came from.",
+    **LAKE_WRITER,
+)
+def figures(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    with lake.connect() as con:
+        con.execute("BEGIN")
+        counts = figure_logic.rebuild_figures(con)
+        con.execute("COMMIT")
+    context.log.info(f"figures: {counts['stated']} stated, {counts['derived']} derived in {counts['rounds']} rounds")
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": counts["stated"] + counts["derived"], "stated": counts["stated"], "derived": counts["derived"]}
+    )

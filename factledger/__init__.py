@@ -1,0 +1,1 @@
+"""factledger: check news articles' numeric claims against the official figures they cite."""

@@ -1,0 +1,33 @@
+"""The `factledger` command: run the pipeline, query published versions, compare them."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from factledger.commands import query, run
+
+COMMANDS = (run, query)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="factledger",
+        description="Check news articles' numeric claims against official figures; publish a versioned dataset.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except (FileNotFoundError, ValueError) as err:
+        print(f"factledger {args.command}: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Shared pieces of the table schemas: the DuckDB type of each column and reusable checks.
+
+Every lake table is declared once, as a pandera.ibis model in this package; the DDL, the Dagster
+column schema and the data dictionary are all generated from it, so they cannot drift apart.
+"""
+from __future__ import annotations
+
+import ibis
+import ibis.expr.datatypes as dt
+from pandera.ibis import DataFrameModel
+
+# The dimensions a figure can be broken down by. Their closed vocabularies are data, declared by
+# each source's descriptor (raw/sources/<id>/source.yaml), not code.
+DIMENSIONS = ("offense", "custody", "criminal_status")
+
+QUALIFIERS = ("none", "more_than", "at_least", "nearly", "about", "less_than", "at_most")
+
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+
+# DuckDB's TIMESTAMP is microseconds; ibis reads it as timestamp(6), so declare it that way.
+Timestamp = dt.Timestamp(scale=6)
+
+
+class LakeTable(DataFrameModel):
+    """A table of the lake. Subclasses set `Config.name` (the table's name) and a docstring."""
+
+    @classmethod
+    def table_name(cls) -> str:
+        return cls.Config.name
+
+    @classmethod
+    def columns(cls) -> dict:
+        return cls.to_schema().columns
+
+    @classmethod
+    def ddl(cls, catalog: str = "lake") -> str:
+        # Quoted: column names such as `end` are SQL keywords.
+        cols = ", ".join(f'"{name}" {duckdb_type(col.dtype.type)}' for name, col in cls.columns().items())
+        return f"CREATE TABLE IF NOT EXISTS {catalog}.main.{cls.table_name()} ({cols})"
+
+    @classmethod
+    def column_names(cls) -> list[str]:
+        return list(cls.columns())
+
+
+def duckdb_type(ibis_type: dt.DataType) -> str:
+    if ibis_type.is_timestamp():
+        return "TIMESTAMP"
+    return {
+        dt.Int64: "BIGINT",
+        dt.Int32: "INTEGER",
+        dt.String: "VARCHAR",
+        dt.Date: "DATE",
+        dt.Boolean: "BOOLEAN",
+        dt.Float64: "DOUBLE",
+    }[type(ibis_type)]
+
+
+def unique_key(table: ibis.Table, *columns: str) -> dict:
+    """A dataframe check output: True where no other row shares the key.
+
+    pandera.ibis's `Field(unique=True)` does not flag duplicates on DuckDB, and a window in a
+    plain boolean check is aggregated into invalid SQL; returning a named column avoids both.
+    """
+    window = ibis.window(group_by=[table[c] for c in columns])
+    return {f"{'_'.join(columns)}_unique": table.count().over(window) == 1}

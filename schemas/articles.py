@@ -1,0 +1,58 @@
+"""Articles and the inputs the pipeline refused."""
+from __future__ import annotations
+
+import ibis.expr.datatypes as dt
+import pandera.ibis as pa
+from pandera.ibis import Field
+
+from schemas._base import Timestamp, SHA256_PATTERN, LakeTable, unique_key
+
+
+class Articles(LakeTable):
+    """One row per article file under raw/articles/, as last ingested. A file that disappears is
+    retired (retired_at set), not deleted, so a published version can still explain its claims."""
+
+    article_id: dt.String = Field(description="File name without extension; the article's key.")
+    source_path: dt.String = Field(description="Path of the file, relative to the raw folder.")
+    outlet: dt.String = Field(nullable=True, description="Publisher, from front matter; null when unknown.")
+    url: dt.String = Field(nullable=True, description="Address of the article, from front matter.")
+    published: dt.Date = Field(nullable=True, description="Publication date, from front matter.")
+    title: dt.String = Field(nullable=True, description="Headline, from front matter.")
+    cites: dt.String = Field(
+        nullable=True, description="Ids of the official sources the article cites (front matter `cites`), comma-separated."
+    )
+    body: dt.String = Field(description="Article text after the front matter, exactly as in the file.")
+    body_start: dt.Int64 = Field(ge=0, description="Character offset of the body within the decoded file.")
+    sha256: dt.String = Field(str_matches=SHA256_PATTERN, description="SHA-256 of the file's raw bytes (provenance).")
+    body_sha256: dt.String = Field(str_matches=SHA256_PATTERN, description="SHA-256 of the body, to spot duplicates.")
+    n_bytes: dt.Int64 = Field(gt=0, description="Size of the raw file in bytes.")
+    ingested_at: Timestamp = Field(description="When this version of the file was ingested (UTC).")
+    retired_at: Timestamp = Field(nullable=True, description="When the file was found removed (UTC); null while present.")
+
+    class Config:
+        name = "articles"
+
+    @pa.dataframe_check(name="article_id is unique")
+    def _unique_id(cls, data):
+        return unique_key(data.table, "article_id")
+
+    @pa.dataframe_check(name="no two present articles share a body")
+    def _unique_body(cls, data):
+        t = data.table
+        present = t.retired_at.isnull()
+        key = unique_key(t, "body_sha256", "retired_at")["body_sha256_retired_at_unique"]
+        return {"body_unique": ~present | key}
+
+
+class RejectedInputs(LakeTable):
+    """Every input file or row the pipeline refused in its last run, and why. A rejected row never
+    reaches the other tables; the rest of its file and the other files still load."""
+
+    stage: dt.String = Field(isin=["articles", "sources"], description="Which ingestion refused it.")
+    file: dt.String = Field(description="Path of the offending file, relative to the raw folder.")
+    line: dt.Int64 = Field(nullable=True, ge=1, description="1-based line in that file; null when the whole file is refused.")
+    reason: dt.String = Field(str_length={"min_value": 1}, description="What is wrong, in words.")
+    detected_at: Timestamp = Field(description="When the run refused it (UTC).")
+
+    class Config:
+        name = "rejected_inputs"

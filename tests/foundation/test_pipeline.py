@@ -1,0 +1,127 @@
+"""Materialise the ingest assets and their checks in-process against a temporary warehouse."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from factledger.commands.run import steps_not_run
+from tests.conftest import INGEST_ASSETS, check_evaluations, query, run_pipeline
+
+SOURCE_DIR = Path("sources/ice-letter-2024-09-25")
+FIGURES_CSV = SOURCE_DIR / "figures.csv"
+
+
+def _failing_rows(evaluation) -> list[dict]:
+    return evaluation.metadata["failing_rows_json"].value
+
+
+def test_real_data_ingests_and_every_check_passes(raw, warehouse):
+    result = run_pipeline(raw, warehouse, INGEST_ASSETS)
+    assert result.success
+    evaluations = check_evaluations(result)
+    assert {"totals_add_up", "dates_coherent", "articles_schema", "figures_schema"} <= set(evaluations)
+    assert all(e.passed for e in evaluations.values()), [n for n, e in evaluations.items() if not e.passed]
+    files = sorted(p.stem for p in (raw / "articles").iterdir())
+    assert [r[0] for r in query(warehouse, "SELECT article_id FROM articles ORDER BY 1")] == files
+    csv_rows = (raw / FIGURES_CSV).read_text().count("\n") - 1
+    assert query(warehouse, "SELECT count(*) FROM official_figures")[0][0] == csv_rows
+
+
+def test_derived_cells_follow_from_stated_ones(raw, warehouse):
+    run_pipeline(raw, warehouse, INGEST_ASSETS)
+    cells = dict(query(warehouse, "SELECT offense || '/' || custody || '/' || criminal_status, value FROM figures WHERE measure = 'noncitizens_on_docket'"))
+    derived = dict(query(warehouse, "SELECT figure_id, formula FROM figures WHERE derived"))
+    assert cells["all/detained/convicted"] == cells["all/all/convicted"] - cells["all/non_detained/convicted"]
+    assert cells["homicide/all/convicted"] == cells["homicide/detained/convicted"] + cells["homicide/non_detained/convicted"]
+    assert all(formula for formula in derived.values())
+    stated = query(warehouse, "SELECT count(*) FROM figures WHERE NOT derived")[0][0]
+    assert stated == query(warehouse, "SELECT count(*) FROM official_figures")[0][0]
+
+
+def _replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_totals_check_fails_on_a_corrupted_figure_and_blocks_downstream(raw, warehouse):
+    _replace_in(raw / FIGURES_CSV, ",435719,", ",435718,")
+    result = run_pipeline(raw, warehouse, INGEST_ASSETS)
+    assert not result.success
+    totals = check_evaluations(result)["totals_add_up"]
+    assert not totals.passed
+    rows = _failing_rows(totals)
+    assert any("all/all/convicted" in r["failure_case"] or "all/all/all" in r["failure_case"] for r in rows)
+    assert "435718" in json.dumps(rows) or "parts_sum" in json.dumps(rows)
+    assert "totals_add_up" in totals.metadata["failing_rows"].value or "parts add up" in totals.metadata["failing_rows"].value
+
+
+def test_dates_check_fails_when_as_of_follows_the_letter_and_stops_figures(raw, warehouse):
+    _replace_in(raw / SOURCE_DIR / "source.yaml", "as_of_date: 2024-07-21", "as_of_date: 2024-10-21")
+    result = run_pipeline(raw, warehouse, INGEST_ASSETS)
+    dates = check_evaluations(result)["dates_coherent"]
+    assert not dates.passed
+    rules = {r["failure_case"].split("rule=")[1].split(",")[0] for r in _failing_rows(dates)}
+    assert "as_of_date <= document_date" in rules
+    assert "figures" not in {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "figures" in steps_not_run(result)
+
+
+def test_article_published_before_the_letter_fails_the_dates_check(raw, warehouse):
+    path = raw / "articles" / "001_3055ad8304499099.md"
+    _replace_in(path, "published: 2024-09-27", "published: 2024-09-01")
+    dates = check_evaluations(run_pipeline(raw, warehouse, INGEST_ASSETS))["dates_coherent"]
+    assert not dates.passed
+    assert any("subject=001_3055ad8304499099" in r["failure_case"] for r in _failing_rows(dates))
+
+
+def test_bad_inputs_are_rejected_by_name_and_line_while_good_files_load(raw, warehouse):
+    articles = raw / "articles"
+    good_ids = sorted(p.stem for p in articles.iterdir())
+    (articles / "empty.md").write_bytes(b"")
+    (articles / "latin1.md").write_bytes("Caf\xe9 owners said 1,200 people came.".encode("latin-1"))
+    (articles / "broken.md").write_text("---\noutlet: [unclosed\n---\nText with 12 numbers.\n")
+    (articles / "copy.md").write_bytes((articles / f"{good_ids[0]}.md").read_bytes().replace(b"published:", b"title: a copy\npublished:"))
+    csv_path = raw / FIGURES_CSV
+    lines = csv_path.read_text().splitlines(keepends=True)
+    lines[3] = lines[3].replace(",226847,", ",about 226k,")
+    lines[4] = lines[4].replace(",non_detained,", ",released,")
+    csv_path.write_text("".join(lines))
+    (raw / SOURCE_DIR / "extra.csv").write_text("measure,custody\nnoncitizens_on_docket,all\n")
+
+    result = run_pipeline(raw, warehouse, INGEST_ASSETS)
+    rejected = {(f, ln): reason for f, ln, reason in query(warehouse, "SELECT file, line, reason FROM rejected_inputs")}
+    assert "empty file" in rejected[("articles/empty.md", None)]
+    assert "not UTF-8" in rejected[("articles/latin1.md", 1)]
+    assert "not valid YAML" in rejected[("articles/broken.md", 3)]
+    assert f"same text as articles/{good_ids[0]}.md" in rejected[("articles/copy.md", None)]
+    assert "'about 226k' is not a whole number" in rejected[(FIGURES_CSV.as_posix(), 4)]
+    assert "custody 'released' is not a declared value" in rejected[(FIGURES_CSV.as_posix(), 5)]
+    assert "missing column(s) value" in rejected[((SOURCE_DIR / "extra.csv").as_posix(), 1)]
+    assert len(rejected) == 7
+
+    assert [r[0] for r in query(warehouse, "SELECT article_id FROM articles ORDER BY 1")] == good_ids
+    csv_rows = csv_path.read_text().count("\n") - 1
+    assert query(warehouse, "SELECT count(*) FROM official_figures")[0][0] == csv_rows - 2
+    assert query(warehouse, "SELECT count(*) FROM official_figures WHERE value = 0")[0][0] == 0
+    warning = check_evaluations(result)["no_rejected_inputs"]
+    assert not warning.passed and warning.metadata["rejected"].value == 7
+
+
+def test_ingestion_is_incremental_by_hash(raw, warehouse):
+    first = run_pipeline(raw, warehouse, ("articles",))
+    assert len(first.asset_materializations_for_node("articles")[0].metadata["added"].value) == 5
+    again = run_pipeline(raw, warehouse, ("articles",)).asset_materializations_for_node("articles")[0].metadata
+    assert (again["unchanged"].value, again["added"].value, again["replaced"].value) == (5, [], [])
+
+    changed, removed = sorted((raw / "articles").iterdir())[:2]
+    changed.write_text(changed.read_text() + "\nA correction was appended.\n")
+    removed.unlink()
+    meta = run_pipeline(raw, warehouse, ("articles",)).asset_materializations_for_node("articles")[0].metadata
+    assert meta["replaced"].value == [changed.stem] and meta["retired"].value == [removed.stem]
+    assert meta["unchanged"].value == 3
+    body, retired_at = query(warehouse, "SELECT body, retired_at FROM articles WHERE article_id = ?", [changed.stem])[0]
+    assert body.endswith("A correction was appended.\n") and retired_at is None
+    assert query(warehouse, "SELECT retired_at IS NOT NULL FROM articles WHERE article_id = ?", [removed.stem]) == [(True,)]
