@@ -1,0 +1,92 @@
+"""Variant spellings of the people a source names ("Gonzalez" for the letter's "Gonzales").
+
+A capitalised word a small edit distance from a person's surname is that person misspelt only
+with evidence: their first name just before it, a title just before it ("Rep.", "Mr."), or the
+same spelling already tied to them earlier in the article. Without evidence it may be someone else.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from factledger.claims.lexicon import Lexicon
+
+_CAPITALISED = re.compile(r"\b[A-Z][a-zA-Z'\-]+\b")
+_INITIALS = re.compile(r"^(?:[A-Z]\.\s*)+$")
+
+
+@dataclass(frozen=True)
+class NameVariant:
+    start: int        # normalised offsets of the phrase (first name included when it is the evidence)
+    end: int
+    variant: str      # the misspelt word as written
+    person: str       # the source's spelling of the whole name
+    expected: str     # the source's spelling of that word
+    distance: int
+    evidence: str
+
+
+def levenshtein(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def split_name(name: str) -> tuple[str | None, str]:
+    """('Patrick', 'Lechleitner') for 'Patrick J. Lechleitner'; the first name is None when only initials."""
+    words = [w for w in name.replace(",", " ").split() if w]
+    first = words[0] if len(words) > 1 and not _INITIALS.match(words[0]) else None
+    return first, words[-1]
+
+
+def find_variants(text: str, people: list[str], lexicon: Lexicon) -> list[NameVariant]:
+    found: list[NameVariant] = []
+    evidenced: dict[str, str] = {}  # variant word -> person, once tied by first name or title
+    for m in _CAPITALISED.finditer(text):
+        word = m.group()
+        for person in people:
+            first, surname = split_name(person)
+            variant = _surname_variant(text, m, word, person, first, surname, lexicon, evidenced)
+            variant = variant or _first_name_variant(text, m, word, person, first, surname)
+            if variant:
+                found.append(variant)
+                evidenced.setdefault(variant.variant, person)
+                break
+    return found
+
+
+def _surname_variant(text, m, word, person, first, surname, lexicon, evidenced) -> NameVariant | None:
+    if (word == surname or len(surname) < lexicon.min_surname_length or word[0].lower() != surname[0].lower()
+            or abs(len(word) - len(surname)) > lexicon.max_surname_distance):
+        return None
+    distance = levenshtein(word.lower(), surname.lower())
+    if not 0 < distance <= lexicon.max_surname_distance:
+        return None
+    before = text[max(0, m.start() - 40):m.start()]
+    previous = re.search(r"([A-Z][a-zA-Z'\-]+)\s+(?:(?:[A-Z]\.\s*)+)?$", before)
+    if first and previous and previous.group(1) == first:
+        start = m.start() - (len(before) - previous.start())
+        return NameVariant(start, m.end(), word, person, surname, distance, f"first name '{first}'")
+    title = lexicon.name_titles.search(before)
+    if title:
+        return NameVariant(m.start(), m.end(), word, person, surname, distance, f"title '{title.group().strip()}'")
+    if evidenced.get(word) == person:
+        return NameVariant(m.start(), m.end(), word, person, surname, distance, "same spelling earlier in the article")
+    return None
+
+
+def _first_name_variant(text, m, word, person, first, surname) -> NameVariant | None:
+    """'Toni Gonzales': the surname exact, the first name a near miss (not an initial or a prefix)."""
+    if not first or word == first or abs(len(word) - len(first)) > 2 or word[0] != first[0] or len(word) < 4 or len(first) < 4 or first.startswith(word) or word.startswith(first):
+        return None
+    following = re.match(r"\s+(?:(?:[A-Z]\.\s*)+)?([A-Z][a-zA-Z'\-]+)", text[m.end():m.end() + 40])
+    if not following or following.group(1) != surname:
+        return None
+    distance = levenshtein(word.lower(), first.lower())
+    if not 0 < distance <= 2:
+        return None
+    return NameVariant(m.start(), m.end() + following.end(), word, person, first, distance, f"surname '{surname}' follows")

@@ -1,0 +1,234 @@
+"""One article in, rows out: claims (with their scope and how it was decided), date mentions and
+name variants; then the verdicts and date checks against the cited sources.
+
+Extraction depends only on the article and the lexicon, so it is redone only when the article
+changes; reconciliation and checks depend on the figures, so they are redone when those change.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from factledger.claims import dates, names, numbers, scope
+from factledger.claims.lexicon import Lexicon
+from factledger.claims.reconcile import ClaimFacts, FigureIndex, reconcile
+from factledger.claims.text import lowered, normalise, sentences
+
+DIMENSIONS = ("offense", "custody", "criminal_status")
+
+
+@dataclass
+class Extraction:
+    claims: list[dict] = field(default_factory=list)
+    dates: list[dict] = field(default_factory=list)
+
+
+def extract_article(article_id: str, body: str, published: dt.date | None, sha256: str, lexicon: Lexicon) -> Extraction:
+    """Claims and date mentions of one article body; offsets point into `body` as written."""
+    norm = normalise(body)
+    text = norm.text
+    mentions = dates.find_mentions(text, lexicon)
+    found = numbers.find_numbers(text, lexicon, [(m.start, m.end) for m in mentions])
+    cues = scope.find_cues(lowered(_blank_addresses(text, lexicon)), lexicon) if found else []
+    out = Extraction()
+    for sentence in sentences(text, lexicon.abbreviations):
+        in_sentence = [n for n in found if sentence.start <= n.start < sentence.end]
+        dated = [m for m in mentions if sentence.start <= m.start < sentence.end]
+        if not in_sentence and not dated:
+            continue
+        sentence_span = norm.original_span(sentence.start, sentence.end)
+        context = _SentenceContext(body, norm, sentence, sentence_span, lexicon, published)
+        date_rows = [context.date_row(article_id, m) for m in dated]
+        out.dates += date_rows
+        if in_sentence:
+            sentence_cues = scope.in_span(cues, sentence.start, sentence.end)
+            out.claims += context.claim_rows(article_id, sha256, in_sentence, dated, date_rows, sentence_cues)
+    _resolve_earlier_mentions(out.claims)
+    return out
+
+
+@dataclass
+class _SentenceContext:
+    body: str
+    norm: object
+    sentence: object
+    span: tuple[int, int]
+    lexicon: Lexicon
+    published: dt.date | None
+
+    def local(self, start: int, end: int) -> tuple[int, int]:
+        return start - self.sentence.start, end - self.sentence.start
+
+    def date_row(self, article_id: str, mention: dates.DateMention) -> dict:
+        start, end = self.norm.original_span(mention.start, mention.end)
+        resolved = dates.resolve(mention, self.published, self.lexicon.fiscal_year_start_month)
+        events = dates.events_near(self.sentence.text, *self.local(mention.start, mention.end), self.lexicon)
+        return {
+            "article_id": article_id, "start": start, "end": end, "phrase": self.body[start:end],
+            "sentence": self.body[self.span[0]:self.span[1]],
+            "published": self.published,
+            "resolved_first": resolved.first if resolved else None,
+            "resolved_last": resolved.last if resolved else None,
+            "granularity": resolved.granularity if resolved else None,
+            "marker": mention.marker,
+            "events": ", ".join(dict.fromkeys(e.event for e in events)) or None,
+            "event_cues": ", ".join(dict.fromkeys(e.cue for e in events)) or None,
+            "refers_to_source": bool(self.lexicon.source_refs.search(self.sentence.text)),
+            "dates_claims": dates.is_claim_date(mention, resolved, events),
+        }
+
+    def claim_rows(self, article_id: str, sha256: str, found: list, mentions: list, date_rows: list[dict], cues: list) -> list[dict]:
+        spans = [self.local(n.start, n.end) for n in found]
+        opening, afters = scope.regions(spans, len(self.sentence.text))
+        claim_dates = [(self.local(m.start, m.end), row) for m, row in zip(mentions, date_rows) if row["dates_claims"]]
+        rows = []
+        for number, after in zip(found, afters):
+            decided = scope.decide_scope(cues, opening, after, self.lexicon)
+            rows.append(self._claim_row(article_id, sha256, number, decided, _claim_date(claim_dates, opening, after)))
+        return rows
+
+    def _claim_row(self, article_id, sha256, number: numbers.NumberPhrase, decided: scope.Scope, date_row: dict | None) -> dict:
+        start, end = self.norm.original_span(number.start, number.end)
+        row = {
+            "claim_id": f"{article_id}:{start}", "article_id": article_id, "article_sha256": sha256,
+            "start": start, "end": end, "phrase": self.body[start:end],
+            "sentence_start": self.span[0], "sentence": self.body[self.span[0]:self.span[1]],
+            "value": number.value, "qualifier": number.qualifier, "qualifier_cue": number.qualifier_cue,
+            "kind": number.kind, "kind_cue": number.kind_cue, "rounding_unit": number.unit,
+            "significant_digits": number.significant_digits,
+            "measure": decided.measure.value, "measure_cue": decided.measure.cue, "measure_basis": decided.measure.basis,
+            "date_first": date_row["resolved_first"] if date_row else None,
+            "date_last": date_row["resolved_last"] if date_row else None,
+            "date_phrase": date_row["phrase"] if date_row else None,
+        }
+        for dim in DIMENSIONS:
+            d = decided.dimensions.get(dim, scope.Decision(None))
+            row[dim], row[f"{dim}_cue"], row[f"{dim}_basis"] = d.value, d.cue, d.basis
+        return row
+
+
+def _blank_addresses(text: str, lexicon: Lexicon) -> str:
+    """The text with URLs and e-mail addresses blanked (same length): words inside an address
+    ("ice-released-over-435000-migrants-with-criminal-convictions") are not cues."""
+    for name in ("url", "email"):
+        pattern = lexicon.non_claims.get(name)
+        if pattern:
+            text = pattern.sub(lambda m: " " * len(m.group()), lowered(text))
+    return text
+
+
+def _claim_date(claim_dates: list, opening: tuple[int, int], after: tuple[int, int]) -> dict | None:
+    """The date of a number: the first dating mention after it (before the next number), else the
+    last one in the sentence opening."""
+    own = [row for (s, e), row in claim_dates if after[0] <= s and e <= after[1]]
+    if own:
+        return own[0]
+    shared = [row for (s, e), row in claim_dates if opening[0] <= s and e <= opening[1]]
+    return shared[-1] if shared else None
+
+
+def _resolve_earlier_mentions(rows: list[dict]) -> None:
+    """A count with no measure cue that repeats a number already scoped earlier in the article
+    ("the 13,000", "the 425,431 figure") refers back to it: take its scope and date."""
+    for i, row in enumerate(rows):
+        if row["kind"] != "count" or row["measure"] is not None:
+            continue
+        earlier = next((r for r in reversed(rows[:i]) if r["kind"] == "count" and r["measure"] and r["value"] == row["value"]), None)
+        if earlier is None:
+            continue
+        basis = f"earlier mention at {earlier['start']}"
+        row.update(measure=earlier["measure"], measure_cue=earlier["measure_cue"], measure_basis=basis)
+        for dim in DIMENSIONS:
+            if row[dim] is None and earlier[dim] is not None:
+                row[dim], row[f"{dim}_cue"], row[f"{dim}_basis"] = earlier[dim], earlier[f"{dim}_cue"], basis
+        if row["date_first"] is None:
+            row.update(date_first=earlier["date_first"], date_last=earlier["date_last"], date_phrase=earlier["date_phrase"])
+
+
+# ---- against the sources ---------------------------------------------------------------------------
+
+@dataclass
+class SourceContext:
+    """Everything reconciliation and the date/name checks need from the lake, loaded once."""
+    index: FigureIndex
+    source_dates: dict[str, dict[str, dt.date | None]]   # source_id -> {request_date: ..., ...}
+    reactions: dict[str, list[tuple[str, dt.date]]]       # source_id -> [(event, date)]
+    people: dict[str, list[tuple[str, str]]]              # source_id -> [(name, role)]
+    fingerprint: str
+
+    @property
+    def source_ids(self) -> list[str]:
+        return sorted(self.source_dates)
+
+    def cited(self, cites: str | None) -> list[str]:
+        """The sources an article cites that are loaded; every source when it cites none."""
+        wanted = [c.strip() for c in (cites or "").split(",") if c.strip()]
+        known = [c for c in wanted if c in self.source_dates]
+        return known or (self.source_ids if not wanted else [])
+
+
+def claim_facts(row: dict, lexicon: Lexicon) -> ClaimFacts:
+    return ClaimFacts(
+        phrase=row["phrase"], value=float(row["value"]), qualifier=row["qualifier"], kind=row["kind"],
+        unit=float(row["rounding_unit"]), significant_digits=int(row["significant_digits"]), measure=row["measure"],
+        dims={d: row[d] for d in DIMENSIONS}, dim_cues={d: row[f"{d}_cue"] for d in DIMENSIONS},
+        when_unnamed={d: r.when_unnamed for d, r in lexicon.dimensions.items()},
+        date_first=_as_date(row.get("date_first")), date_last=_as_date(row.get("date_last")), date_phrase=row.get("date_phrase"),
+    )
+
+
+def reconcile_rows(rows: list[dict], cites: dict[str, str | None], context: SourceContext, lexicon: Lexicon) -> list[dict]:
+    """Verdict columns for claim rows (`cites`: article_id -> the article's cites)."""
+    labels = {d: r.labels for d, r in lexicon.dimensions.items()}
+    out = []
+    for row in rows:
+        verdict = reconcile(claim_facts(row, lexicon), context.index, context.cited(cites.get(row["article_id"])), labels)
+        out.append({
+            **row, "verdict": verdict.verdict, "figure_id": verdict.figure_id, "figure_value": verdict.figure_value,
+            "relative_difference": verdict.relative_difference, "explanation": verdict.explanation,
+            "figures_fingerprint": context.fingerprint,
+        })
+    return out
+
+
+def check_date_rows(rows: list[dict], cites: dict[str, str | None], context: SourceContext) -> list[dict]:
+    out = []
+    for row in rows:
+        events = [e.strip() for e in (row.get("events") or "").split(",") if e.strip()]
+        best = None
+        for source_id in context.cited(cites.get(row["article_id"])):
+            check = dates.check_mention(_as_date(row["resolved_first"]), _as_date(row["resolved_last"]), events,
+                                        bool(row["refers_to_source"]), context.source_dates[source_id], context.reactions.get(source_id, []))
+            if best is None or (best[1].flagged and not check.flagged) or (best[1].consistent is None and check.consistent is not None):
+                best = (source_id, check)
+        source_id, check = best if best else (None, dates.DateCheck(None, None, None, False, "cites no loaded source"))
+        out.append({**row, "source_id": source_id, "event": check.event, "source_date": check.expected,
+                    "consistent": check.consistent, "flagged": check.flagged, "explanation": check.explanation,
+                    "figures_fingerprint": context.fingerprint})
+    return out
+
+
+def name_rows(article_id: str, body: str, cites: str | None, context: SourceContext, lexicon: Lexicon) -> list[dict]:
+    norm = normalise(body)
+    rows = []
+    for source_id in context.cited(cites):
+        people = context.people.get(source_id, [])
+        roles = dict(people)
+        for v in names.find_variants(norm.text, [p for p, _ in people], lexicon):
+            start, end = norm.original_span(v.start, v.end)
+            rows.append({
+                "article_id": article_id, "start": start, "end": end, "phrase": body[start:end], "variant": v.variant,
+                "source_id": source_id, "person": v.person, "role": roles.get(v.person), "expected": v.expected,
+                "edit_distance": v.distance, "evidence": v.evidence, "figures_fingerprint": context.fingerprint,
+            })
+    return rows
+
+
+def _as_date(value) -> dt.date | None:
+    if value is None or value != value:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if hasattr(value, "to_pydatetime"):
+        return value.to_pydatetime().date()
+    return value

@@ -1,0 +1,329 @@
+"""Verdicts: each claim against the official figures (stated and derived), per the eval README.
+
+- exact: the value equals the figure for the population the text names;
+- rounded: value and hedge are consistent with that figure (see `claim_interval`);
+- wrong_scope: no figure of the named population fits, but a figure of another population of the
+  same measure does (exactly or by rounding);
+- contradicted: the source has the named population and no figure of it fits;
+- not_in_source: the number is not a count the source has (no measure cue, another time, a
+  duration or percentage, or a cell the source does not give).
+
+Pure functions over plain values; `FigureIndex` groups the figures once so a claim only looks at
+the figures of its measure.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+
+from factledger.claims.dates import overlap_share
+from factledger.claims.numbers import unit_of
+
+EXACT, ROUNDED, WRONG_SCOPE, CONTRADICTED, NOT_IN_SOURCE = "exact", "rounded", "wrong_scope", "contradicted", "not_in_source"
+VERDICTS = (EXACT, ROUNDED, WRONG_SCOPE, CONTRADICTED, NOT_IN_SOURCE)
+# A flow figure's period and a claim's period must share at least this much of the shorter one.
+MIN_PERIOD_OVERLAP = 0.5
+# A number with no measure cue that equals one of the source's figures exactly, with at least
+# this many significant digits ("647,572"), is taken to be that figure: such a match is no accident.
+DISTINCTIVE_DIGITS = 4
+
+
+_KIND_WORDS = {"percent": "a percentage", "money": "an amount of money", "duration": "a duration", "ratio": "a ratio",
+               "other": "a number of something else"}
+
+
+# ---- hedges and rounding as intervals ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Interval:
+    low: float
+    high: float
+    low_open: bool = False
+    high_open: bool = False
+
+    def overlaps(self, other: "Interval") -> bool:
+        if self.high < other.low or other.high < self.low:
+            return False
+        if self.high == other.low:
+            return not (self.high_open or other.low_open)
+        if other.high == self.low:
+            return not (other.high_open or self.low_open)
+        return True
+
+
+def tolerance(unit: float, significant_digits: int) -> float:
+    """How far a round number may be from what it stands for: one unit of its last significant
+    digit ("435,000" for 435,719), half a unit for a one-digit number ("900,000", "a million")."""
+    return unit / 2 if significant_digits <= 1 else unit
+
+
+def claim_interval(value: float, qualifier: str, unit: float, significant_digits: int) -> Interval:
+    """The values a hedged, possibly rounded number is consistent with. A hedge has a direction:
+    "more than X" needs the figure above X, "nearly X" below X and close, "about X" close."""
+    tol = tolerance(unit, significant_digits)
+    if qualifier == "more_than":
+        return Interval(value, value + tol, low_open=True)
+    if qualifier == "at_least":
+        return Interval(value, value + tol)
+    if qualifier in ("nearly", "less_than"):
+        return Interval(value - tol, value, high_open=True)
+    if qualifier == "at_most":
+        return Interval(value - tol, value)
+    if qualifier == "about":
+        return Interval(value - tol, value + tol)
+    if unit <= 1:
+        return Interval(value, value)
+    # A bare round number: the writer rounded or truncated (within one unit either side).
+    return Interval(value - tol, value + tol, low_open=significant_digits > 1, high_open=significant_digits > 1)
+
+
+def figure_interval(value: float, qualifier: str) -> Interval:
+    """What the source's own figure allows: 893,600 with the source's "more than" is (893600, 893700]."""
+    if qualifier in (None, "", "none"):
+        return Interval(value, value)
+    unit, sig = unit_of(value)
+    return claim_interval(value, qualifier, unit, max(sig, 2))
+
+
+# ---- figures ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Figure:
+    figure_id: str
+    source_id: str
+    measure: str
+    dims: tuple[tuple[str, str | None], ...]
+    value: float
+    qualifier: str
+    derived: bool
+    as_of_date: dt.date | None
+    period_start: dt.date | None
+    period_end: dt.date | None
+
+    @property
+    def dim_map(self) -> dict[str, str | None]:
+        return dict(self.dims)
+
+
+@dataclass
+class FigureIndex:
+    by_measure: dict[tuple[str, str], list[Figure]] = field(default_factory=dict)  # (source_id, measure)
+    totals: dict[tuple[str, str], str] = field(default_factory=dict)              # (source_id, dimension) -> total value
+    measure_dims: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    measure_descriptions: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, figures: list[dict], dimensions: list[dict], measures: list[dict], dimension_names: tuple[str, ...]) -> "FigureIndex":
+        index = cls()
+        grouped: dict[tuple[str, str], list[Figure]] = defaultdict(list)
+        for f in figures:
+            grouped[(f["source_id"], f["measure"])].append(Figure(
+                f["figure_id"], f["source_id"], f["measure"], tuple((d, f.get(d)) for d in dimension_names),
+                float(f["value"]), f.get("qualifier") or "none", bool(f.get("derived")),
+                _date(f.get("as_of_date")), _date(f.get("period_start")), _date(f.get("period_end")),
+            ))
+        index.by_measure = dict(grouped)
+        index.totals = {(d["source_id"], d["dimension"]): d["value"] for d in dimensions if d["is_total"]}
+        for m in measures:
+            key = (m["source_id"], m["measure"])
+            index.measure_dims[key] = tuple(x.strip() for x in (m.get("dimensions") or "").split(",") if x.strip())
+            index.measure_descriptions[key] = m.get("description") or m["measure"]
+        return index
+
+
+def _date(value) -> dt.date | None:
+    if value is None or value != value:  # None or NaT/NaN
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if hasattr(value, "to_pydatetime"):
+        return value.to_pydatetime().date()
+    return value
+
+
+# ---- the claim side --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ClaimFacts:
+    """What reconciliation needs to know about a claim (a row of the claims table)."""
+    phrase: str
+    value: float
+    qualifier: str
+    kind: str
+    unit: float
+    significant_digits: int
+    measure: str | None
+    dims: dict[str, str | None]           # named values; None = not named
+    dim_cues: dict[str, str | None]
+    when_unnamed: dict[str, str]          # dimension -> "total" | "any"
+    date_first: dt.date | None = None
+    date_last: dt.date | None = None
+    date_phrase: str | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verdict: str
+    figure_id: str | None
+    figure_value: float | None
+    relative_difference: float | None
+    explanation: str
+
+
+def reconcile(claim: ClaimFacts, index: FigureIndex, source_ids: list[str], labels: dict[str, dict[str, str]]) -> Verdict:
+    if claim.kind != "count":
+        return Verdict(NOT_IN_SOURCE, None, None, None, f"'{claim.phrase}' is {_KIND_WORDS.get(claim.kind, claim.kind)}, not a count the source gives")
+    if claim.measure is None:
+        measure = _distinctive_match(claim, index, source_ids)
+        if measure is None:
+            return Verdict(NOT_IN_SOURCE, None, None, None,
+                           f"nothing near '{claim.phrase}' says it counts something the source measures")
+        found = reconcile(replace(claim, measure=measure), index, source_ids, labels)
+        return replace(found, explanation=found.explanation + " (no cue words: matched as the source's own number)")
+    pool = [f for s in source_ids for f in index.by_measure.get((s, claim.measure), [])]
+    if not pool:
+        return Verdict(NOT_IN_SOURCE, None, None, None, f"the cited source has no {claim.measure.replace('_', ' ')} figures")
+    dated = [f for f in pool if _same_time(claim, f)]
+    if not dated:
+        return Verdict(NOT_IN_SOURCE, None, None, None,
+                       f"the text dates '{claim.phrase}' to {claim.date_phrase} ({_span(claim)}); the source's figures are for {_figure_time(pool[0])}")
+    primary = [f for f in dated if _names_population(claim, f, index)]
+    interval = claim_interval(claim.value, claim.qualifier, claim.unit, claim.significant_digits)
+    fits = [f for f in primary if _fits(claim, interval, f)]
+    if fits:
+        best = min(fits, key=lambda f: _rank(claim, f, index))
+        verdict = EXACT if best.value == claim.value else ROUNDED
+        return _verdict(verdict, claim, best, _explain_match(verdict, claim, best, index, labels))
+    others = [f for f in dated if f not in primary and (f.value == claim.value or _fits(claim, interval, f))]
+    nearest_named = min(primary, key=lambda f: (abs(f.value - claim.value), f.derived)) if primary else None
+    if others:
+        best = min(others, key=lambda f: (f.value != claim.value, f.derived, _dims_apart(claim, f), abs(f.value - claim.value)))
+        return _verdict(WRONG_SCOPE, claim, best, _explain_wrong_scope(claim, best, nearest_named, index, labels))
+    if nearest_named is not None:
+        return _verdict(CONTRADICTED, claim, nearest_named, _explain_contradicted(claim, nearest_named, index, labels))
+    return Verdict(NOT_IN_SOURCE, None, None, None,
+                   f"the source gives no figure for the {_claim_population(claim, labels)} that '{claim.phrase}' counts")
+
+
+def _distinctive_match(claim: ClaimFacts, index: FigureIndex, source_ids: list[str]) -> str | None:
+    """The measure of a source figure that a cue-less claim equals exactly, if the number is distinctive."""
+    if claim.significant_digits < DISTINCTIVE_DIGITS or claim.qualifier != "none":
+        return None
+    for source_id in source_ids:
+        for (sid, measure), figures in index.by_measure.items():
+            if sid == source_id and any(f.value == claim.value for f in figures):
+                return measure
+    return None
+
+
+def _verdict(verdict: str, claim: ClaimFacts, figure: Figure, explanation: str) -> Verdict:
+    diff = (claim.value - figure.value) / figure.value if figure.value else None
+    return Verdict(verdict, figure.figure_id, figure.value, diff, explanation)
+
+
+def _fits(claim: ClaimFacts, interval: Interval, figure: Figure) -> bool:
+    """Consistent by value and hedges; a text repeating the source's own number always is, even
+    where the source hedges it ("893,600" for the source's "more than 893,600")."""
+    return claim.value == figure.value or interval.overlaps(figure_interval(figure.value, figure.qualifier))
+
+
+def _same_time(claim: ClaimFacts, figure: Figure) -> bool:
+    """A claim without a date is taken to be about the source's time."""
+    if claim.date_first is None:
+        return True
+    if figure.as_of_date is not None:
+        return claim.date_first <= figure.as_of_date <= claim.date_last
+    if figure.period_start is not None and figure.period_end is not None:
+        return overlap_share(claim.date_first, claim.date_last, figure.period_start, figure.period_end) >= MIN_PERIOD_OVERLAP
+    return True
+
+
+def _names_population(claim: ClaimFacts, figure: Figure, index: FigureIndex) -> bool:
+    """Whether a figure is of the population the text names: every named dimension equal, every
+    unnamed one at its total (or free, when the lexicon says an unnamed value is left open)."""
+    dims = index.measure_dims.get((figure.source_id, figure.measure), ())
+    for dim in dims:
+        named = claim.dims.get(dim)
+        value = figure.dim_map.get(dim)
+        if named is not None:
+            if value != named:
+                return False
+        elif claim.when_unnamed.get(dim, "total") == "total" and value != index.totals.get((figure.source_id, dim)):
+            return False
+    return True
+
+
+def _rank(claim: ClaimFacts, figure: Figure, index: FigureIndex) -> tuple:
+    """Exact before rounded; a stated figure before a derived one (writers quote what the source
+    states); then unnamed dimensions at their total; then the nearest."""
+    at_total = sum(1 for d, v in figure.dims if claim.dims.get(d) is None and v != index.totals.get((figure.source_id, d)))
+    return (figure.value != claim.value, figure.derived, at_total, abs(figure.value - claim.value))
+
+
+def _dims_apart(claim: ClaimFacts, figure: Figure) -> int:
+    return sum(1 for d, v in figure.dims if claim.dims.get(d) is not None and claim.dims[d] != v)
+
+
+# ---- explanations ------------------------------------------------------------------------------------
+
+def describe(figure: Figure, index: FigureIndex, labels: dict[str, dict[str, str]]) -> str:
+    dims = index.measure_dims.get((figure.source_id, figure.measure), ())
+    if not dims:
+        description = index.measure_descriptions.get((figure.source_id, figure.measure), figure.measure)
+        lowered = description if description[1:2].isupper() else description[:1].lower() + description[1:]
+        return f"{lowered} ({_figure_time(figure)})"
+    words = [labels.get(d, {}).get(v or "", v or "") for d, v in figure.dims if d in dims]
+    words = [w for w in words if w]
+    is_total = all(v == index.totals.get((figure.source_id, d)) for d, v in figure.dims if d == "offense")
+    return " ".join(words + ["total" if is_total else "count"]) if words else "total"
+
+
+def _claim_population(claim: ClaimFacts, labels: dict[str, dict[str, str]]) -> str:
+    words = [labels.get(d, {}).get(v, v) for d, v in claim.dims.items() if v]
+    return " ".join(w for w in words if w) or claim.measure.replace("_", " ")
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if value == int(value) else f"{value:,}"
+
+
+def _cues(claim: ClaimFacts) -> str:
+    said = [f"'{c}'" for d, c in claim.dim_cues.items() if c]
+    return ", ".join(said)
+
+
+def _explain_match(verdict: str, claim: ClaimFacts, figure: Figure, index: FigureIndex, labels) -> str:
+    what = describe(figure, index, labels)
+    hedge = "" if figure.qualifier in ("none", None) else f" (the source says {figure.qualifier.replace('_', ' ')} {_fmt(figure.value)})"
+    if verdict == EXACT:
+        return f"'{claim.phrase}' equals the {what} {_fmt(figure.value)}{hedge}"
+    return f"'{claim.phrase}' is consistent with the {what} {_fmt(figure.value)}{hedge}"
+
+
+def _explain_wrong_scope(claim: ClaimFacts, figure: Figure, named: Figure | None, index: FigureIndex, labels) -> str:
+    said = _cues(claim)
+    text = f"'{claim.phrase}' matches the {describe(figure, index, labels)} {_fmt(figure.value)}"
+    if named is not None:
+        text += f"; the text says {said or 'otherwise'}, and the {describe(named, index, labels)} is {_fmt(named.value)}"
+    return text
+
+
+def _explain_contradicted(claim: ClaimFacts, figure: Figure, index: FigureIndex, labels) -> str:
+    diff = (claim.value - figure.value) / figure.value if figure.value else 0
+    return (f"the text says {_cues(claim) or 'this population'}; the {describe(figure, index, labels)} is {_fmt(figure.value)}, "
+            f"which '{claim.phrase}' does not fit ({diff:+.1%})")
+
+
+def _span(claim: ClaimFacts) -> str:
+    if claim.date_first == claim.date_last:
+        return claim.date_first.isoformat()
+    return f"{claim.date_first.isoformat()} to {claim.date_last.isoformat()}"
+
+
+def _figure_time(figure: Figure) -> str:
+    if figure.as_of_date:
+        return f"as of {figure.as_of_date.isoformat()}"
+    if figure.period_start and figure.period_end:
+        return f"{figure.period_start.isoformat()} to {figure.period_end.isoformat()}"
+    return "an unstated time"

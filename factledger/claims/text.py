@@ -1,0 +1,103 @@
+"""Text normalised for matching, with a map back to offsets in the original body.
+
+Matching runs on the normalised text (one hyphen, one space, straight quotes) so that cue words and
+number patterns need one spelling each; every offset the pipeline stores is mapped back through
+`Normalised.original`, so `body[start:end]` is always the phrase as written.
+"""
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+# One-for-one replacements: these keep offsets unchanged.
+_SAME_LENGTH = {
+    "\u00a0": " ", "\u2007": " ", "\u2009": " ", "\u200a": " ", "\u202f": " ", "\u2002": " ", "\u2003": " ",
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2212": "-", "\ufe63": "-", "\uff0d": "-",
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"', "\u00ab": '"', "\u00bb": '"',
+    "\u2044": "/", "\uff0c": ",",
+    **{chr(0xFF10 + d): str(d) for d in range(10)},  # full-width digits
+}
+_TRANSLATE = str.maketrans(_SAME_LENGTH)
+# Invisible characters that only get in the way of matching: dropped, so offsets need a map.
+_DROPPED = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
+
+
+@dataclass(frozen=True)
+class Normalised:
+    text: str
+    # Original positions of the dropped characters, ascending; empty in the usual case.
+    dropped: tuple[int, ...] = ()
+
+    def original(self, index: int) -> int:
+        """Offset in the original text of normalised offset `index` (0 <= index <= len(text))."""
+        if not self.dropped:
+            return index
+        # Each dropped char before the target shifts it right by one; walk until stable.
+        shift = 0
+        while True:
+            moved = bisect.bisect_right(self.dropped, index + shift)
+            if moved == shift:
+                return index + shift
+            shift = moved
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        if start == end:
+            return self.original(start), self.original(start)
+        # The end maps from the last character, so a dropped char right after a span stays outside it.
+        return self.original(start), self.original(end - 1) + 1
+
+
+def normalise(text: str) -> Normalised:
+    dropped = tuple(m.start() for m in _DROPPED.finditer(text))
+    kept = _DROPPED.sub("", text) if dropped else text
+    return Normalised(kept.translate(_TRANSLATE), dropped)
+
+
+def lowered(text: str) -> str:
+    """Lower case, same length (a character whose lower case is longer, like 'İ', is kept)."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int  # offsets into the normalised text
+    end: int
+    text: str
+
+
+_SENTENCE_END = re.compile(r"""[.!?]+["')\]]*(?=\s+["'(\[]?[A-Z0-9$])|\n+""")
+
+
+def sentences(text: str, abbreviations: frozenset[str]) -> list[Sentence]:
+    """Split at sentence punctuation followed by a capital (not after an abbreviation) and at
+    newlines. Whitespace around sentences is trimmed; offsets are into `text`."""
+    out, begin = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.group().startswith((".",)) and _ends_with_abbreviation(text, m.start(), abbreviations):
+            continue
+        _append(out, text, begin, m.end())
+        begin = m.end()
+    _append(out, text, begin, len(text))
+    return out
+
+
+def _ends_with_abbreviation(text: str, dot: int, abbreviations: frozenset[str]) -> bool:
+    word_start = dot
+    while word_start > 0 and not text[word_start - 1].isspace() and text[word_start - 1] not in "(\"'":
+        word_start -= 1
+    word = text[word_start:dot + 1]
+    return word in abbreviations or bool(re.fullmatch(r"(?:[A-Z]\.)+", word))
+
+
+def _append(out: list[Sentence], text: str, start: int, end: int) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        out.append(Sentence(start, end, text[start:end]))

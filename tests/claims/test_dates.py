@@ -1,0 +1,83 @@
+import datetime as dt
+
+import pytest
+
+from factledger.claims import lexicon
+from factledger.claims.dates import check_mention, events_near, find_mentions, is_claim_date, resolve
+
+LEX = lexicon.load()
+SAT = dt.date(2024, 9, 28)
+
+
+def one(text: str):
+    found = find_mentions(text, LEX)
+    assert len(found) == 1, [m.text for m in found]
+    return found[0]
+
+
+@pytest.mark.parametrize("text,published,first,last", [
+    ("said on Friday", SAT, dt.date(2024, 9, 27), dt.date(2024, 9, 27)),
+    ("sent it Wednesday", SAT, dt.date(2024, 9, 25), dt.date(2024, 9, 25)),
+    ("posted on Saturday", SAT, SAT, SAT),  # on or before publication: the same day
+    ("wrote on Sept. 25", SAT, dt.date(2024, 9, 25), dt.date(2024, 9, 25)),
+    ("asked in March", SAT, dt.date(2024, 3, 1), dt.date(2024, 3, 31)),
+    ("happened in November", SAT, dt.date(2023, 11, 1), dt.date(2023, 11, 30)),  # the latest November before
+    ("said earlier this week", SAT, dt.date(2024, 9, 23), SAT),
+    ("a poll last month", SAT, dt.date(2024, 8, 1), dt.date(2024, 8, 31)),
+    ("as of July 21", SAT, dt.date(2024, 7, 21), dt.date(2024, 7, 21)),
+    ("as of June 5, 2021", SAT, dt.date(2021, 6, 5), dt.date(2021, 6, 5)),
+    ("between May 2023 and the end of July", SAT, dt.date(2023, 5, 1), dt.date(2024, 7, 31)),
+    ("from May 2023 through July", SAT, dt.date(2023, 5, 1), dt.date(2024, 7, 31)),
+    ("in Fiscal Year 2024", SAT, dt.date(2023, 10, 1), dt.date(2024, 9, 30)),
+    ("as of July of this year", SAT, dt.date(2024, 7, 1), dt.date(2024, 7, 31)),
+])
+def test_resolution(text, published, first, last):
+    r = resolve(one(text), published, LEX.fiscal_year_start_month)
+    assert (r.first, r.last) == (first, last)
+
+
+def test_unresolvable_without_publication_date():
+    assert resolve(one("on Friday"), None) is None
+    assert resolve(one("in July 2024"), None).first == dt.date(2024, 7, 1)
+
+
+def test_may_the_verb_is_not_a_date():
+    assert find_mentions("they may have left", LEX) == []
+    assert [m.text for m in find_mentions("since May 2023", LEX)] == ["May 2023"]
+
+
+def test_events_near():
+    sentence = "The director sent a letter Wednesday to the congressman."
+    start = sentence.index("Wednesday")
+    assert events_near(sentence, start, start + 9, LEX)[0].event == "document_date"
+
+
+SOURCE = {"document_date": dt.date(2024, 9, 25), "as_of_date": dt.date(2024, 7, 21), "request_date": dt.date(2024, 3, 13)}
+REACTIONS = [("recipient posted the letter on X", dt.date(2024, 9, 27))]
+
+
+def test_wrong_letter_day_is_flagged():
+    check = check_mention(dt.date(2024, 9, 26), dt.date(2024, 9, 26), ["document_date"], True, SOURCE, REACTIONS)
+    assert check.flagged and check.consistent is False
+
+
+def test_right_day_and_any_cued_event_is_consistent():
+    assert check_mention(dt.date(2024, 9, 25), dt.date(2024, 9, 25), ["document_date"], True, SOURCE, REACTIONS).consistent
+    # "the letter was sent after he asked in March": either event may be meant
+    march = check_mention(dt.date(2024, 3, 1), dt.date(2024, 3, 31), ["document_date", "request_date"], True, SOURCE, REACTIONS)
+    assert march.consistent and not march.flagged
+    assert check_mention(dt.date(2024, 9, 27), dt.date(2024, 9, 27), ["reaction:posted"], True, SOURCE, REACTIONS).consistent
+
+
+def test_not_flagged_without_event_or_source_reference():
+    assert not check_mention(dt.date(2024, 9, 26), dt.date(2024, 9, 26), [], True, SOURCE, REACTIONS).flagged
+    assert not check_mention(dt.date(2024, 9, 26), dt.date(2024, 9, 26), ["document_date"], False, SOURCE, REACTIONS).flagged
+    assert not check_mention(None, None, ["document_date"], True, SOURCE, REACTIONS).flagged
+
+
+def test_event_dates_do_not_date_numbers():
+    sentence = "He sent a letter Wednesday saying as of July 21 there were 5,000."
+    for mention in find_mentions(sentence, LEX):
+        r = resolve(mention, SAT)
+        events = events_near(sentence, mention.start, mention.end, LEX)
+        assert is_claim_date(mention, r, events) == (mention.text == "July 21")

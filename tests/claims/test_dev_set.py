@@ -1,0 +1,64 @@
+"""The pipeline over the five raw articles, scored by the shared scorer against the labelled set."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from factledger import figures, ingest, lake, tables
+from factledger.claims import lexicon, store
+from factledger.paths import PROJECT_ROOT
+from factledger.validation import validate
+from schemas.claims import CLAIM_PHRASES_SQL, ClaimExtractions, ClaimPhrases, Claims, DateFindings, NameFindings
+
+SHARED = PROJECT_ROOT.parent / "shared" / "eval"
+
+
+@pytest.fixture
+def built(tmp_path):
+    warehouse = tmp_path / "warehouse"
+    with lake.connect(warehouse) as con:
+        tables.ensure_tables(con)
+        ingest.sync_articles(con, PROJECT_ROOT / "raw")
+        ingest.sync_sources(con, PROJECT_ROOT / "raw")
+        figures.rebuild_figures(con)
+        store.sync_claims(con, lexicon.load())
+        path = store.export_claims(con, warehouse)
+        yield con, path
+
+
+@pytest.mark.skipif(not (SHARED / "score.py").exists(), reason="../shared/eval is absent")
+def test_scorer_thresholds(built):
+    _, path = built
+    done = subprocess.run(
+        [sys.executable, str(SHARED / "score.py"), "--gold", str(SHARED / "dev_claims.csv"), "--claims", str(path),
+         "--min-recall", "0.95", "--min-verdict", "0.90", "--max-false-flags", "0", "--show"],
+        capture_output=True, text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    assert "false_flags=0" in last
+
+
+def test_tables_pass_their_schemas(built):
+    con, _ = built
+    for model, sql in ((Claims, None), (DateFindings, None), (NameFindings, None), (ClaimExtractions, None), (ClaimPhrases, CLAIM_PHRASES_SQL)):
+        result = validate(con, model, sql)
+        assert result.passed, (model.table_name(), result.failures.to_dict("records")[:5])
+        assert result.rows_checked > 0 or model is NameFindings
+
+
+def test_a_recipient_misspelling_is_flagged_with_its_span(built):
+    con, _ = built
+    rows = con.execute("SELECT n.article_id, n.phrase, n.person, substring(a.body, n.start + 1, n.\"end\" - n.start) "
+                       "FROM name_findings n JOIN articles a USING (article_id)").fetchall()
+    assert rows and all(phrase == body_slice for _, phrase, _, body_slice in rows)
+    assert {person for _, _, person, _ in rows} == {"Tony Gonzales"}
+    assert not any("Gonzales" in phrase for _, phrase, _, _ in rows)
+
+
+def test_no_date_is_flagged_in_the_dev_articles(built):
+    con, _ = built
+    assert con.execute("SELECT count(*) FROM date_findings WHERE flagged").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM date_findings WHERE consistent").fetchone()[0] >= 5

@@ -1,0 +1,140 @@
+import re
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from factledger.claims import lexicon
+from factledger.claims.numbers import find_numbers, parse_digits, parse_words
+
+LEX = lexicon.load()
+
+ONES = ["", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+TEENS = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+
+
+def words_below_thousand(n: int) -> str:
+    hundreds, rest = divmod(n, 100)
+    parts = [f"{ONES[hundreds]} hundred"] if hundreds else []
+    if 10 <= rest < 20:
+        parts.append(TEENS[rest - 10])
+    elif rest:
+        tens, ones = divmod(rest, 10)
+        parts.append("-".join(p for p in (TENS[tens], ONES[ones]) if p))
+    return " ".join(parts)
+
+
+def in_words(n: int) -> str:
+    parts = []
+    for scale, name in ((10**6, "million"), (10**3, "thousand"), (1, "")):
+        chunk, n = divmod(n, scale)
+        if chunk:
+            parts.append(f"{words_below_thousand(chunk)} {name}".strip())
+    return " ".join(parts)
+
+
+def only(text: str):
+    found = find_numbers(text, LEX)
+    assert len(found) == 1, [text[f.start:f.end] for f in found]
+    return found[0]
+
+
+@pytest.mark.parametrize("text,value,qualifier,phrase", [
+    ("they found more than 425,000 people", 425000, "more_than", "more than 425,000"),
+    ("nearly 16,000 were counted", 16000, "nearly", "nearly 16,000"),
+    ("a docket of 7.5 million people", 7_500_000, "none", "7.5 million"),
+    ("thirteen thousand people", 13000, "none", "thirteen thousand"),
+    ("some 222,000 await charges", 222000, "about", "some 222,000"),
+    ("an estimated 7 million people", 7_000_000, "about", "an estimated 7 million"),
+    ("over 435,719 people", 435719, "more_than", "over 435,719"),
+    ("435,000-plus people", 435000, "more_than", "435,000-plus"),
+    ("close to 1,200 cases", 1200, "nearly", "close to 1,200"),
+    ("fewer than 300 beds", 300, "less_than", "fewer than 300"),
+    ("a million people", 1_000_000, "none", "a million"),
+    ("up to 41,500 beds", 41500, "at_most", "up to 41,500"),
+])
+def test_phrases(text, value, qualifier, phrase):
+    n = only(text)
+    assert (n.value, n.qualifier, text[n.start:n.end]) == (value, qualifier, phrase)
+
+
+@pytest.mark.parametrize("text", [
+    "On July 21, 2024 it happened.", "In 2023 they met.", "at 10:30 a.m. sharp", "the 21st time", "see [1] and [12]",
+    "under section 236(c) of the act", "visit https://example.com/a-435000-b?x=1 now", "in Fiscal Year 2024",
+    "1. What the agencies publish", "tens of thousands of people", "COVID-19 cases", "one of the main points",
+    "FY2024 budget", "(a) first item",
+])
+def test_non_claims(text):
+    assert find_numbers(text, LEX, [(m.start, m.end) for m in __import__("factledger.claims.dates", fromlist=["x"]).find_mentions(text, LEX)]) == []
+
+
+@pytest.mark.parametrize("text,kind,phrase", [
+    ("over the past 40 year or more", "duration", "40 year"),
+    ("in a 100-day period", "duration", "100-day"),
+    ("it goes back four decades", "duration", "four decades"),
+    ("by 10 percentage points", "percent", "10 percentage points"),
+    ("claimed 3 in 4 arrests", "ratio", "3 in 4"),
+    ("a $5 donation", "money", "$5"),
+    ("three law enforcement officials said", "other", "three"),
+    ("rose 12% last year", "percent", "12%"),
+])
+def test_kinds(text, kind, phrase):
+    n = only(text)
+    assert (n.kind, text[n.start:n.end]) == (kind, phrase)
+
+
+def test_rounding_unit():
+    assert parse_digits("435,000") == (435000, 1000, 3)
+    assert parse_digits("7.5", "million") == (7_500_000, 100_000, 2)
+    assert parse_digits("900,000") == (900000, 100000, 1)
+    assert parse_digits("13,099") == (13099, 1, 5)
+
+
+@given(st.integers(min_value=10_000, max_value=999_999_999))
+def test_formatted_integers_round_trip(n):
+    n_text = f"{n:,}"
+    found = only(f"there were {n_text} people")
+    assert found.value == n
+
+
+@given(st.integers(min_value=1, max_value=999), st.integers(min_value=0, max_value=9), st.sampled_from(["thousand", "million", "billion"]))
+def test_scaled_decimals_round_trip(whole, tenth, scale):
+    factor = {"thousand": 10**3, "million": 10**6, "billion": 10**9}[scale]
+    found = only(f"about {whole}.{tenth} {scale} people")
+    assert found.value == pytest.approx((whole + tenth / 10) * factor)
+    assert found.qualifier == "about"
+
+
+@given(st.integers(min_value=2, max_value=999_999_999))
+def test_words_round_trip(n):
+    assume(n % 1000 != 1 or n > 1000)
+    text = in_words(n)
+    assert parse_words(text) == n
+    found = only(f"we counted {text} people")
+    assert found.value == n
+
+
+@given(st.sampled_from([("more than", "more_than"), ("nearly", "nearly"), ("about", "about"), ("at least", "at_least"),
+                        ("fewer than", "less_than"), ("no more than", "at_most"), ("roughly", "about"), ("upwards of", "more_than")]),
+       st.integers(min_value=11, max_value=10**7))
+def test_hedges_round_trip(hedge, n):
+    words, qualifier = hedge
+    found = only(f"they said {words} {n:,} people")
+    assert (found.value, found.qualifier) == (n, qualifier)
+
+
+filler = st.text(alphabet=st.sampled_from(list("abcdefg ,.\n\u2011\u2019\u00a0")), max_size=30)
+
+
+@given(st.lists(st.tuples(filler, st.integers(min_value=10_000, max_value=10**8)), min_size=1, max_size=5), filler)
+def test_offsets_point_at_phrases_in_any_text(pieces, tail):
+    from factledger.claims.pipeline import extract_article
+
+    body = "".join(f"{pre} more than {n:,} people " for pre, n in pieces) + tail
+    rows = extract_article("x", body, None, "0" * 64, LEX).claims
+    for row in rows:
+        assert body[row["start"]:row["end"]] == row["phrase"]
+    values = [r["value"] for r in rows]
+    for _, n in pieces:
+        assert n in values

@@ -1,0 +1,110 @@
+import datetime as dt
+
+import pytest
+
+from factledger.claims.reconcile import (
+    ClaimFacts, FigureIndex, claim_interval, figure_interval, reconcile,
+)
+
+DIMS = ("offense", "custody", "criminal_status")
+AS_OF = dt.date(2024, 7, 21)
+
+
+def fig(fid, value, offense="all", custody="all", status="all", measure="people", qualifier="none", derived=False, **extra):
+    return {"figure_id": fid, "source_id": "s", "measure": measure, "offense": offense, "custody": custody,
+            "criminal_status": status, "value": value, "qualifier": qualifier, "derived": derived,
+            "as_of_date": extra.get("as_of", AS_OF if measure == "people" else None),
+            "period_start": extra.get("start"), "period_end": extra.get("end")}
+
+
+FIGURES = [
+    fig("all", 1000), fig("all_conv", 700, status="convicted"), fig("free_conv", 650, custody="free", status="convicted"),
+    fig("held_conv", 50, custody="held", status="convicted", derived=True), fig("x_free_conv", 131, offense="x", custody="free", status="convicted"),
+    fig("x_all_conv", 134, offense="x", status="convicted", derived=True),
+    fig("flow", 893600, measure="moved", qualifier="more_than", custody=None, status=None, offense=None,
+        start=dt.date(2023, 5, 15), end=dt.date(2024, 7, 31)),
+]
+DIMENSION_ROWS = [{"source_id": "s", "dimension": d, "value": "all", "is_total": True} for d in DIMS]
+MEASURES = [{"source_id": "s", "measure": "people", "dimensions": "offense, custody, criminal_status", "description": "People"},
+            {"source_id": "s", "measure": "moved", "dimensions": "", "description": "People moved in the period"}]
+INDEX = FigureIndex.build(FIGURES, DIMENSION_ROWS, MEASURES, DIMS)
+LABELS = {"custody": {"all": "national", "free": "free", "held": "held"}, "criminal_status": {"all": "", "convicted": "convicted"},
+          "offense": {"all": "", "x": "x-crime"}}
+
+
+def claim(value, qualifier="none", unit=1, sig=5, measure="people", kind="count", date=None, **dims):
+    return ClaimFacts(
+        phrase=str(value), value=value, qualifier=qualifier, kind=kind, unit=unit, significant_digits=sig, measure=measure,
+        dims={d: dims.get(d) for d in DIMS}, dim_cues={d: dims.get(d) for d in DIMS},
+        when_unnamed={"offense": "total", "custody": "any", "criminal_status": "any"},
+        date_first=date[0] if date else None, date_last=date[1] if date else None, date_phrase="then" if date else None,
+    )
+
+
+def verdict(c):
+    v = reconcile(c, INDEX, ["s"], LABELS)
+    return v.verdict, v.figure_id
+
+
+@pytest.mark.parametrize("value,qualifier,unit,sig,figure,ok", [
+    (425000, "more_than", 1000, 3, 425431, True),
+    (16000, "nearly", 1000, 2, 15811, True),
+    (435000, "none", 1000, 3, 435719, True),   # a bare round number, truncated
+    (15000, "none", 1000, 2, 15811, True),
+    (900000, "none", 100000, 1, 960000, False),  # a one-digit round number: half a unit only
+    (900000, "none", 100000, 1, 893600, True),
+    (16000, "nearly", 1000, 2, 16200, False),  # nearly needs the figure below
+    (13000, "more_than", 1000, 2, 12990, False),  # more than needs it above
+    (222000, "about", 1000, 3, 222141, True),
+])
+def test_hedge_and_rounding_rules(value, qualifier, unit, sig, figure, ok):
+    assert claim_interval(value, qualifier, unit, sig).overlaps(figure_interval(figure, "none")) is ok
+
+
+def test_the_sources_own_hedge_counts():
+    more_than = figure_interval(893600, "more_than")
+    assert claim_interval(893600, "none", 100, 4).overlaps(more_than)
+    assert claim_interval(900000, "nearly", 100000, 1).overlaps(more_than)
+
+
+def test_exact_and_rounded_on_the_named_population():
+    assert verdict(claim(650, custody="free", criminal_status="convicted")) == ("exact", "free_conv")
+    assert verdict(claim(600, "more_than", unit=100, sig=1, custody="free", criminal_status="convicted")) == ("rounded", "free_conv")
+
+
+def test_unnamed_custody_is_open_but_prefers_stated_figures():
+    assert verdict(claim(131, offense="x", criminal_status="convicted")) == ("exact", "x_free_conv")
+    # 130 fits both 131 (stated) and 134 (derived): the stated one is taken
+    assert verdict(claim(130, unit=10, sig=2, offense="x", criminal_status="convicted")) == ("rounded", "x_free_conv")
+
+
+def test_wrong_scope_names_the_other_population():
+    v = reconcile(claim(700, custody="free", criminal_status="convicted"), INDEX, ["s"], LABELS)
+    assert (v.verdict, v.figure_id, v.figure_value) == ("wrong_scope", "all_conv", 700)
+    assert "national convicted total 700" in v.explanation and "free convicted total is 650" in v.explanation
+
+
+def test_contradicted_when_the_population_exists_and_nothing_fits():
+    v = reconcile(claim(400, custody="free", criminal_status="convicted"), INDEX, ["s"], LABELS)
+    assert (v.verdict, v.figure_id) == ("contradicted", "free_conv")
+    assert v.relative_difference == pytest.approx(400 / 650 - 1)
+
+
+def test_not_in_source_cases():
+    assert verdict(claim(7_000_000, measure=None))[0] == "not_in_source"
+    assert verdict(claim(40, kind="duration"))[0] == "not_in_source"
+    assert verdict(claim(650, custody="free", criminal_status="convicted", date=(dt.date(2021, 1, 1), dt.date(2021, 12, 31))))[0] == "not_in_source"
+    assert verdict(claim(12, offense="y", criminal_status="convicted"))[0] == "not_in_source"  # a cell the source lacks
+
+
+def test_flow_periods_must_overlap():
+    in_period = (dt.date(2023, 5, 1), dt.date(2024, 7, 31))
+    assert verdict(claim(893600, unit=100, sig=4, measure="moved", date=in_period)) == ("exact", "flow")
+    assert verdict(claim(893600, unit=100, sig=4, measure="moved", date=(dt.date(2020, 1, 1), dt.date(2020, 12, 31))))[0] == "not_in_source"
+
+
+def test_a_distinctive_number_without_cues_is_the_sources_own():
+    v = reconcile(claim(1000, unit=1000, sig=1, measure=None), INDEX, ["s"], LABELS)
+    assert v.verdict == "not_in_source"  # a round number could be anything
+    distinctive = ClaimFacts(**{**claim(650, measure=None).__dict__, "significant_digits": 4, "value": 893600.0})
+    assert reconcile(distinctive, INDEX, ["s"], LABELS).verdict == "exact"

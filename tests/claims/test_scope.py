@@ -1,0 +1,46 @@
+from factledger.claims import lexicon
+from factledger.claims.pipeline import extract_article
+
+LEX = lexicon.load()
+
+
+def scoped(body: str) -> list[dict]:
+    return [{k: r[k] for k in ("phrase", "measure", "offense", "custody", "criminal_status")}
+            for r in extract_article("a", body, None, "0" * 64, LEX).claims]
+
+
+def test_cues_after_the_number_win_and_opening_is_shared():
+    rows = scoped("Among those held in detention, 1,234 were convicted of burglary and 567 face burglary charges.")
+    assert [(r["custody"], r["criminal_status"], r["offense"]) for r in rows] == [
+        ("detained", "convicted", "burglary"), ("detained", "pending", "burglary")]
+
+
+def test_elided_modifier_comes_from_an_earlier_number():
+    rows = scoped("Officials released 4,321 people convicted of kidnapping and 98 with pending charges.")
+    assert rows[1]["offense"] == "kidnapping" and rows[1]["criminal_status"] == "pending"
+    assert rows[0]["custody"] == rows[1]["custody"] == "non_detained"
+
+
+def test_offense_is_not_borrowed_from_a_later_number():
+    rows = scoped("There were 80,000 people with criminal histories, 1,500 of them convicted of homicide.")
+    assert rows[0]["offense"] is None and rows[1]["offense"] == "homicide"
+
+
+def test_longest_cue_wins_and_negation():
+    rows = scoped("Some 5,500 convicted of sexual assault are not detained.")
+    assert (rows[0]["offense"], rows[0]["custody"]) == ("sexual_assault", "non_detained")
+
+
+def test_no_measure_without_a_criminal_cue():
+    rows = scoped("The docket holds 7 million people who are not detained.")
+    assert rows[0]["measure"] is None
+
+
+def test_explicit_measure_and_addresses_are_not_cues():
+    rows = scoped("The agency removed 12,345 people (https://example.com/convicted-murder-released).")
+    assert rows[0]["measure"] == "removed_or_returned" and rows[0]["offense"] is None and rows[0]["custody"] is None
+
+
+def test_repeated_number_refers_back():
+    rows = scoped("More than 1,200 people convicted of burglary were released. It is unclear where the 1,200 live.")
+    assert rows[1]["measure"] == "noncitizens_on_docket" and rows[1]["offense"] == "burglary"

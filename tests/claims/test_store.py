@@ -1,0 +1,60 @@
+"""Incremental behaviour of the claims tables."""
+import shutil
+
+import pytest
+
+from factledger import figures, ingest, lake, tables
+from factledger.claims import lexicon, store
+from factledger.paths import PROJECT_ROOT
+
+
+def build(raw, warehouse):
+    with lake.connect(warehouse) as con:
+        tables.ensure_tables(con)
+        ingest.sync_articles(con, raw)
+        ingest.sync_sources(con, raw)
+        figures.rebuild_figures(con)
+        result = store.sync_claims(con, lexicon.load())
+        counts = con.execute("SELECT count(*), count(DISTINCT figures_fingerprint) FROM claims").fetchone()
+        store.export_claims(con, warehouse)
+    return result, counts
+
+
+@pytest.fixture
+def raw_copy(tmp_path):
+    target = tmp_path / "raw"
+    shutil.copytree(PROJECT_ROOT / "raw", target)
+    return target
+
+
+def test_only_changed_articles_are_reextracted(raw_copy, tmp_path):
+    warehouse = tmp_path / "wh"
+    first, (n, fingerprints) = build(raw_copy, warehouse)
+    assert len(first.extracted) == 5 and n > 0 and fingerprints == 1
+    again, (n_again, _) = build(raw_copy, warehouse)
+    assert again.extracted == [] and not again.rereconciled and n_again == n
+    article = sorted((raw_copy / "articles").iterdir())[0]
+    article.write_text(article.read_text(encoding="utf-8") + "\nOfficials released 1,234 people convicted of burglary.\n", encoding="utf-8")
+    changed, (n_changed, _) = build(raw_copy, warehouse)
+    assert changed.extracted == [article.stem] and n_changed == n + 1
+    assert (warehouse / "reports" / "claims.csv").exists()
+
+
+def test_figures_change_rereconciles_without_reextracting(raw_copy, tmp_path):
+    warehouse = tmp_path / "wh"
+    build(raw_copy, warehouse)
+    csv_path = next((raw_copy / "sources").glob("*/figures.csv"))
+    csv_path.write_text(csv_path.read_text(encoding="utf-8").replace(",425431,", ",425432,"), encoding="utf-8")
+    result, (_, fingerprints) = build(raw_copy, warehouse)
+    assert result.extracted == [] and result.rereconciled and fingerprints == 1
+
+
+def test_removed_article_drops_its_claims(raw_copy, tmp_path):
+    warehouse = tmp_path / "wh"
+    build(raw_copy, warehouse)
+    gone = sorted((raw_copy / "articles").iterdir())[-1]
+    gone.unlink()
+    result, _ = build(raw_copy, warehouse)
+    assert result.dropped == [gone.stem]
+    with lake.connect(warehouse) as con:
+        assert con.execute("SELECT count(*) FROM claims WHERE article_id = ?", [gone.stem]).fetchone()[0] == 0

@@ -1,0 +1,41 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from factledger.claims import lexicon
+from factledger.claims.text import normalise, sentences
+
+LEX = lexicon.load()
+
+
+def test_same_length_replacements_keep_offsets():
+    body = "ICE\u2019s non\u2011detained docket\u2009\u2014 \u201c425,431\u201d"
+    norm = normalise(body)
+    assert norm.text == "ICE's non-detained docket \u2014 \"425,431\""
+    assert len(norm.text) == len(body)
+    start = norm.text.index("425,431")
+    assert body[norm.original(start):norm.original(start + 7)] == "425,431"
+
+
+def test_dropped_characters_map_back():
+    body = "a\u00adb 12\u200b,345 c"
+    norm = normalise(body)
+    assert norm.text == "ab 12,345 c"
+    s = norm.text.index("12,345")
+    start, end = norm.original_span(s, s + 6)
+    assert body[start:end] == "12\u200b,345"
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab 1,\u00ad\u200b\u2011\u2019x")), max_size=40))
+def test_offset_map_points_at_the_same_visible_characters(body):
+    norm = normalise(body)
+    for i, ch in enumerate(norm.text):
+        original = body[norm.original(i)]
+        assert normalise(original).text == ch
+
+
+def test_sentences_respect_abbreviations_and_newlines():
+    text = "Rep. Tony Smith wrote on Sept. 25 to Mr. Jones. The U.S. Senate met.\nNext line here"
+    got = [s.text for s in sentences(text, LEX.abbreviations)]
+    assert got == ["Rep. Tony Smith wrote on Sept. 25 to Mr. Jones.", "The U.S. Senate met.", "Next line here"]
+    for s in sentences(text, LEX.abbreviations):
+        assert text[s.start:s.end] == s.text
