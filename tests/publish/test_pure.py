@@ -1,0 +1,64 @@
+"""Pure pieces of publishing: fingerprints, the diff SQL, check summaries, CLI output."""
+import duckdb
+
+from factledger import publish
+from factledger.commands.query import emit
+
+
+def test_fingerprint_ignores_key_order_and_sees_any_change():
+    a = publish.fingerprint({"x.md": "1", "y.md": "2"}, {"articles": "h"})
+    assert a == publish.fingerprint({"y.md": "2", "x.md": "1"}, {"articles": "h"})
+    assert a != publish.fingerprint({"x.md": "1", "y.md": "3"}, {"articles": "h"})
+    assert a != publish.fingerprint({"x.md": "1", "y.md": "2"}, {"articles": "h2"})
+
+
+def test_table_hash_is_row_order_independent_and_content_sensitive():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES (1, 'a'), (2, 'b')) v(k, s)")
+    con.execute("CREATE TABLE u AS SELECT * FROM (VALUES (2, 'b'), (1, 'a')) v(k, s)")
+    con.execute("CREATE TABLE w AS SELECT * FROM (VALUES (2, 'b'), (1, 'A')) v(k, s)")
+    h = lambda rel: con.execute(publish.table_hash_sql(rel, ["k", "s"])).fetchone()[0]  # noqa: E731
+    assert h("t") == h("u") != h("w")
+    assert h("(SELECT * FROM t WHERE FALSE)") == h("(SELECT * FROM u WHERE FALSE)")
+
+
+def test_diff_sql_names_added_removed_and_changed_rows_with_columns():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE old AS SELECT * FROM (VALUES ('f1', 'a1', 10, 'x'), ('f2', 'a1', 20, 'y'), ('f3', 'a2', 30, 'z')) v(figure_id, article_id, value, note)")
+    con.execute("CREATE TABLE new AS SELECT * FROM (VALUES ('f1', 'a1', 10, 'x'), ('f2', 'a1', 21, 'y'), ('f4', 'a3', 40, NULL)) v(figure_id, article_id, value, note)")
+    rows = con.execute(publish.diff_sql("old", "new", ["figure_id"], ["figure_id", "article_id", "value", "note"], ["article_id", "figure_id"])).fetchall()
+    assert rows == [
+        ("added", "f4", "a3", "f4", ""),
+        ("changed", "f2", "a1", "f2", "value"),
+        ("removed", "f3", "a2", "f3", ""),
+    ]
+    # A table absent on one side: every row added (or removed).
+    only_new = con.execute(publish.diff_sql(None, "new", ["figure_id"], ["figure_id", "value"], [])).fetchall()
+    assert [r[0] for r in only_new] == ["added"] * 3
+
+
+def test_checks_summary_counts_failures_and_pending():
+    checks = [
+        {"asset_key": "articles", "check_name": "a", "passed": True},
+        {"asset_key": "articles", "check_name": "no_rejected_inputs", "passed": False},
+        {"asset_key": "claims", "check_name": "c", "passed": None},
+    ]
+    assert publish.checks_summary(checks) == (1, 1, "1 passed, 1 failed (articles.no_rejected_inputs), 1 not evaluated before publishing")
+
+
+def test_published_tables_are_declared_once_with_keys():
+    names = [t.name for t in publish.PUBLISHED_TABLES]
+    assert len(names) == len(set(names))
+    assert {"articles", "figures", "claims", "date_findings", "name_findings", "check_results"} <= set(names)
+    assert all(t.key for t in publish.PUBLISHED_TABLES)
+
+
+def test_emit_aligns_columns_and_csv_keeps_full_values(capsys):
+    emit(["id", "n"], [("a", 1), ("long-name", 22), (None, None)], as_csv=False)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "id          n"
+    assert lines[2] == "a           1"
+    assert lines[3] == "long-name  22"
+    assert lines[-1] == "(3 rows)"
+    emit(["body"], [("x" * 200,)], as_csv=True)
+    assert capsys.readouterr().out == "body\n" + "x" * 200 + "\n"
