@@ -327,3 +327,12 @@ def check_mention(first: dt.date | None, last: dt.date | None, events: list[str]
 
 def _range_text(first: dt.date, last: dt.date) -> str:
     return first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
+
+
+def as_date(value) -> dt.date | None:
+    """A date from what a lake read returns for a DATE column: date, datetime, pandas Timestamp, or null (None, NaT)."""
+    if value is None or value != value:  # NaT is not equal to itself
+        return None
+    if isinstance(value, dt.datetime):  # pandas' Timestamp included
+        return value.date()
+    return value

@@ -173,7 +173,7 @@ def claim_facts(row: dict, lexicon: Lexicon) -> ClaimFacts:
         unit=float(row["rounding_unit"]), significant_digits=int(row["significant_digits"]), measure=row["measure"],
         dims={d: row[d] for d in DIMENSIONS}, dim_cues={d: row[f"{d}_cue"] for d in DIMENSIONS},
         when_unnamed={d: r.when_unnamed for d, r in lexicon.dimensions.items()},
-        date_first=_as_date(row.get("date_first")), date_last=_as_date(row.get("date_last")), date_phrase=row.get("date_phrase"),
+        date_first=dates.as_date(row.get("date_first")), date_last=dates.as_date(row.get("date_last")), date_phrase=row.get("date_phrase"),
     )
 
 
@@ -197,7 +197,7 @@ def check_date_rows(rows: list[dict], cites: dict[str, str | None], context: Sou
         events = [e.strip() for e in (row.get("events") or "").split(",") if e.strip()]
         best = None
         for source_id in context.cited(cites.get(row["article_id"])):
-            check = dates.check_mention(_as_date(row["resolved_first"]), _as_date(row["resolved_last"]), events,
+            check = dates.check_mention(dates.as_date(row["resolved_first"]), dates.as_date(row["resolved_last"]), events,
                                         bool(row["refers_to_source"]), context.source_dates[source_id], context.reactions.get(source_id, []))
             if best is None or (best[1].flagged and not check.flagged) or (best[1].consistent is None and check.consistent is not None):
                 best = (source_id, check)
@@ -222,13 +222,3 @@ def name_rows(article_id: str, body: str, cites: str | None, context: SourceCont
                 "edit_distance": v.distance, "evidence": v.evidence, "figures_fingerprint": context.fingerprint,
             })
     return rows
-
-
-def _as_date(value) -> dt.date | None:
-    if value is None or value != value:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if hasattr(value, "to_pydatetime"):
-        return value.to_pydatetime().date()
-    return value

@@ -17,7 +17,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
-from factledger.claims.dates import overlap_share
+from factledger.claims.dates import as_date, overlap_share
 from factledger.claims.numbers import unit_of
 
 EXACT, ROUNDED, WRONG_SCOPE, CONTRADICTED, NOT_IN_SOURCE = "exact", "rounded", "wrong_scope", "contradicted", "not_in_source"
@@ -121,7 +121,7 @@ class FigureIndex:
             grouped[(f["source_id"], f["measure"])].append(Figure(
                 f["figure_id"], f["source_id"], f["measure"], tuple((d, f.get(d)) for d in dimension_names),
                 float(f["value"]), f.get("qualifier") or "none", bool(f.get("derived")),
-                _date(f.get("as_of_date")), _date(f.get("period_start")), _date(f.get("period_end")),
+                as_date(f.get("as_of_date")), as_date(f.get("period_start")), as_date(f.get("period_end")),
             ))
         index.by_measure = dict(grouped)
         index.totals = {(d["source_id"], d["dimension"]): d["value"] for d in dimensions if d["is_total"]}
@@ -131,15 +131,6 @@ class FigureIndex:
             index.measure_descriptions[key] = m.get("description") or m["measure"]
         return index
 
-
-def _date(value) -> dt.date | None:
-    if value is None or value != value:  # None or NaT/NaN
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if hasattr(value, "to_pydatetime"):
-        return value.to_pydatetime().date()
-    return value
 
 
 # ---- the claim side --------------------------------------------------------------------------------

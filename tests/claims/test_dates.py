@@ -1,9 +1,10 @@
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from factledger.claims import lexicon
-from factledger.claims.dates import check_mention, events_near, find_mentions, is_claim_date, resolve
+from factledger.claims.dates import as_date, check_mention, events_near, find_mentions, is_claim_date, resolve
 
 LEX = lexicon.load()
 SAT = dt.date(2024, 9, 28)
@@ -81,3 +82,14 @@ def test_event_dates_do_not_date_numbers():
         r = resolve(mention, SAT)
         events = events_near(sentence, mention.start, mention.end, LEX)
         assert is_claim_date(mention, r, events) == (mention.text == "July 21")
+
+
+@pytest.mark.parametrize("value,expected", [
+    (dt.date(2024, 7, 21), dt.date(2024, 7, 21)),
+    (dt.datetime(2024, 7, 21, 23, 59), dt.date(2024, 7, 21)),
+    (pd.Timestamp("2024-07-21"), dt.date(2024, 7, 21)),
+    (pd.NaT, None),
+    (None, None),
+])
+def test_as_date_reads_every_shape_a_lake_date_arrives_in(value, expected):
+    assert as_date(value) == expected
