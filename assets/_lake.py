@@ -35,3 +35,16 @@ def table_metadata(model: type[LakeTable]) -> dict:
 
 def row_count(con: duckdb.DuckDBPyConnection, model: type[LakeTable], where: str = "TRUE") -> int:
     return con.execute(f"SELECT count(*) FROM {model.table_name()} WHERE {where}").fetchone()[0]
+
+
+def table_spec(model: type[LakeTable], group: str, description: str, deps: tuple[str, ...] = ()) -> dg.AssetSpec:
+    """The spec of one table a lake-writing multi-asset produces (the multi-asset takes the pool)."""
+    return dg.AssetSpec(
+        model.table_name(),
+        group_name=group,
+        deps=deps,
+        description=description,
+        metadata=table_metadata(model),
+        kinds=LAKE_WRITER["kinds"],
+        owners=LAKE_WRITER["owners"],
+    )

@@ -4,46 +4,39 @@ factledger.claims (pure functions) and factledger.claims.store (lake reads and w
 
 import dagster as dg
 
-from assets._lake import LAKE_WRITER, column_schema, row_count, table_metadata
+from assets._lake import LAKE_WRITER, column_schema, row_count, table_spec
 from factledger.claims import lexicon, store
 from orchestration.resources import LakeResource
 from schemas.claims import Claims, DateFindings, NameFindings
 
 CLAIMS_GROUP = "claims"
-_SPEC_WRITER = {k: v for k, v in LAKE_WRITER.items() if k != "pool"}
 
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(
-            "claims",
-            group_name=CLAIMS_GROUP,
-            deps=["articles", "figures", "sources"],
-            metadata=table_metadata(Claims),
+        table_spec(
+            Claims,
+            CLAIMS_GROUP,
+            deps=("articles", "figures", "sources"),
             description="One row per number phrase in a present article: value, hedge, what it counts in the "
             "source's dimensions with the cue words that decided it, and its verdict against the cited "
             "source's figures (exact, rounded, wrong_scope, contradicted, not_in_source) with the matched "
             "figure and a one-line explanation. Incremental: only articles whose sha256 changed are "
             "re-extracted; verdicts are recomputed for all claims only when the figures change.",
-            **_SPEC_WRITER,
         ),
-        dg.AssetSpec(
-            "date_findings",
-            group_name=CLAIMS_GROUP,
-            deps=["articles", "sources"],
-            metadata=table_metadata(DateFindings),
+        table_spec(
+            DateFindings,
+            CLAIMS_GROUP,
+            deps=("articles", "sources"),
             description="Every date mention ('on Friday', 'Sept. 25', 'as of July 21') resolved against the "
             "article's publication date and checked against the source date its sentence ties it to; "
             "`flagged` marks a contradiction (the letter 'sent' on a day that is not its date).",
-            **_SPEC_WRITER,
         ),
-        dg.AssetSpec(
-            "name_findings",
-            group_name=CLAIMS_GROUP,
-            deps=["articles", "sources"],
-            metadata=table_metadata(NameFindings),
+        table_spec(
+            NameFindings,
+            CLAIMS_GROUP,
+            deps=("articles", "sources"),
             description="Variant spellings of the people a source names, with article, span and evidence.",
-            **_SPEC_WRITER,
         ),
     ],
     pool=LAKE_WRITER["pool"],

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from assets._lake import LAKE_WRITER, row_count, table_metadata
+from assets._lake import LAKE_WRITER, row_count, table_metadata, table_spec
 from factledger import figures as figure_logic
 from factledger import ingest
 from orchestration.resources import LakeResource, RawFilesResource
@@ -51,22 +51,18 @@ def articles(context: dg.AssetExecutionContext, raw: RawFilesResource, lake: Lak
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(
-            "sources",
-            group_name=INGEST_GROUP,
-            metadata=table_metadata(Sources),
-            description="One row per official source folder under raw/sources/ (its descriptor: issuer, "
+        table_spec(
+            Sources,
+            INGEST_GROUP,
+            "One row per official source folder under raw/sources/ (its descriptor: issuer, "
             "sender, recipient, dates), with its reactions, named people, dimension vocabularies and "
             "measures in source_reactions, source_people, source_dimensions and source_measures.",
-            **{k: v for k, v in LAKE_WRITER.items() if k != "pool"},
         ),
-        dg.AssetSpec(
-            "official_figures",
-            group_name=INGEST_GROUP,
-            metadata=table_metadata(OfficialFigures),
-            description="Every figure a source states, one per CSV row, long form, with basis and "
+        table_spec(
+            OfficialFigures,
+            INGEST_GROUP,
+            "Every figure a source states, one per CSV row, long form, with basis and "
             "reported_by as provenance. Bad rows go to rejected_inputs, never to zero.",
-            **{k: v for k, v in LAKE_WRITER.items() if k != "pool"},
         ),
     ],
     pool=LAKE_WRITER["pool"],
