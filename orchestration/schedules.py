@@ -8,7 +8,7 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.jobs import refresh_job
-from orchestration.sensors import IN_PROCESS, WRITER_TAGS
+from orchestration.sensors import WRITER_TAGS
 
 DAILY_CRON = "0 6 * * *"
 TIMEZONE = "UTC"
@@ -27,6 +27,5 @@ def daily_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     # One run per scheduled day: evaluating the same tick again does not launch a second run.
     return dg.RunRequest(
         run_key=f"daily-{when:%Y-%m-%d}",
-        run_config=IN_PROCESS,
         tags={**WRITER_TAGS, "factledger/trigger": "schedule"},
     )

@@ -21,10 +21,6 @@ DEFAULT_INTERVAL_SECONDS = 30
 # Runs launched by the daemon carry this tag; dagster.yaml lets one such run be in progress at a time.
 WRITER_TAGS = {"factledger/lake": "writer"}
 MAX_TAG_PATHS = 20
-# Daemon-launched runs execute every step in the run's own process. The default multiprocess executor
-# starts one Python process per step (~25 steps, 8-20 s each to import on a 2-core machine, i.e. minutes
-# per run); the lake writers are serialised by the pool anyway, and the checks take a second each.
-IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 
 
 def interval_seconds() -> int:
@@ -64,6 +60,6 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, raw: RawFilesResource)
     cursor = watch.encode_cursor(seen.state)
     # Returning the result with its cursor lets Dagster store the cursor with the run request in one tick.
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=seen.run_key, run_config=IN_PROCESS, tags=change_tags(seen.changes))],
+        run_requests=[dg.RunRequest(run_key=seen.run_key, tags=change_tags(seen.changes))],
         cursor=cursor,
     )

@@ -54,3 +54,9 @@ def test_cli_run_fails_and_names_the_failing_check(raw, warehouse, capsys):
     assert code == 1
     assert "FAILED figures.totals_add_up [blocking]" in out
     assert "Run FAILED" in out
+
+
+def test_every_run_executes_in_one_process():
+    # The sensor and schedule send no executor config, so the Definitions' executor is what runs.
+    assert defs.resolve_job_def("refresh").executor_def.name == "in_process"
+    assert defs.resolve_implicit_global_asset_job_def().executor_def.name == "in_process"

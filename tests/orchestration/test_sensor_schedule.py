@@ -52,7 +52,7 @@ def test_one_run_request_per_change_with_a_stable_key(raw: Path) -> None:
         assert request.tags["factledger/changes"] == "1 added, 0 changed, 0 removed"
         assert request.tags["factledger/changed_paths"] == "articles/900_new.md"
         assert request.tags["factledger/lake"] == "writer"
-        dg.validate_run_config(defs.resolve_job_def("refresh"), request.run_config)  # in-process executor
+        dg.validate_run_config(defs.resolve_job_def("refresh"), request.run_config)
         # The same tick evaluated again from the same cursor (e.g. the daemon died before storing
         # the cursor) asks for the same run key, which Dagster launches only once.
         again, _ = tick(instance, raw, cursor)
