@@ -129,11 +129,17 @@ def build_check(spec: SchemaCheck) -> dg.AssetChecksDefinition:
 def no_rejected_inputs(lake: LakeResource) -> dg.AssetCheckResult:
     with lake.connect() as con:
         rows = con.execute("SELECT stage, file, line, reason FROM rejected_inputs ORDER BY stage, file, line").fetchall()
-    table = "\n".join(f"| {s} | {f} | {ln or ''} | {r.replace('|', '/')} |" for s, f, ln, r in rows)
+    return listed_rows_warning(("stage", "file", "line", "reason"), rows)
+
+
+def listed_rows_warning(columns: tuple[str, ...], rows: list[tuple]) -> dg.AssetCheckResult:
+    """A WARN result that passes when `rows` is empty, and otherwise shows them all as a table."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join("" if v is None else str(v).replace("|", "/") for v in row) + " |" for row in rows]
     return dg.AssetCheckResult(
         passed=not rows,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"rejected": len(rows), "rows": dg.MetadataValue.md("| stage | file | line | reason |\n|---|---|---|---|\n" + table)},
+        metadata={"failure_count": len(rows), "rows": dg.MetadataValue.md("\n".join(lines))},
     )
 
 

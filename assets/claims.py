@@ -4,6 +4,7 @@ factledger.claims (pure functions) and factledger.claims.store (lake reads and w
 
 import dagster as dg
 
+from assets.checks import listed_rows_warning
 from assets._lake import LAKE_WRITER, column_schema, row_count, table_spec
 from factledger.claims import lexicon, store
 from orchestration.resources import LakeResource
@@ -50,13 +51,15 @@ def claims_tables(context: dg.AssetExecutionContext, lake: LakeResource):
         n_claims = row_count(con, Claims)
         n_dates, n_flagged = con.execute("SELECT count(*), count(*) FILTER (flagged) FROM date_findings").fetchone()
         n_names = row_count(con, NameFindings)
-    context.log.info(
-        f"claims: {len(result.extracted)} articles (re)extracted, {len(result.dropped)} dropped, "
-        f"{'all re-reconciled' if result.rereconciled else 'verdicts current'}; {n_claims} claims {verdicts}; "
-        f"{n_flagged} of {n_dates} date mentions flagged; {n_names} name variants"
+    summary = (
+        f"{n_claims} claims ({', '.join(f'{v} {n}' for v, n in verdicts.items())}) from "
+        f"{len(result.extracted)} (re)extracted article(s); {n_flagged} of {n_dates} date mentions flagged; "
+        f"{n_names} name variant(s)"
     )
+    context.log.info(f"claims: {summary}; {len(result.dropped)} dropped, "
+                     f"{'all re-reconciled' if result.rereconciled else 'verdicts current'}")
     yield dg.MaterializeResult(asset_key="claims", metadata={
-        "dagster/row_count": n_claims, "verdicts": verdicts, "extracted": result.extracted, "dropped": result.dropped,
+        "summary": summary, "dagster/row_count": n_claims, "verdicts": verdicts, "extracted": result.extracted, "dropped": result.dropped,
         "rereconciled": result.rereconciled, "figures_fingerprint": result.fingerprint,
     })
     yield dg.MaterializeResult(asset_key="date_findings", metadata={"dagster/row_count": n_dates, "flagged": n_flagged})
@@ -90,7 +93,7 @@ def no_flagged_dates(lake: LakeResource) -> dg.AssetCheckResult:
     with lake.connect() as con:
         rows = con.execute("""SELECT article_id, phrase, event, CAST(source_date AS VARCHAR), explanation
                               FROM date_findings WHERE flagged ORDER BY article_id, start""").fetchall()
-    return _warn(rows, "| article | phrase | event | source date | why |")
+    return listed_rows_warning(("article", "phrase", "event", "source date", "why"), rows)
 
 
 @dg.asset_check(
@@ -101,14 +104,5 @@ def no_name_variants(lake: LakeResource) -> dg.AssetCheckResult:
     with lake.connect() as con:
         rows = con.execute("""SELECT article_id, phrase, person, CAST(start AS VARCHAR), evidence
                               FROM name_findings ORDER BY article_id, start""").fetchall()
-    return _warn(rows, "| article | as written | person | offset | evidence |")
+    return listed_rows_warning(("article", "as written", "person", "offset", "evidence"), rows)
 
-
-def _warn(rows: list[tuple], header: str) -> dg.AssetCheckResult:
-    separator = "|" + "---|" * (header.count("|") - 1)
-    table = "\n".join("| " + " | ".join(str(v).replace("|", "/") for v in r) + " |" for r in rows)
-    return dg.AssetCheckResult(
-        passed=not rows,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={"count": len(rows), "rows": dg.MetadataValue.md(f"{header}\n{separator}\n{table}")},
-    )

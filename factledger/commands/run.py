@@ -91,6 +91,6 @@ def summarise(result: dg.ExecuteInProcessResult, warehouse: Path) -> str:
 
 def _check_line(label: str, evaluation: dg.AssetCheckEvaluation, effect: str) -> str:
     metadata = evaluation.metadata
-    count = metadata.get("failure_count") or metadata.get("rejected") or metadata.get("count")
+    count = metadata.get("failure_count")
     rows = f" ({count.value} row{'s' if count.value != 1 else ''})" if count is not None else ""
     return f"    {label} {evaluation.asset_key.to_user_string()}.{evaluation.check_name}{effect}{rows}"
