@@ -8,7 +8,7 @@ export UV_PYTHON_DOWNLOADS := never
 # Runs, schedules and sensor cursors of `make dev` persist here (git-ignored).
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install run test dev bench lint clean
+.PHONY: install run test dev bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -33,6 +33,9 @@ dev: install  ## Dagster UI + daemon on http://127.0.0.1:$(DAGSTER_PORT); runs a
 	FACTLEDGER_RAW=$${FACTLEDGER_RAW:-$(CURDIR)/raw} \
 	FACTLEDGER_WAREHOUSE=$${FACTLEDGER_WAREHOUSE:-$(CURDIR)/warehouse} \
 	$(VENV)/bin/dagster dev -h 127.0.0.1 -p $(DAGSTER_PORT)
+
+bench: install  ## extraction + reconciliation vs quantulum3 on 10,000 synthetic articles (~20 min; prints figures)
+	$(VENV)/bin/python benchmarks/bench_claims.py
 
 clean:  ## remove the environment and everything the pipeline wrote
 	rm -rf $(VENV) $(TOOLS) warehouse/lake warehouse/reports warehouse/exports .dagster_home
