@@ -8,7 +8,6 @@ A test compares the committed file with this output.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from factledger import paths, publish
 from factledger.export import frictionless_type

@@ -1,8 +1,6 @@
 """The pipeline over the five raw articles, scored by the shared scorer against the labelled set."""
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 

@@ -117,7 +117,7 @@ def test_duplicate_figure_row_is_rejected(tmp_path):
     (folder / "figures.csv").write_text(text + second + "\n")
     parsed = parse_source_folder(folder, tmp_path)
     assert len(parsed.rejections) == 1 and "same figure" in parsed.rejections[0].reason
-    assert f"figures.csv:2" in parsed.rejections[0].reason
+    assert "figures.csv:2" in parsed.rejections[0].reason
 
 
 def test_broken_descriptor_refuses_the_folder(tmp_path):

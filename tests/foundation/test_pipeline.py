@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 
 from factledger.commands.run import steps_not_run
 from tests.conftest import INGEST_ASSETS, check_evaluations, query, run_pipeline
