@@ -23,8 +23,10 @@ DATE_GRANULARITIES = ("day", "week", "month", "year", "period")
 
 
 def _basis_ok(column):
-    """A decision basis: after / opening / sentence / unnamed, or `earlier mention at <offset>`."""
-    return column.isin(list(BASES)) | column.startswith("earlier mention at ") | column.isnull()
+    """A decision basis: after / opening / sentence / unnamed, or `earlier mention at <offset>` /
+    `compared with mention at <offset>` (taken from another number)."""
+    return (column.isin(list(BASES)) | column.startswith("earlier mention at ")
+            | column.startswith("compared with mention at ") | column.isnull())
 
 
 class Claims(LakeTable):
@@ -49,16 +51,16 @@ class Claims(LakeTable):
     significant_digits: dt.Int64 = Field(ge=1, description="Significant digits as written (a one-digit round number gets half a unit of slack).")
     measure: dt.String = Field(nullable=True, description="What the number counts, as a measure of the source (null: nothing the source measures).")
     measure_cue: dt.String = Field(nullable=True, description="The words that decided the measure.")
-    measure_basis: dt.String = Field(nullable=True, description="Where they were: after (the number), opening (of the sentence), or earlier mention at <offset>.")
+    measure_basis: dt.String = Field(nullable=True, description="Where they were: after (the number), opening (of the sentence), earlier mention at <offset> or compared with mention at <offset> (taken from that number).")
     offense: dt.String = Field(nullable=True, description="Offense the text names (null: none named, read as every offense).")
     offense_cue: dt.String = Field(nullable=True, description="The words that decided the offense.")
-    offense_basis: dt.String = Field(nullable=True, description="after / opening / sentence / unnamed / earlier mention at <offset>.")
+    offense_basis: dt.String = Field(nullable=True, description="after / opening / sentence / unnamed / earlier mention at <offset> / compared with mention at <offset>.")
     custody: dt.String = Field(nullable=True, description="Custody the text names: detained, non_detained, all (null: not named).")
     custody_cue: dt.String = Field(nullable=True, description="The words that decided custody ('released', 'not in detention').")
-    custody_basis: dt.String = Field(nullable=True, description="after / opening / sentence / unnamed / earlier mention at <offset>.")
+    custody_basis: dt.String = Field(nullable=True, description="after / opening / sentence / unnamed / earlier mention at <offset> / compared with mention at <offset>.")
     criminal_status: dt.String = Field(nullable=True, description="convicted, pending or all (criminal histories) as the text names it (null: not named).")
     criminal_status_cue: dt.String = Field(nullable=True, description="The words that decided the criminal status.")
-    criminal_status_basis: dt.String = Field(nullable=True, description="after / opening / sentence / unnamed / earlier mention at <offset>.")
+    criminal_status_basis: dt.String = Field(nullable=True, description="after / opening / sentence / unnamed / earlier mention at <offset> / compared with mention at <offset>.")
     date_first: dt.Date = Field(nullable=True, description="First day of the as-of date or period the text gives the number.")
     date_last: dt.Date = Field(nullable=True, description="Last day of it.")
     date_phrase: dt.String = Field(nullable=True, description="The date words ('as of July 21', 'Fiscal Year 2024').")

@@ -99,6 +99,7 @@ class Lexicon:
     units: dict[str, re.Pattern]              # kind -> pattern anchored after the number (with up to max_gap words)
     non_claims: dict[str, re.Pattern]  # for lower-cased text
     measure_scanner: Scanner | None
+    comparison_before: re.Pattern  # anchored at the end of the text between two numbers
     lone_words_skipped: frozenset[str]
     vague: re.Pattern  # for lower-cased text
     dimensions: dict[str, DimensionRules]
@@ -162,6 +163,7 @@ def load(path: str | None = None) -> Lexicon:
         units=unit_patterns,
         non_claims={k: re.compile(v) for k, v in raw["non_claims"].items()},
         measure_scanner=Scanner.build({name: spec.get("cues") or [] for name, spec in raw["measures"].items()}),
+        comparison_before=_anchored_before(raw["comparisons"]),
         lone_words_skipped=frozenset(w.lower() for w in raw["lone_words_skipped"]),
         vague=lowered_regex(raw["vague"]),
         dimensions=dims,

@@ -85,6 +85,10 @@ class _SentenceContext:
         for number, after in zip(found, afters):
             decided = scope.decide_scope(cues, opening, after, self.lexicon)
             rows.append(self._claim_row(article_id, sha256, number, decided, _claim_date(claim_dates, opening, after)))
+        for i in range(1, len(rows)):
+            between = self.sentence.text[spans[i - 1][1]:spans[i][0]]
+            if _unscoped_count(rows[i]) and rows[i - 1]["measure"] and self.lexicon.comparison_before.search(between):
+                _inherit_scope(rows[i], rows[i - 1], f"compared with mention at {rows[i - 1]['start']}")
         return rows
 
     def _claim_row(self, article_id, sha256, number: numbers.NumberPhrase, decided: scope.Scope, date_row: dict | None) -> dict:
@@ -131,18 +135,26 @@ def _resolve_earlier_mentions(rows: list[dict]) -> None:
     """A count with no measure cue that repeats a number already scoped earlier in the article
     ("the 13,000", "the 425,431 figure") refers back to it: take its scope and date."""
     for i, row in enumerate(rows):
-        if row["kind"] != "count" or row["measure"] is not None:
+        if not _unscoped_count(row):
             continue
         earlier = next((r for r in reversed(rows[:i]) if r["kind"] == "count" and r["measure"] and r["value"] == row["value"]), None)
         if earlier is None:
             continue
-        basis = f"earlier mention at {earlier['start']}"
-        row.update(measure=earlier["measure"], measure_cue=earlier["measure_cue"], measure_basis=basis)
-        for dim in DIMENSIONS:
-            if row[dim] is None and earlier[dim] is not None:
-                row[dim], row[f"{dim}_cue"], row[f"{dim}_basis"] = earlier[dim], earlier[f"{dim}_cue"], basis
+        _inherit_scope(row, earlier, f"earlier mention at {earlier['start']}")
         if row["date_first"] is None:
             row.update(date_first=earlier["date_first"], date_last=earlier["date_last"], date_phrase=earlier["date_phrase"])
+
+
+def _unscoped_count(row: dict) -> bool:
+    return row["kind"] == "count" and row["measure"] is None
+
+
+def _inherit_scope(row: dict, donor: dict, basis: str) -> None:
+    """`donor`'s measure, and each dimension `row` does not name itself, with `basis` as the reason."""
+    row.update(measure=donor["measure"], measure_cue=donor["measure_cue"], measure_basis=basis)
+    for dim in DIMENSIONS:
+        if row[dim] is None and donor[dim] is not None:
+            row[dim], row[f"{dim}_cue"], row[f"{dim}_basis"] = donor[dim], donor[f"{dim}_cue"], basis
 
 
 # ---- against the sources ---------------------------------------------------------------------------

@@ -44,3 +44,16 @@ def test_explicit_measure_and_addresses_are_not_cues():
 def test_repeated_number_refers_back():
     rows = scoped("More than 1,200 people convicted of burglary were released. It is unclear where the 1,200 live.")
     assert rows[1]["measure"] == "noncitizens_on_docket" and rows[1]["offense"] == "burglary"
+
+
+def test_a_compared_number_counts_what_it_is_compared_with():
+    rows = scoped("The agency has funding for 41,500 detention beds this year, up from 34,000 the year before.")
+    assert [r["measure"] for r in rows] == ["detention_capacity_beds", "detention_capacity_beds"]
+    rows = scoped("Some 1,500 people convicted of burglary were released, compared with 1,200 a year earlier.")
+    assert rows[1]["measure"] == "noncitizens_on_docket"
+    assert (rows[1]["offense"], rows[1]["criminal_status"], rows[1]["custody"]) == ("burglary", "convicted", "non_detained")
+
+
+def test_a_number_merely_following_another_is_not_compared():
+    rows = scoped("The agency has funding for 41,500 detention beds, drawn from 20 budget lines.")
+    assert rows[1]["measure"] is None
