@@ -57,3 +57,8 @@ def test_a_compared_number_counts_what_it_is_compared_with():
 def test_a_number_merely_following_another_is_not_compared():
     rows = scoped("The agency has funding for 41,500 detention beds, drawn from 20 budget lines.")
     assert rows[1]["measure"] is None
+
+
+def test_living_freely_is_not_detained():
+    rows = scoped("More than 13,000 immigrants convicted of homicide are living freely in the U.S.")
+    assert (rows[0]["custody"], rows[0]["offense"]) == ("non_detained", "homicide")
