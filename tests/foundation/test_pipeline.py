@@ -124,3 +124,48 @@ def test_ingestion_is_incremental_by_hash(raw, warehouse):
     body, retired_at = query(warehouse, "SELECT body, retired_at FROM articles WHERE article_id = ?", [changed.stem])[0]
     assert body.endswith("A correction was appended.\n") and retired_at is None
     assert query(warehouse, "SELECT retired_at IS NOT NULL FROM articles WHERE article_id = ?", [removed.stem]) == [(True,)]
+
+
+NEW_SOURCE_YAML = """\
+# Test data, not a real document: a second official table, added as a folder and nothing else.
+id: test-budget-2025
+title: A detention budget table
+issuer: A test agency
+dates:
+  document_date: 2025-03-03
+measures:
+  detention_capacity_beds:
+    description: Detention beds funded for the fiscal year
+    unit: beds
+"""
+NEW_SOURCE_CSV = """\
+measure,period_start,period_end,value,basis
+detention_capacity_beds,2024-10-01,2025-09-30,"50,000",table row 1
+"""
+NEW_ARTICLE = """\
+---
+outlet: Test Outlet
+published: 2025-03-05
+cites: test-budget-2025
+---
+The budget table released on Monday funds 50,000 detention beds in fiscal year 2025. It plans nearly 52,000 beds in fiscal year 2026.
+"""
+
+
+def test_a_new_official_table_is_a_folder_not_code(raw, warehouse):
+    folder = raw / "sources" / "test-budget-2025"
+    folder.mkdir()
+    (folder / "source.yaml").write_text(NEW_SOURCE_YAML)
+    (folder / "figures.csv").write_text(NEW_SOURCE_CSV)
+    (raw / "articles" / "900_budget.md").write_text(NEW_ARTICLE)
+    result = run_pipeline(raw, warehouse)
+    assert result.success, [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
+    assert query(warehouse, "SELECT count(*) FROM sources")[0][0] == 2
+    figure_id, value = query(warehouse, "SELECT figure_id, value FROM figures WHERE source_id = 'test-budget-2025'")[0]
+    assert value == 50000
+    claims = query(warehouse, "SELECT phrase, verdict, figure_id FROM claims WHERE article_id = '900_budget' ORDER BY start")
+    assert claims[0] == ("50,000", "exact", figure_id)
+    # Beds, but for a year the table does not cover: not checked against the FY2025 figure.
+    assert claims[1][:2] == ("nearly 52,000", "not_in_source")
+    # The letter's articles still reconcile against the letter only.
+    assert not query(warehouse, "SELECT count(*) FROM claims WHERE article_id <> '900_budget' AND figure_id LIKE 'test-budget-2025%'")[0][0]
