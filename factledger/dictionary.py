@@ -37,8 +37,8 @@ def _table(model: type[LakeTable], where: str, key: tuple[str, ...] | None) -> l
     doc = " ".join((model.__doc__ or "").split())
     lines = [f"## `{model.table_name()}`", "", doc, "", f"Where: {where}."]
     if key:
-        lines[-1] += f" Key: {', '.join(f'`{k}`' for k in key)}."
-    checks = [c.name for c in model.to_schema().checks]
+        lines[-1] += f" Key (checked unique): {', '.join(f'`{k}`' for k in key)}."
+    checks = [c.name for c in model.to_schema().checks if c.name != "key_is_unique"]
     if checks:
         lines[-1] += " Row checks: " + "; ".join(checks) + "."
     lines += ["", "| column | type | null | description | constraints |", "|---|---|---|---|---|"]

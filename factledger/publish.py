@@ -31,12 +31,12 @@ PUBLISHED_SCHEMA = "published"
 @dataclass(frozen=True)
 class PublishedTable:
     """A table analysts get in every version: `lake.published.<name>`, copied from `lake.main.<name>`
-    (rows matching `where`). `key` identifies a row across versions (diff); when the model lacks
-    those columns the whole row is the key. `volatile` columns are left out of hashes and diffs,
-    as are all timestamps (they say when the pipeline ran, not what the data says)."""
+    (rows matching `where`). Its model's key, less the `volatile` columns, identifies a row across
+    versions (diff); a model without a key is keyed by the whole row. `volatile` columns are left
+    out of hashes and diffs, as are all timestamps (they say when the pipeline ran, not what the
+    data says)."""
 
     name: str
-    key: tuple[str, ...]
     where: str = "TRUE"
     volatile: tuple[str, ...] = ()
 
@@ -46,13 +46,13 @@ PRESENT_ARTICLE = "article_id IN (SELECT article_id FROM lake.main.articles WHER
 # THE list of published tables. Tables whose model is not registered in schemas.LAKE_TABLES, or
 # that are absent from the lake, are skipped (with a log line) and so absent from that version.
 PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
-    PublishedTable("articles", ("article_id",), where="retired_at IS NULL"),
-    PublishedTable("sources", ("source_id",)),
-    PublishedTable("figures", ("figure_id",)),
-    PublishedTable("claims", ("claim_id",), where=PRESENT_ARTICLE),
-    PublishedTable("date_findings", ("article_id", "start"), where=PRESENT_ARTICLE),
-    PublishedTable("name_findings", ("article_id", "start", "source_id"), where=PRESENT_ARTICLE),
-    PublishedTable("check_results", ("asset_key", "check_name"), volatile=("version", "run_id")),
+    PublishedTable("articles", where="retired_at IS NULL"),
+    PublishedTable("sources"),
+    PublishedTable("figures"),
+    PublishedTable("claims", where=PRESENT_ARTICLE),
+    PublishedTable("date_findings", where=PRESENT_ARTICLE),
+    PublishedTable("name_findings", where=PRESENT_ARTICLE),
+    PublishedTable("check_results", volatile=("version", "run_id")),
 )
 
 # Columns that name what a changed row is about; the diff reports them for every table that has them.
@@ -83,11 +83,8 @@ def compared_columns(model: type[LakeTable], table: PublishedTable) -> list[str]
 
 
 def row_key(model: type[LakeTable], table: PublishedTable) -> tuple[str, ...]:
-    """The declared key when the model has it, else every compared column (the whole row)."""
-    columns = model.column_names()
-    if all(k in columns for k in table.key):
-        return table.key
-    return tuple(compared_columns(model, table))
+    """The model's key within one version, else every compared column (the whole row)."""
+    return tuple(k for k in model.key() if k not in table.volatile) or tuple(compared_columns(model, table))
 
 
 def quote(name: str) -> str:
@@ -288,7 +285,7 @@ def diff(con: duckdb.DuckDBPyConnection, old_snapshot: int | None, new_snapshot:
             key = [k for k in row_key(model, table) if k in available]
         else:  # a table published by an older version whose schema is gone: compare what is there
             compared = [c for c in available if c not in table.volatile]
-            key = [k for k in table.key if k in available] or compared
+            key = compared
         concerns = [c for c in CONCERNS if c in available]
         rows = con.execute(diff_sql(old, new, key, compared, concerns)).fetchall()
         result.append(TableDiff(table.name, rows))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ibis
 import ibis.expr.datatypes as dt
+import pandera.ibis as pa
 from pandera.ibis import DataFrameModel
 
 # The dimensions a figure can be broken down by. Their closed vocabularies are data, declared by
@@ -22,7 +23,19 @@ Timestamp = dt.Timestamp(scale=6)
 
 
 class LakeTable(DataFrameModel):
-    """A table of the lake. Subclasses set `Config.name` (the table's name) and a docstring."""
+    """A table of the lake. Subclasses set `Config.name` (the table's name), a docstring, and
+    `_key`: the columns that identify a row (checked unique; publishing diffs versions by it)."""
+
+    _key: tuple[str, ...] = ()
+
+    @classmethod
+    def key(cls) -> tuple[str, ...]:
+        return cls._key
+
+    # Inherited checks are reported by their method's name, so the name is the message.
+    @pa.dataframe_check
+    def key_is_unique(cls, data):
+        return unique_key(data.table, *cls._key) if cls._key else ibis.literal(True)
 
     @classmethod
     def table_name(cls) -> str:

@@ -12,6 +12,7 @@ class Articles(LakeTable):
     """One row per article file under raw/articles/, as last ingested. A file that disappears is
     retired (retired_at set), not deleted, so a published version can still explain its claims."""
 
+    _key = ("article_id",)
     article_id: dt.String = Field(description="File name without extension; the article's key.")
     source_path: dt.String = Field(description="Path of the file, relative to the raw folder.")
     outlet: dt.String = Field(nullable=True, description="Publisher, from front matter; null when unknown.")
@@ -32,9 +33,6 @@ class Articles(LakeTable):
     class Config:
         name = "articles"
 
-    @pa.dataframe_check(name="article_id is unique")
-    def _unique_id(cls, data):
-        return unique_key(data.table, "article_id")
 
     @pa.dataframe_check(name="no two present articles share a body")
     def _unique_body(cls, data):

@@ -13,7 +13,7 @@ import ibis.expr.datatypes as dt
 import pandera.ibis as pa
 from pandera.ibis import Field
 
-from schemas._base import QUALIFIERS, SHA256_PATTERN, LakeTable, Timestamp, unique_key
+from schemas._base import QUALIFIERS, SHA256_PATTERN, LakeTable, Timestamp
 
 VERDICTS = ("exact", "rounded", "wrong_scope", "contradicted", "not_in_source")
 ASSERTIVE_VERDICTS = ("exact", "rounded", "wrong_scope", "contradicted")
@@ -34,6 +34,7 @@ class Claims(LakeTable):
     what it counts in the source's dimensions and how each was decided (cue words and basis), and
     its verdict against the cited source's figures. Exported to <warehouse>/reports/claims.csv."""
 
+    _key = ("claim_id",)
     claim_id: dt.String = Field(description="article_id:start; the claim's key.")
     article_id: dt.String = Field(description="The article the phrase is in.")
     article_sha256: dt.String = Field(str_matches=SHA256_PATTERN, description="SHA-256 of the article file the claim was extracted from.")
@@ -74,9 +75,6 @@ class Claims(LakeTable):
     class Config:
         name = "claims"
 
-    @pa.dataframe_check(name="claim_id is unique")
-    def _unique_id(cls, data):
-        return unique_key(data.table, "claim_id")
 
     @pa.dataframe_check(name="phrase spans its offsets")
     def _span(cls, data):
@@ -133,6 +131,7 @@ class DateFindings(LakeTable):
     resolved against the publication date and checked against the source date its sentence ties it
     to. `flagged` marks a mention that contradicts the source (the letter 'sent' on a wrong day)."""
 
+    _key = ("article_id", "start")
     article_id: dt.String = Field(description="The article.")
     start: dt.Int64 = Field(ge=0, description="Character offset of the mention in the body.")
     end: dt.Int64 = Field(ge=1, description="Offset just after it.")
@@ -158,9 +157,6 @@ class DateFindings(LakeTable):
     class Config:
         name = "date_findings"
 
-    @pa.dataframe_check(name="article_id and start are unique")
-    def _unique(cls, data):
-        return unique_key(data.table, "article_id", "start")
 
     @pa.dataframe_check(name="resolved ranges are ordered")
     def _ordered(cls, data):
@@ -177,6 +173,7 @@ class NameFindings(LakeTable):
     """One row per variant spelling of a person the source names ('Tony Gonzalez' for the letter's
     Gonzales), with the article, span and the evidence that it is that person."""
 
+    _key = ("article_id", "start", "source_id")
     article_id: dt.String = Field(description="The article.")
     start: dt.Int64 = Field(ge=0, description="Character offset of the name in the body.")
     end: dt.Int64 = Field(ge=1, description="Offset just after it.")
@@ -193,9 +190,6 @@ class NameFindings(LakeTable):
     class Config:
         name = "name_findings"
 
-    @pa.dataframe_check(name="article_id, start and source_id are unique")
-    def _unique(cls, data):
-        return unique_key(data.table, "article_id", "start", "source_id")
 
     @pa.dataframe_check(name="a variant differs from the source's spelling")
     def _differs(cls, data):
@@ -206,6 +200,7 @@ class NameFindings(LakeTable):
 class ClaimExtractions(LakeTable):
     """Bookkeeping: which version (sha256) of each present article its claims were extracted from."""
 
+    _key = ("article_id",)
     article_id: dt.String = Field(description="The article.")
     article_sha256: dt.String = Field(str_matches=SHA256_PATTERN, description="SHA-256 of the file version extracted.")
     n_claims: dt.Int64 = Field(ge=0, description="How many claims it gave.")
@@ -214,6 +209,3 @@ class ClaimExtractions(LakeTable):
     class Config:
         name = "claim_extractions"
 
-    @pa.dataframe_check(name="article_id is unique")
-    def _unique_id(cls, data):
-        return unique_key(data.table, "article_id")

@@ -5,13 +5,14 @@ import ibis.expr.datatypes as dt
 import pandera.ibis as pa
 from pandera.ibis import Field
 
-from schemas._base import QUALIFIERS, LakeTable, unique_key
+from schemas._base import QUALIFIERS, LakeTable
 
 
 class Figures(LakeTable):
     """Every stated figure plus every cell that follows from stated ones by arithmetic over an
     additive dimension (detained = all - non_detained; all = convicted + pending)."""
 
+    _key = ("figure_id",)
     figure_id: dt.String = Field(description="Stable id: source:measure[:offense/custody/criminal_status][:period].")
     source_id: dt.String = Field(description="The source the figure comes from.")
     measure: dt.String = Field(description="What is counted.")
@@ -32,9 +33,6 @@ class Figures(LakeTable):
     class Config:
         name = "figures"
 
-    @pa.dataframe_check(name="figure_id is unique")
-    def _unique_id(cls, data):
-        return unique_key(data.table, "figure_id")
 
     @pa.dataframe_check(name="derived cells say how")
     def _formula(cls, data):

@@ -5,12 +5,13 @@ import ibis.expr.datatypes as dt
 import pandera.ibis as pa
 from pandera.ibis import Field
 
-from schemas._base import Timestamp, QUALIFIERS, SHA256_PATTERN, LakeTable, unique_key
+from schemas._base import Timestamp, QUALIFIERS, SHA256_PATTERN, LakeTable
 
 
 class Sources(LakeTable):
     """One row per official source folder under raw/sources/."""
 
+    _key = ("source_id",)
     source_id: dt.String = Field(description="The source's id (its folder name).")
     title: dt.String = Field(nullable=True, description="What the document is.")
     issuer: dt.String = Field(nullable=True, description="Agency that issued it.")
@@ -27,9 +28,6 @@ class Sources(LakeTable):
     class Config:
         name = "sources"
 
-    @pa.dataframe_check(name="source_id is unique")
-    def _unique_id(cls, data):
-        return unique_key(data.table, "source_id")
 
 
 class SourceReactions(LakeTable):
@@ -47,6 +45,7 @@ class SourceReactions(LakeTable):
 class SourcePeople(LakeTable):
     """People named by a source, with the spelling the source uses."""
 
+    _key = ("source_id", "name")
     source_id: dt.String = Field(description="The source naming them.")
     name: dt.String = Field(description="The name as the source spells it.")
     role: dt.String = Field(description="Their role in the source (sender, recipient, ...).")
@@ -54,14 +53,12 @@ class SourcePeople(LakeTable):
     class Config:
         name = "source_people"
 
-    @pa.dataframe_check(name="one row per source and name")
-    def _unique(cls, data):
-        return unique_key(data.table, "source_id", "name")
 
 
 class SourceDimensions(LakeTable):
     """The closed vocabulary of each dimension, as a source declares it."""
 
+    _key = ("source_id", "dimension", "value")
     source_id: dt.String = Field(description="The declaring source.")
     dimension: dt.String = Field(isin=["offense", "custody", "criminal_status"], description="Dimension name.")
     value: dt.String = Field(description="One allowed value.")
@@ -71,14 +68,12 @@ class SourceDimensions(LakeTable):
     class Config:
         name = "source_dimensions"
 
-    @pa.dataframe_check(name="one row per source, dimension and value")
-    def _unique(cls, data):
-        return unique_key(data.table, "source_id", "dimension", "value")
 
 
 class SourceMeasures(LakeTable):
     """The measures a source reports, with the dimensions each is broken down by."""
 
+    _key = ("source_id", "measure")
     source_id: dt.String = Field(description="The declaring source.")
     measure: dt.String = Field(description="Measure name, e.g. noncitizens_on_docket.")
     description: dt.String = Field(nullable=True, description="What it counts.")
@@ -88,14 +83,12 @@ class SourceMeasures(LakeTable):
     class Config:
         name = "source_measures"
 
-    @pa.dataframe_check(name="one row per source and measure")
-    def _unique(cls, data):
-        return unique_key(data.table, "source_id", "measure")
 
 
 class OfficialFigures(LakeTable):
     """Each figure a source states, one per CSV row, in long form."""
 
+    _key = ("figure_id",)
     figure_id: dt.String = Field(description="Stable id: source:measure[:offense/custody/criminal_status][:period].")
     source_id: dt.String = Field(description="The stating source.")
     measure: dt.String = Field(description="What is counted (declared in the source's measures).")
@@ -114,9 +107,6 @@ class OfficialFigures(LakeTable):
     class Config:
         name = "official_figures"
 
-    @pa.dataframe_check(name="figure_id is unique")
-    def _unique_id(cls, data):
-        return unique_key(data.table, "figure_id")
 
     @pa.dataframe_check(name="period_start <= period_end")
     def _period(cls, data):

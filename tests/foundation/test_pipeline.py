@@ -169,3 +169,22 @@ def test_a_new_official_table_is_a_folder_not_code(raw, warehouse):
     assert claims[1][:2] == ("nearly 52,000", "not_in_source")
     # The letter's articles still reconcile against the letter only.
     assert not query(warehouse, "SELECT count(*) FROM claims WHERE article_id <> '900_budget' AND figure_id LIKE 'test-budget-2025%'")[0][0]
+
+
+def test_every_keyed_table_refuses_a_duplicate_key(raw, warehouse):
+    from factledger import lake
+    from factledger.validation import validate
+    from schemas import LAKE_TABLES
+
+    run_pipeline(raw, warehouse, INGEST_ASSETS)
+    keyed = [m for m in LAKE_TABLES if m.key()]
+    assert {"articles", "figures", "official_figures", "sources"} <= {m.table_name() for m in keyed}
+    with lake.connect(warehouse) as con:
+        for model in keyed:
+            table = model.table_name()
+            if not con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]:
+                continue
+            assert validate(con, model).passed, table
+            con.execute(f"INSERT INTO {table} SELECT * FROM {table} LIMIT 1")
+            failed = validate(con, model)
+            assert not failed.passed and "key_is_unique" in set(failed.failures["check"]), table
