@@ -13,6 +13,7 @@ class Articles(LakeTable):
     retired (retired_at set), not deleted, so a published version can still explain its claims."""
 
     _key = ("article_id",)
+
     article_id: dt.String = Field(description="File name without extension; the article's key.")
     source_path: dt.String = Field(description="Path of the file, relative to the raw folder.")
     outlet: dt.String = Field(nullable=True, description="Publisher, from front matter; null when unknown.")
@@ -32,7 +33,6 @@ class Articles(LakeTable):
 
     class Config:
         name = "articles"
-
 
     @pa.dataframe_check(name="no two present articles share a body")
     def _unique_body(cls, data):

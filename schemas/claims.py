@@ -35,6 +35,7 @@ class Claims(LakeTable):
     its verdict against the cited source's figures. Exported to <warehouse>/reports/claims.csv."""
 
     _key = ("claim_id",)
+
     claim_id: dt.String = Field(description="article_id:start; the claim's key.")
     article_id: dt.String = Field(description="The article the phrase is in.")
     article_sha256: dt.String = Field(str_matches=SHA256_PATTERN, description="SHA-256 of the article file the claim was extracted from.")
@@ -74,7 +75,6 @@ class Claims(LakeTable):
 
     class Config:
         name = "claims"
-
 
     @pa.dataframe_check(name="phrase spans its offsets")
     def _span(cls, data):
@@ -132,6 +132,7 @@ class DateFindings(LakeTable):
     to. `flagged` marks a mention that contradicts the source (the letter 'sent' on a wrong day)."""
 
     _key = ("article_id", "start")
+
     article_id: dt.String = Field(description="The article.")
     start: dt.Int64 = Field(ge=0, description="Character offset of the mention in the body.")
     end: dt.Int64 = Field(ge=1, description="Offset just after it.")
@@ -157,7 +158,6 @@ class DateFindings(LakeTable):
     class Config:
         name = "date_findings"
 
-
     @pa.dataframe_check(name="resolved ranges are ordered")
     def _ordered(cls, data):
         t = data.table
@@ -174,6 +174,7 @@ class NameFindings(LakeTable):
     Gonzales), with the article, span and the evidence that it is that person."""
 
     _key = ("article_id", "start", "source_id")
+
     article_id: dt.String = Field(description="The article.")
     start: dt.Int64 = Field(ge=0, description="Character offset of the name in the body.")
     end: dt.Int64 = Field(ge=1, description="Offset just after it.")
@@ -190,7 +191,6 @@ class NameFindings(LakeTable):
     class Config:
         name = "name_findings"
 
-
     @pa.dataframe_check(name="a variant differs from the source's spelling")
     def _differs(cls, data):
         t = data.table
@@ -201,6 +201,7 @@ class ClaimExtractions(LakeTable):
     """Bookkeeping: which version (sha256) of each present article its claims were extracted from."""
 
     _key = ("article_id",)
+
     article_id: dt.String = Field(description="The article.")
     article_sha256: dt.String = Field(str_matches=SHA256_PATTERN, description="SHA-256 of the file version extracted.")
     n_claims: dt.Int64 = Field(ge=0, description="How many claims it gave.")

@@ -13,6 +13,7 @@ class Figures(LakeTable):
     additive dimension (detained = all - non_detained; all = convicted + pending)."""
 
     _key = ("figure_id",)
+
     figure_id: dt.String = Field(description="Stable id: source:measure[:offense/custody/criminal_status][:period].")
     source_id: dt.String = Field(description="The source the figure comes from.")
     measure: dt.String = Field(description="What is counted.")
@@ -32,7 +33,6 @@ class Figures(LakeTable):
 
     class Config:
         name = "figures"
-
 
     @pa.dataframe_check(name="derived cells say how")
     def _formula(cls, data):

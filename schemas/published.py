@@ -16,6 +16,7 @@ class DatasetVersions(LakeTable):
     the published tables as of that version are `lake.published.*` at `snapshot_id`."""
 
     _key = ("version",)
+
     version: dt.Int64 = Field(ge=1, description="Dataset version number: 1, 2, ... in publishing order.")
     snapshot_id: dt.Int64 = Field(ge=0, description="DuckLake snapshot holding the version's published tables (`AT (VERSION => snapshot_id)`).")
     created_at: Timestamp = Field(description="When the version was published (UTC).")
@@ -39,6 +40,7 @@ class CheckResults(LakeTable):
     """The result of every asset check of the run that published a version, one row per check."""
 
     _key = ("version", "asset_key", "check_name")
+
     version: dt.Int64 = Field(ge=1, description="The dataset version these results belong to.")
     run_id: dt.String = Field(description="Dagster run whose checks these are.")
     asset_key: dt.String = Field(description="Asset the check is attached to.")

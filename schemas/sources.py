@@ -12,6 +12,7 @@ class Sources(LakeTable):
     """One row per official source folder under raw/sources/."""
 
     _key = ("source_id",)
+
     source_id: dt.String = Field(description="The source's id (its folder name).")
     title: dt.String = Field(nullable=True, description="What the document is.")
     issuer: dt.String = Field(nullable=True, description="Agency that issued it.")
@@ -27,7 +28,6 @@ class Sources(LakeTable):
 
     class Config:
         name = "sources"
-
 
 
 class SourceReactions(LakeTable):
@@ -46,6 +46,7 @@ class SourcePeople(LakeTable):
     """People named by a source, with the spelling the source uses."""
 
     _key = ("source_id", "name")
+
     source_id: dt.String = Field(description="The source naming them.")
     name: dt.String = Field(description="The name as the source spells it.")
     role: dt.String = Field(description="Their role in the source (sender, recipient, ...).")
@@ -54,11 +55,11 @@ class SourcePeople(LakeTable):
         name = "source_people"
 
 
-
 class SourceDimensions(LakeTable):
     """The closed vocabulary of each dimension, as a source declares it."""
 
     _key = ("source_id", "dimension", "value")
+
     source_id: dt.String = Field(description="The declaring source.")
     dimension: dt.String = Field(isin=["offense", "custody", "criminal_status"], description="Dimension name.")
     value: dt.String = Field(description="One allowed value.")
@@ -69,11 +70,11 @@ class SourceDimensions(LakeTable):
         name = "source_dimensions"
 
 
-
 class SourceMeasures(LakeTable):
     """The measures a source reports, with the dimensions each is broken down by."""
 
     _key = ("source_id", "measure")
+
     source_id: dt.String = Field(description="The declaring source.")
     measure: dt.String = Field(description="Measure name, e.g. noncitizens_on_docket.")
     description: dt.String = Field(nullable=True, description="What it counts.")
@@ -84,11 +85,11 @@ class SourceMeasures(LakeTable):
         name = "source_measures"
 
 
-
 class OfficialFigures(LakeTable):
     """Each figure a source states, one per CSV row, in long form."""
 
     _key = ("figure_id",)
+
     figure_id: dt.String = Field(description="Stable id: source:measure[:offense/custody/criminal_status][:period].")
     source_id: dt.String = Field(description="The stating source.")
     measure: dt.String = Field(description="What is counted (declared in the source's measures).")
@@ -106,7 +107,6 @@ class OfficialFigures(LakeTable):
 
     class Config:
         name = "official_figures"
-
 
     @pa.dataframe_check(name="period_start <= period_end")
     def _period(cls, data):
