@@ -100,6 +100,8 @@ class Lexicon:
     non_claims: dict[str, re.Pattern]  # for lower-cased text
     measure_scanner: Scanner | None
     comparison_before: re.Pattern  # anchored at the end of the text between two numbers
+    reference_before: re.Pattern   # anchored at the end of the text before a number
+    reference_after: re.Pattern    # anchored at the start of the text after it
     lone_words_skipped: frozenset[str]
     vague: re.Pattern  # for lower-cased text
     dimensions: dict[str, DimensionRules]
@@ -164,6 +166,8 @@ def load(path: str | None = None) -> Lexicon:
         non_claims={k: re.compile(v) for k, v in raw["non_claims"].items()},
         measure_scanner=Scanner.build({name: spec.get("cues") or [] for name, spec in raw["measures"].items()}),
         comparison_before=_anchored_before(raw["comparisons"]),
+        reference_before=_anchored_before(raw["figure_references"]["before"]),
+        reference_after=_anchored_after(raw["figure_references"]["after"]),
         lone_words_skipped=frozenset(w.lower() for w in raw["lone_words_skipped"]),
         vague=lowered_regex(raw["vague"]),
         dimensions=dims,

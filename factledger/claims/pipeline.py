@@ -180,12 +180,16 @@ class SourceContext:
 
 
 def claim_facts(row: dict, lexicon: Lexicon) -> ClaimFacts:
+    start, end = row["start"] - row["sentence_start"], row["end"] - row["sentence_start"]
+    names_a_figure = bool(lexicon.reference_before.search(row["sentence"][:start])
+                          and lexicon.reference_after.search(row["sentence"][end:]))
     return ClaimFacts(
         phrase=row["phrase"], value=float(row["value"]), qualifier=row["qualifier"], kind=row["kind"],
         unit=float(row["rounding_unit"]), significant_digits=int(row["significant_digits"]), measure=row["measure"],
         dims={d: row[d] for d in DIMENSIONS}, dim_cues={d: row[f"{d}_cue"] for d in DIMENSIONS},
         when_unnamed={d: r.when_unnamed for d, r in lexicon.dimensions.items()},
         date_first=dates.as_date(row.get("date_first")), date_last=dates.as_date(row.get("date_last")), date_phrase=row.get("date_phrase"),
+        names_a_figure=names_a_figure,
     )
 
 

@@ -151,6 +151,7 @@ class ClaimFacts:
     date_first: dt.date | None = None
     date_last: dt.date | None = None
     date_phrase: str | None = None
+    names_a_figure: bool = False          # written as a figure's name: "the 13,099 figure"
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,16 @@ class Verdict:
 
 
 def reconcile(claim: ClaimFacts, index: FigureIndex, source_ids: list[str], labels: dict[str, dict[str, str]]) -> Verdict:
+    verdict = _reconcile_scoped(claim, index, source_ids, labels)
+    if claim.names_a_figure and verdict.verdict in (WRONG_SCOPE, CONTRADICTED, NOT_IN_SOURCE):
+        named = _distinctive_figure(claim, index, source_ids)
+        if named is not None:
+            return _verdict(EXACT, claim, named, _explain_match(EXACT, claim, named, index, labels)
+                            + " (the text names the figure by its value)")
+    return verdict
+
+
+def _reconcile_scoped(claim: ClaimFacts, index: FigureIndex, source_ids: list[str], labels: dict[str, dict[str, str]]) -> Verdict:
     if claim.kind != "count":
         return Verdict(NOT_IN_SOURCE, None, None, None, f"'{claim.phrase}' is {_KIND_WORDS.get(claim.kind, claim.kind)}, not a count the source gives")
     if claim.measure is None:
@@ -199,13 +210,17 @@ def reconcile(claim: ClaimFacts, index: FigureIndex, source_ids: list[str], labe
 
 def _distinctive_match(claim: ClaimFacts, index: FigureIndex, source_ids: list[str]) -> str | None:
     """The measure of a source figure that a cue-less claim equals exactly, if the number is distinctive."""
+    figure = _distinctive_figure(claim, index, source_ids)
+    return figure.measure if figure is not None else None
+
+
+def _distinctive_figure(claim: ClaimFacts, index: FigureIndex, source_ids: list[str]) -> Figure | None:
+    """The cited source's figure a distinctive, unhedged number equals exactly (a stated one first)."""
     if claim.significant_digits < DISTINCTIVE_DIGITS or claim.qualifier != "none":
         return None
-    for source_id in source_ids:
-        for (sid, measure), figures in index.by_measure.items():
-            if sid == source_id and any(f.value == claim.value for f in figures):
-                return measure
-    return None
+    equal = [f for (sid, _), figures in index.by_measure.items() if sid in source_ids
+             for f in figures if f.value == claim.value]
+    return min(equal, key=lambda f: (source_ids.index(f.source_id), f.derived, f.figure_id)) if equal else None
 
 
 def _verdict(verdict: str, claim: ClaimFacts, figure: Figure, explanation: str) -> Verdict:

@@ -1,4 +1,5 @@
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -108,3 +109,15 @@ def test_a_distinctive_number_without_cues_is_the_sources_own():
     assert v.verdict == "not_in_source"  # a round number could be anything
     distinctive = ClaimFacts(**{**claim(650, measure=None).__dict__, "significant_digits": 4, "value": 893600.0})
     assert reconcile(distinctive, INDEX, ["s"], LABELS).verdict == "exact"
+
+
+def test_a_number_written_as_a_figures_name_is_that_figure():
+    big = fig("x_free_conv_big", 13099, offense="x", custody="free", status="convicted")
+    index = FigureIndex.build([*FIGURES, big], DIMENSION_ROWS, MEASURES, DIMS)
+    scoped = claim(13099, custody="free", criminal_status="convicted")  # offense unnamed: every offense
+    assert reconcile(scoped, index, ["s"], LABELS).verdict == "wrong_scope"
+    named = reconcile(replace(scoped, names_a_figure=True), index, ["s"], LABELS)
+    assert (named.verdict, named.figure_id) == ("exact", "x_free_conv_big")
+    # A hedged or short number is no name: the scoped verdict stands.
+    hedged = replace(scoped, names_a_figure=True, qualifier="about", value=13000.0, unit=1000, significant_digits=2)
+    assert reconcile(hedged, index, ["s"], LABELS).verdict != "exact"

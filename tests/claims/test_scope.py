@@ -62,3 +62,10 @@ def test_a_number_merely_following_another_is_not_compared():
 def test_living_freely_is_not_detained():
     rows = scoped("More than 13,000 immigrants convicted of homicide are living freely in the U.S.")
     assert (rows[0]["custody"], rows[0]["offense"]) == ("non_detained", "homicide")
+
+
+def test_the_n_figure_is_written_as_a_figures_name():
+    from factledger.claims.pipeline import claim_facts
+
+    rows = extract_article("a", "Officials said the 13,099 figure includes old cases, not 2,000 people.", None, "0" * 64, LEX).claims
+    assert [claim_facts(r, LEX).names_a_figure for r in rows] == [True, False]
