@@ -91,9 +91,10 @@ def sync_articles(con: duckdb.DuckDBPyConnection, raw_root: Path, now: dt.dateti
         (result.rejections if isinstance(outcome, Rejection) else parsed).append(outcome)
 
     accepted = _drop_duplicate_bodies(con, parsed, result)
-    existing = {r[0] for r in con.execute("SELECT article_id FROM articles").fetchall()}
     if accepted:
         ids = [a.article_id for a in accepted]
+        # Only the incoming ids: reading every article id would make a one-file run scale with the corpus.
+        existing = {r[0] for r in con.execute("SELECT article_id FROM articles WHERE list_contains(?, article_id)", [ids]).fetchall()}
         con.execute("DELETE FROM articles WHERE list_contains(?, article_id)", [ids])
         insert_rows(con, Articles, [{**a.__dict__, "ingested_at": now} for a in accepted])
         result.added = [i for i in ids if i not in existing]
