@@ -86,7 +86,7 @@ def sync_claims(con: duckdb.DuckDBPyConnection, lexicon: Lexicon, now: dt.dateti
     if changed:
         for model in (Claims, DateFindings, NameFindings, ClaimExtractions):
             con.execute(f"DELETE FROM {model.table_name()} WHERE list_contains(?, article_id)", [changed])
-    cites = {r[0]: r[1] for r in con.execute("SELECT article_id, cites FROM articles WHERE retired_at IS NULL").fetchall()}
+    cites = {article_id: article_cites for article_id, _, _, _, article_cites in stale}
     claim_rows, date_rows, names = [], [], []
     for article_id, body, published, sha256, article_cites in stale:
         extraction = pipeline.extract_article(article_id, body, published, sha256, lexicon)
@@ -101,16 +101,17 @@ def sync_claims(con: duckdb.DuckDBPyConnection, lexicon: Lexicon, now: dt.dateti
         {"article_id": a, "article_sha256": s, "n_claims": per_article[a], "extracted_at": now} for a, _, _, s, _ in stale
     ])
     result.extracted = [r[0] for r in stale]
-    outdated = con.execute("SELECT count(*) FROM claims WHERE figures_fingerprint <> ?", [context.fingerprint]).fetchone()[0]
-    outdated += con.execute("SELECT count(*) FROM date_findings WHERE figures_fingerprint <> ?", [context.fingerprint]).fetchone()[0]
-    outdated += con.execute("SELECT count(*) FROM name_findings WHERE figures_fingerprint <> ?", [context.fingerprint]).fetchone()[0]
+    outdated = con.execute("""
+        SELECT EXISTS (SELECT 1 FROM claims WHERE figures_fingerprint <> $fp)
+            OR EXISTS (SELECT 1 FROM date_findings WHERE figures_fingerprint <> $fp)
+            OR EXISTS (SELECT 1 FROM name_findings WHERE figures_fingerprint <> $fp)""", {"fp": context.fingerprint}).fetchone()[0]
     if outdated:
-        _recheck_all(con, context, cites, lexicon)
+        _recheck_all(con, context, lexicon)
         result.rereconciled = True
     return result
 
 
-def _recheck_all(con: duckdb.DuckDBPyConnection, context: pipeline.SourceContext, cites: dict, lexicon: Lexicon) -> None:
+def _recheck_all(con: duckdb.DuckDBPyConnection, context: pipeline.SourceContext, lexicon: Lexicon) -> None:
     """The figures changed: recompute verdicts and date checks from the stored extraction columns,
     and name findings from the article bodies (people may have changed). No re-extraction."""
     extraction_columns = [f'"{c}"' for c in Claims.column_names() if c not in VERDICT_COLUMNS]
@@ -118,6 +119,7 @@ def _recheck_all(con: duckdb.DuckDBPyConnection, context: pipeline.SourceContext
     date_columns = [f'"{c}"' for c in DateFindings.column_names() if c not in DATE_CHECK_COLUMNS]
     date_rows = _records(con, f"SELECT {', '.join(date_columns)} FROM date_findings ORDER BY article_id, start")
     articles = con.execute("SELECT article_id, body, cites FROM articles WHERE retired_at IS NULL ORDER BY article_id").fetchall()
+    cites = {article_id: article_cites for article_id, _, article_cites in articles}
     for model in (Claims, DateFindings, NameFindings):
         con.execute(f"DELETE FROM {model.table_name()}")
     insert_rows(con, Claims, pipeline.reconcile_rows(claim_rows, cites, context, lexicon))
