@@ -22,19 +22,30 @@ class RawFilesResource(dg.ConfigurableResource):
 
 
 class LakeResource(dg.ConfigurableResource):
-    """The DuckLake lake (SQLite catalog, Parquet data) under the warehouse folder.
-    Default: $FACTLEDGER_WAREHOUSE, else the checkout's warehouse/."""
+    """The DuckLake lake. Its catalog and data path come from the same configuration as the CLI's
+    (factledger/lake.py): $FACTLEDGER_CATALOG / $FACTLEDGER_DATA_PATH (+ the S3 secret, read from the
+    environment only, never from run config), else the SQLite catalog and Parquet folder under the
+    warehouse folder ($FACTLEDGER_WAREHOUSE, else the checkout's warehouse/). The warehouse folder
+    also holds the exports and reports."""
 
     warehouse_dir: str | None = None
+    # Override the environment for this resource only; credentials stay in the environment.
+    catalog: str | None = None
+    data_path: str | None = None
 
     @property
     def warehouse(self) -> Path:
         return paths.warehouse_dir(self.warehouse_dir)
 
+    @property
+    def config(self) -> lake.LakeConfig:
+        return lake.resolve(self.warehouse_dir, catalog=self.catalog, data_path_=self.data_path)
+
     @contextlib.contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection with every pipeline table present. Writes made inside one
-        `BEGIN`/`COMMIT` become one lake snapshot."""
-        with lake.connect(self.warehouse) as con:
+        `BEGIN`/`COMMIT` become one lake snapshot. On a Postgres catalog the connection holds the
+        lake's writer lock, so writers in other processes wait their turn."""
+        with lake.connect(self.config) as con:
             tables.ensure_tables(con)
             yield con
