@@ -23,9 +23,10 @@ error message is scrubbed of it (and of any `password=` in a conninfo), and `Lak
 is the only text about a configuration meant for logs and metadata.
 
 Several writers: a SQLite catalog is for one machine and one writer at a time (the Dagster pool
-"lake" serialises steps). On a Postgres catalog, every read-write connection also holds a Postgres
-advisory lock for the lake, so writers in different processes or machines (two `factledger run`,
-a UI-launched run, Celery workers) take turns; readers never wait.
+"lake" serialises steps). On a Postgres catalog, writers hold a Postgres advisory lock for the lake
+(`writer_slot`): every read-write connection, and the pipeline's LakeResource for the whole of an
+in-process run, so two `factledger run` processes and a UI-launched run take turns run by run
+(Celery workers: step by step, plus the Postgres instance's pool). Readers never wait.
 
 Extensions are loaded from their PyPI wheels by path: nothing is downloaded at run time.
 """
@@ -408,12 +409,13 @@ def connect(target: str | os.PathLike | LakeConfig | None = None, *, read_only: 
 
 
 class _Held:
-    """Per process and lock key: the Postgres session holding the advisory lock, and how many
-    nested connections in this process use it."""
+    """Per process and lock key: the Postgres session holding the advisory lock, and how many users
+    in this process (nested connections, a run's resource, threads) share it. The lock serialises
+    processes; writers inside one process share it."""
 
     def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self.depth = 0
+        self.guard = threading.Lock()
+        self.users = 0
         self.session = None
 
 
@@ -423,51 +425,58 @@ _held_guard = threading.Lock()
 
 @contextlib.contextmanager
 def writer_slot(config: LakeConfig, timeout: float | None = None) -> Iterator[None]:
-    """Hold the lake's writer lock: a Postgres session-level advisory lock on the catalog database.
-    Re-entrant within a process; waits (polling) up to `timeout` seconds for another writer."""
+    """Hold the lake's writer lock: a Postgres session-level advisory lock on the catalog database
+    (released by Postgres if this process dies). Shared within a process; waits (polling) up to
+    `timeout` seconds ($FACTLEDGER_LOCK_TIMEOUT, default 1800) for a writer in another process."""
     if config.backend != "postgres":
         yield
         return
-    import psycopg2
-
     timeout = float(os.environ.get(LOCK_TIMEOUT_ENV) or DEFAULT_LOCK_TIMEOUT_SECONDS) if timeout is None else timeout
     key = config.lock_key()
     with _held_guard:
         held = _held.setdefault(key, _Held())
-    with held.lock:
-        if held.depth == 0:
-            try:
-                session = psycopg2.connect(config.catalog_target, application_name="factledger-writer-lock")
-            except psycopg2.Error as err:
-                raise LakeConfigError(f"lake catalog {redact_conninfo(config.catalog)} ({CATALOG_ENV}): "
-                                      f"cannot connect: {scrub(str(err), config).strip().splitlines()[0]}") from None
-            session.autocommit = True
-            deadline = time.monotonic() + timeout
-            wait = 0.05
-            with session.cursor() as cur:
-                while True:
-                    cur.execute("SELECT pg_try_advisory_lock(%s)", (key,))
-                    if cur.fetchone()[0]:
-                        break
-                    if time.monotonic() > deadline:
-                        session.close()
-                        raise TimeoutError(f"another writer held the lake {redact_conninfo(config.catalog)} for more "
-                                           f"than {timeout:.0f} s ({LOCK_TIMEOUT_ENV})")
-                    time.sleep(wait)
-                    wait = min(wait * 1.5, 1.0)
-            held.session = session
-        held.depth += 1
-        try:
-            yield
-        finally:
-            held.depth -= 1
-            if held.depth == 0:
+    with held.guard:  # one thread of this process acquires; the others wait here, then share it
+        if held.users == 0:
+            held.session = _acquire(config, key, timeout)
+        held.users += 1
+    try:
+        yield
+    finally:
+        with held.guard:
+            held.users -= 1
+            if held.users == 0:
                 session, held.session = held.session, None
                 try:
                     with session.cursor() as cur:
                         cur.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                except Exception:  # noqa: BLE001 - closing the session releases it anyway
+                    pass
                 finally:
                     session.close()
+
+
+def _acquire(config: LakeConfig, key: int, timeout: float):
+    import psycopg2
+
+    try:
+        session = psycopg2.connect(config.catalog_target, application_name="factledger-writer-lock")
+    except psycopg2.Error as err:
+        raise LakeConfigError(f"lake catalog {redact_conninfo(config.catalog)} ({CATALOG_ENV}): "
+                              f"cannot connect: {scrub(str(err), config).strip().splitlines()[0]}") from None
+    session.autocommit = True
+    deadline = time.monotonic() + timeout
+    wait = 0.05
+    with session.cursor() as cur:
+        while True:
+            cur.execute("SELECT pg_try_advisory_lock(%s)", (key,))
+            if cur.fetchone()[0]:
+                return session
+            if time.monotonic() > deadline:
+                session.close()
+                raise TimeoutError(f"another writer held the lake {redact_conninfo(config.catalog)} for more "
+                                   f"than {timeout:.0f} s ({LOCK_TIMEOUT_ENV})")
+            time.sleep(wait)
+            wait = min(wait * 1.5, 1.0)
 
 
 def is_conflict(err: BaseException) -> bool:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+from pydantic import PrivateAttr
 import duckdb
 
 from factledger import lake, paths, tables
@@ -32,6 +33,7 @@ class LakeResource(dg.ConfigurableResource):
     # Override the environment for this resource only; credentials stay in the environment.
     catalog: str | None = None
     data_path: str | None = None
+    _lock: contextlib.ExitStack | None = PrivateAttr(default=None)
 
     @property
     def warehouse(self) -> Path:
@@ -40,6 +42,24 @@ class LakeResource(dg.ConfigurableResource):
     @property
     def config(self) -> lake.LakeConfig:
         return lake.resolve(self.warehouse_dir, catalog=self.catalog, data_path_=self.data_path)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """On a Postgres catalog, hold the lake's writer lock while this resource lives: the whole
+        run under the in-process executor (`factledger run`, UI and sensor runs), one step under
+        Celery or multiprocess executors. Another writer process waits for it."""
+        self._lock = contextlib.ExitStack()
+        config = self.config
+        if config.backend == "postgres":
+            if context.log is not None:
+                context.log.info(f"waiting for the lake writer lock ({config.describe()})")
+            self._lock.enter_context(lake.writer_slot(config))
+            if context.log is not None:
+                context.log.info("holding the lake writer lock")
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        lock = getattr(self, "_lock", None)
+        if lock is not None:
+            lock.close()
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
