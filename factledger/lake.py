@@ -481,8 +481,9 @@ def _acquire(config: LakeConfig, key: int, timeout: float):
 
 def is_conflict(err: BaseException) -> bool:
     """A DuckLake commit conflict (another writer committed first): safe to retry the transaction."""
-    return isinstance(err, duckdb.Error) and bool(re.search(r"conflict|database is locked|could not serialize",
-                                                             str(err), re.I))
+    return isinstance(err, duckdb.Error) and bool(re.search(
+        r"conflict|database is locked|could not serialize|Exceeded the maximum retry count|"
+        r"duplicate key value violates unique constraint", str(err), re.I))
 
 
 def transaction(con: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyConnection], object], *,
