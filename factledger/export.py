@@ -1,18 +1,25 @@
 """Export a dataset version for people who don't use DuckDB: warehouse/exports/v<N>/ holds
 <table>.csv and <table>.parquet per published table, a Frictionless (v2) datapackage.json, and
-claim_reviews.jsonld (schema.org ClaimReview for every claim with a verdict). exports/latest is a
-symlink to the current version's folder (a LATEST text file says the same where symlinks fail).
+claim_reviews.jsonld (schema.org ClaimReview, as Google's fact-check markup asks, for every rated
+claim). exports/latest is a symlink to the current version's folder (a LATEST text file says the
+same where symlinks fail). The HTML report (factledger/report) is written into v<N>/report/.
+
+Hostile values: CSV text cells a spreadsheet would run as a formula (starting = + - @ tab CR) are
+prefixed with ' (OWASP); Parquet keeps the raw values. Only http(s) URLs are ever linked.
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import duckdb
 
 from factledger import publish
+from factledger.report import explain
 from schemas._base import LakeTable
 
 EXPORTS = "exports"
@@ -117,57 +124,161 @@ def datapackage(con: duckdb.DuckDBPyConnection, version: publish.Version, tables
     }
 
 
-def _pick(columns: list[str], *candidates: str) -> str | None:
-    return next((c for c in candidates if c in columns), None)
+# --- who publishes, and where the report is served --------------------------------------------
+
+PUBLISHER_NAME_ENV = "FACTLEDGER_PUBLISHER_NAME"
+PUBLISHER_URL_ENV = "FACTLEDGER_PUBLISHER_URL"
+REPORT_URL_ENV = "FACTLEDGER_REPORT_URL"
+DEFAULT_PUBLISHER_URL = "https://factledger.example.org/"
 
 
-def claim_reviews(con: duckdb.DuckDBPyConnection, version: publish.Version, tables: list[str], created_at: str) -> dict:
-    """schema.org ClaimReview JSON-LD for every claim with a verdict, built as plain dicts."""
-    graph: list[dict] = []
-    if "claims" in tables:
-        claims = publish.relation_at("claims", version.snapshot_id)
-        columns = publish.columns_at(con, claims)
-        verdict = _pick(columns, "verdict")
-        text = _pick(columns, "sentence", "claim_text", "text", "quote", "phrase")
-        phrase = _pick(columns, "phrase")
-        if verdict and text:
-            key = _pick(columns, "claim_id") or text
-            explain = _pick(columns, "explanation", "verdict_reason", "reason", "note", "rationale")
-            figure = _pick(columns, "figure_id", "matched_figure_id")
-            article_join = "articles" in tables and "article_id" in columns
-            select = [f"c.{key} AS id", f"c.{text} AS text", f"c.{verdict} AS verdict",
-                      f"c.{explain}" if explain else "NULL", f"c.{figure}" if figure else "NULL", f"c.{phrase}" if phrase else "NULL"]
-            select += ["a.article_id", "a.url", "a.title", "a.outlet", "CAST(a.published AS VARCHAR)"] if article_join else ["NULL"] * 5
-            join = f" LEFT JOIN (SELECT * FROM {publish.relation_at('articles', version.snapshot_id)}) a USING (article_id)" if article_join else ""
-            for cid, claim, rating, why, fig, words, article_id, url, title, outlet, published in con.execute(
-                f"SELECT {', '.join(select)} FROM (SELECT * FROM {claims}) c{join} WHERE c.{verdict} IS NOT NULL ORDER BY 1"
-            ).fetchall():
-                appearance = {"@type": "NewsArticle"}
-                for k, v in (("url", url), ("headline", title), ("datePublished", published), ("identifier", article_id)):
-                    if v:
-                        appearance[k] = v
-                if outlet:
-                    appearance["publisher"] = {"@type": "Organization", "name": outlet}
-                review = {
-                    "@context": "https://schema.org",
-                    "@type": "ClaimReview",
-                    "identifier": str(cid),
-                    "claimReviewed": claim,
-                    "datePublished": created_at[:10],
-                    "author": {"@type": "Organization", "name": PUBLISHER},
-                    "itemReviewed": {"@type": "Claim", "appearance": appearance},
-                    "reviewRating": {"@type": "Rating", "alternateName": str(rating)},
-                }
-                if outlet:
-                    review["itemReviewed"]["author"] = {"@type": "Organization", "name": outlet}
-                if words:
-                    review["itemReviewed"]["name"] = words
-                if why:
-                    review["reviewBody"] = why
-                if fig:
-                    review["isBasedOn"] = {"@type": "Dataset", "identifier": fig, "name": f"official figure {fig}"}
-                graph.append(review)
-    return {"@context": "https://schema.org", "@graph": graph}
+@dataclass(frozen=True)
+class Publisher:
+    """The organisation that signs the ClaimReviews, and the public address of the report folder
+    (`<report_url>/v<N>/<page>` is a review's url)."""
+
+    name: str
+    url: str
+    report_url: str
+
+    @classmethod
+    def from_env(cls) -> "Publisher":
+        url = safe_url(os.environ.get(PUBLISHER_URL_ENV) or "") or DEFAULT_PUBLISHER_URL
+        report = safe_url(os.environ.get(REPORT_URL_ENV) or "") or url.rstrip("/") + "/report/"
+        return cls(os.environ.get(PUBLISHER_NAME_ENV) or PUBLISHER, url, report)
+
+    def review_url(self, version: int, page: str, anchor: str | None = None) -> str:
+        return f"{self.report_url.rstrip('/')}/v{int(version)}/{page}" + (f"#{anchor}" if anchor else "")
+
+
+# --- hostile cells and links --------------------------------------------------------------------
+
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_REGEX = "^[=+@\\t\\r-]"
+
+
+def safe_url(url: str | None) -> str | None:
+    """`url` when it is an absolute http(s) address with a host, else None (javascript:, data:,
+    relative paths, spaces, quotes or control characters are never linked)."""
+    if not url or not isinstance(url, str):
+        return None
+    url = url.strip()
+    if any(ord(c) < 33 or c in '<>"\\`' for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return None
+    return url
+
+
+def neutralise_cell(value):
+    """A text cell a spreadsheet would run as a formula, prefixed with ' (OWASP); else as is."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def neutralised_select(con: duckdb.DuckDBPyConnection, relation: str) -> str:
+    """SELECT list for a CSV copy of `relation`: text columns neutralised as neutralise_cell does,
+    other columns as they are (a number is never a formula)."""
+    exprs = []
+    for name, type_, *_ in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall():
+        col = publish.quote(name)
+        if str(type_).upper() == "VARCHAR":
+            exprs.append(f"CASE WHEN regexp_matches({col}, '{_FORMULA_REGEX}') THEN chr(39) || {col} ELSE {col} END AS {col}")
+        else:
+            exprs.append(col)
+    return ", ".join(exprs)
+
+
+# --- ClaimReview -----------------------------------------------------------------------------
+
+
+def rated(verdict: str | None) -> bool:
+    """Whether a verdict is published as a rating (not_in_source, unknown verdicts: no)."""
+    return explain.style(verdict).rating is not None
+
+
+def opening_words(body: str | None, limit: int = 90) -> str:
+    text = " ".join((body or "").split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def unrated_reason(claim: dict, article: dict) -> str | None:
+    """Why a claim gets no ClaimReview, in words; None when it gets one."""
+    if not rated(claim.get("verdict")):
+        return "not rated: the source has nothing to rate it against"
+    if not safe_url(article.get("url")):
+        return "no ClaimReview: the article has no http(s) address to point search engines at"
+    if not article.get("published"):
+        return "no ClaimReview: the article's publication date is unknown"
+    return None
+
+
+def claim_review(claim: dict, article: dict, review_url: str, publisher: Publisher, date_published: str,
+                 explanation: str | None = None) -> dict | None:
+    """One schema.org ClaimReview as Google's fact-check markup asks for it, or None when the
+    claim is not rated (not_in_source) or its article has no http(s) URL or date to point at."""
+    if unrated_reason(claim, article):
+        return None
+    look = explain.style(claim.get("verdict"))
+    url = safe_url(article.get("url"))
+    parts = urlsplit(url)
+    scale = explain.wording()["rating_scale"]
+    published = str(article["published"])[:10]
+    claim_author = {"@type": "Organization", "name": article.get("outlet") or parts.hostname,
+                    "url": f"{parts.scheme}://{parts.netloc}/"}
+    review = {
+        "@context": "https://schema.org",
+        "@type": "ClaimReview",
+        "url": review_url,
+        "identifier": str(claim["claim_id"]),
+        "claimReviewed": " ".join(str(claim.get("phrase") or "").split()),
+        "datePublished": date_published[:10],
+        "author": {"@type": "Organization", "name": publisher.name, "url": publisher.url},
+        "reviewRating": {
+            "@type": "Rating",
+            "ratingValue": look.rating,
+            "bestRating": scale["best"],
+            "worstRating": scale["worst"],
+            "alternateName": look.label,
+        },
+        "itemReviewed": {
+            "@type": "Claim",
+            "author": claim_author,
+            "datePublished": published,
+            "appearance": {
+                "@type": "NewsArticle",
+                "url": url,
+                "headline": article.get("title") or opening_words(article.get("body")),
+                "datePublished": published,
+                "author": claim_author,
+            },
+        },
+    }
+    if claim.get("sentence"):
+        review["itemReviewed"]["text"] = " ".join(str(claim["sentence"]).split())
+    if explanation:
+        review["reviewRating"]["ratingExplanation"] = explanation
+        review["reviewBody"] = explanation
+    return review
+
+
+def claim_reviews(con: duckdb.DuckDBPyConnection, version: publish.Version, tables: list[str], created_at: str,
+                  publisher: Publisher | None = None) -> dict:
+    """schema.org ClaimReview JSON-LD (an @graph) for every rated claim of the version whose
+    article can be pointed at: the same reviews the report's article pages embed."""
+    from factledger.report import data as report_data  # the report and the export read one model
+
+    model = report_data.load(con, version, publisher=publisher or Publisher.from_env(), created_at=created_at)
+    return {"@context": "https://schema.org", "@graph": [r for page in model.articles for r in page.reviews]}
 
 
 def export_version(con: duckdb.DuckDBPyConnection, warehouse: Path, version: publish.Version, created_at: str) -> Path:
@@ -182,8 +293,9 @@ def export_version(con: duckdb.DuckDBPyConnection, warehouse: Path, version: pub
         model = publish.model_for(name)
         order = ", ".join(publish.quote(k) for k in publish.row_key(model, publish.published_table(name))) if model else "ALL"
         query = f"SELECT * FROM {relation} ORDER BY {order}"
-        con.execute(f"COPY ({query}) TO '{staging / (name + '.csv')}' (HEADER, DELIMITER ',', TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S.%f')")
-        con.execute(f"COPY ({query}) TO '{staging / (name + '.parquet')}' (FORMAT parquet)")
+        csv_query = f"SELECT {neutralised_select(con, relation)} FROM {relation} ORDER BY {order}"
+        con.execute(f"COPY ({csv_query}) TO '{staging / (name + '.csv')}' (HEADER, DELIMITER ',', TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S.%f')")
+        con.execute(f"COPY ({query}) TO '{staging / (name + '.parquet')}' (FORMAT parquet)")  # raw values
     (staging / "datapackage.json").write_text(json.dumps(datapackage(con, version, tables, created_at), indent=2) + "\n")
     (staging / "claim_reviews.jsonld").write_text(json.dumps(claim_reviews(con, version, tables, created_at), indent=2) + "\n")
     shutil.rmtree(target, ignore_errors=True)

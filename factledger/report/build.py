@@ -1,0 +1,173 @@
+"""Render and write the report of one published version (see the package docstring)."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import jinja2
+
+from factledger import export, publish
+from factledger.report import charts, data, explain
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+TEMPLATES = PACKAGE_DIR / "templates"
+REPORT_DIR = "report"
+STAMP = ".stamp"
+CHECK_ROWS = "check_rows.json"
+MAX_LISTED = 50
+MAX_ROWS = 500
+MAX_INPUTS = 200
+
+
+@dataclass
+class Written:
+    path: Path  # the report's index.html
+    pages: int
+    bytes: int
+    seconds: float
+    regenerated: bool = True
+
+
+def report_dir(warehouse: Path, version: int) -> Path:
+    return export.version_dir(warehouse, version) / REPORT_DIR
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(["html"], default_for_string=True, default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.policies["json.dumps_kwargs"] = {"sort_keys": False, "ensure_ascii": False}
+    return env
+
+
+def code_hash() -> str:
+    """SHA-256 over this package's files: a report is rewritten when they change."""
+    digest = hashlib.sha256()
+    for path in [*sorted(PACKAGE_DIR.rglob("*")), Path(export.__file__).resolve()]:
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def stamp_for(version: publish.Version, publisher: export.Publisher, check_rows: dict | None) -> str:
+    payload = {"fingerprint": version.fingerprint, "snapshot": version.snapshot_id, "code": code_hash(),
+               "publisher": [publisher.name, publisher.url, publisher.report_url],
+               "check_rows": hashlib.sha256(json.dumps(check_rows or {}, sort_keys=True, default=str).encode()).hexdigest()}
+    return json.dumps(payload, sort_keys=True)
+
+
+def _published_at(value) -> str:
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    return str(value or "")
+
+
+def render(model: data.Report) -> dict[str, str]:
+    """Every page of the report: relative path -> HTML."""
+    env = environment()
+    sources = {s.source["source_id"]: s for s in model.sources}
+    figure_anchor = {f.figure["figure_id"]: f.anchor for s in model.sources for f in s.figures}
+    common = {
+        "report": model,
+        "published_at": _published_at(model.version.get("created_at")),
+        "report_sources": sources,
+        "figure_anchor": figure_anchor,
+        "max_listed": MAX_LISTED,
+        "max_rows": MAX_ROWS,
+        "max_inputs": MAX_INPUTS,
+    }
+    styles = model.styles()
+    pages: dict[str, str] = {}
+
+    outlets = model.outlets()
+    outlet_counts = {}
+    for outlet, ps in outlets:
+        total = {}
+        for p in ps:
+            for k, v in p.counts.items():
+                total[k] = total.get(k, 0) + v
+        outlet_counts[outlet] = total
+    chart = charts.stacked_bars("Claims per outlet, by verdict", [(o, outlet_counts[o]) for o, _ in outlets], styles, "outlets")
+    pages["index.html"] = env.get_template("index.html").render(
+        common, root="", outlets=outlets, outlet_counts=outlet_counts, outlet_chart=chart,
+        total_claims=sum(len(p.claims) for p in model.articles), miscited=model.miscited())
+    pages["articles.html"] = env.get_template("articles.html").render(common, root="")
+
+    article_pages = {p.article["article_id"]: p.file for p in model.articles}
+    page_of = {c.row["claim_id"]: p.file for p in model.articles for c in p.claims}
+    pages["diff.html"] = env.get_template("diff.html").render(
+        common, root="", article_pages=article_pages, page_of=page_of,
+        styles={v: explain.style(v, model.words) for v in {*model.verdict_order(),
+                *(b for _, b, _, _ in model.diff.verdict_changes if b), *(a for _, _, a, _ in model.diff.verdict_changes if a)}})
+
+    article = env.get_template("article.html")
+    for page in model.articles:
+        pages[page.file] = article.render(common, root="../", page=page)
+    source = env.get_template("source.html")
+    for i, s in enumerate(model.sources):
+        cited = [(f.cell, dict(f.counts)) for f in s.figures if f.citations]
+        cited.sort(key=lambda t: -sum(t[1].values()))
+        svg = charts.stacked_bars("Citations per figure, by verdict", cited, styles, f"source-{i}") if cited else ""
+        pages[s.file] = source.render(common, root="../", source=s, chart=svg)
+    return pages
+
+
+def load_check_rows(folder: Path) -> dict | None:
+    path = folder / CHECK_ROWS
+    if path.exists():
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+    return None
+
+
+def write_report(con: duckdb.DuckDBPyConnection, warehouse: Path, version: publish.Version, *,
+                 publisher: export.Publisher | None = None, check_rows: dict | None = None,
+                 force: bool = False) -> Written:
+    """Write exports/v<N>/report/ for `version` (atomically: a temporary folder renamed into
+    place). Unchanged version, code and settings: the existing report stays (regenerated False).
+    `check_rows`: failing rows per `asset.check` from the run's check metadata; kept in the
+    report folder, so a later rewrite shows them too."""
+    started = time.perf_counter()
+    publisher = publisher or export.Publisher.from_env()
+    target = report_dir(warehouse, version.version)
+    if check_rows is None:
+        check_rows = load_check_rows(target)
+    stamp = stamp_for(version, publisher, check_rows)
+    if not force and (target / STAMP).exists() and (target / STAMP).read_text() == stamp and (target / "index.html").exists():
+        return Written(target / "index.html", *_size(target), time.perf_counter() - started, regenerated=False)
+    model = data.load(con, version, publisher=publisher, check_rows=check_rows)
+    pages = render(model)
+    staging = target.with_name(target.name + ".tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    for rel, html in pages.items():
+        path = staging / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(html, encoding="utf-8")
+    if check_rows:
+        (staging / CHECK_ROWS).write_text(json.dumps(check_rows, indent=1, default=str), encoding="utf-8")
+    (staging / STAMP).write_text(stamp)
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(staging, target)
+    shutil.rmtree(old, ignore_errors=True)
+    return Written(target / "index.html", *_size(target), time.perf_counter() - started)
+
+
+def _size(folder: Path) -> tuple[int, int]:
+    files = [p for p in folder.rglob("*.html")]
+    return len(files), sum(p.stat().st_size for p in files)

@@ -1,0 +1,62 @@
+"""Charts as SVG from matplotlib, inlined into the pages: no JavaScript, no network, readable from
+file:// and in any browser; text stays text (searchable, selectable, scalable)."""
+from __future__ import annotations
+
+import io
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from factledger.report import explain  # noqa: E402
+
+MAX_ROWS = 15
+
+
+def stacked_bars(title: str, rows: list[tuple[str, dict[str, int]]], styles: list[explain.VerdictStyle], salt: str) -> str:
+    """A horizontal stacked bar per row (label, {verdict: count}), one colour and hatch per verdict,
+    as an inline <svg> string. More than MAX_ROWS rows: the rest are summed into one."""
+    if len(rows) > MAX_ROWS:
+        rest: dict[str, int] = {}
+        for _, counts in rows[MAX_ROWS - 1:]:
+            for k, v in counts.items():
+                rest[k] = rest.get(k, 0) + v
+        rows = rows[: MAX_ROWS - 1] + [(f"{len(rows) - MAX_ROWS + 1} others", rest)]
+    used = [s for s in styles if any(c.get(s.verdict) for _, c in rows)]
+    labels = [_short(label) for label, _ in rows][::-1]
+    counts = [c for _, c in rows][::-1]
+    hatches = ["", "//", "..", "xx", "\\\\", "++", "oo", "--"]
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt, "font.size": 9,
+                         "font.family": "sans-serif", "axes.spines.top": False, "axes.spines.right": False}):
+        fig, ax = plt.subplots(figsize=(7.2, 0.9 + 0.34 * max(len(rows), 1)))
+        left = [0] * len(rows)
+        for i, s in enumerate(used):
+            widths = [c.get(s.verdict, 0) for c in counts]
+            ax.barh(labels, widths, left=left, color=s.colour, edgecolor="white", hatch=hatches[i % len(hatches)],
+                    label=f"{s.marker} {s.label}")
+            left = [a + b for a, b in zip(left, widths)]
+        ax.set_xlabel("claims")
+        ax.set_title(title, loc="left", fontsize=10)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        if used:
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18 - 0.5 / max(len(rows), 1)), ncol=min(len(used), 3),
+                      frameon=False, fontsize=8)
+        fig.tight_layout()
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
+        plt.close(fig)
+    return _inline(buf.getvalue(), title)
+
+
+def _short(label: str, n: int = 32) -> str:
+    return label if len(label) <= n else label[: n - 1] + "…"
+
+
+def _inline(svg: str, title: str) -> str:
+    """The <svg> element only (no XML prolog or DOCTYPE), scalable, with an accessible name."""
+    svg = svg[svg.index("<svg"):]
+    svg = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1', svg, count=1)
+    escaped = title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return svg.replace("<svg", f'<svg role="img" aria-label="{escaped}" class="chart"', 1)

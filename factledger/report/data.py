@@ -1,0 +1,434 @@
+"""What the report shows, read from one published dataset version: pages' view models built from
+the published tables (as of the version's snapshot, through the helpers `factledger sql` uses)
+and generic columns only (measure, dims, values; no dimension is named here)."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import duckdb
+
+from factledger import export, publish
+from factledger.report import explain
+
+
+def rows(con: duckdb.DuckDBPyConnection, name: str, snapshot_id: int, present: list[str], order: str = "") -> list[dict]:
+    """Every row of published table `name` at `snapshot_id` as dicts ([] when absent)."""
+    if name not in present:
+        return []
+    cur = con.execute(f"SELECT * FROM {publish.relation_at(name, snapshot_id)}" + (f" ORDER BY {order}" if order else ""))
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def slug(text: str, taken: set[str]) -> str:
+    """A file-name-safe, unique name for an id."""
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("._") or "item"
+    base = base[:80]
+    name, n = base, 2
+    while name.lower() in taken:
+        name, n = f"{base}-{n}", n + 1
+    taken.add(name.lower())
+    return name
+
+
+@dataclass
+class ClaimView:
+    row: dict
+    look: explain.VerdictStyle
+    figure: dict | None
+    source: dict | None
+    sentence: str
+    cell: str
+    anchor: str
+    number: int
+    review: dict | None = None
+    unrated: str | None = None
+    highlighted: bool = False
+
+    @property
+    def figure_text(self) -> str:
+        if not self.figure and self.row.get("figure_value") is None:
+            return ""
+        value = (self.figure or {}).get("value", self.row.get("figure_value"))
+        return explain.number(value, (self.figure or {}).get("unit") or None)
+
+
+@dataclass
+class FindingView:
+    kind: str  # name, date, date_flagged
+    row: dict
+    label: str
+    marker: str
+    sentence: str
+    anchor: str
+    highlighted: bool = False
+
+    @property
+    def css_class(self) -> str:
+        return "f-" + self.kind.replace("_", "-")
+
+
+@dataclass
+class Segment:
+    text: str
+    claim: ClaimView | None = None
+    finding: FindingView | None = None
+
+
+@dataclass
+class ArticlePage:
+    article: dict
+    file: str
+    claims: list[ClaimView]
+    findings: list[FindingView]
+    segments: list[Segment]
+    reviews: list[dict]
+    sources: list[dict]
+
+    @property
+    def headline(self) -> str:
+        return self.article.get("title") or export.opening_words(self.article.get("body"), 80) or self.article["article_id"]
+
+    @property
+    def has_title(self) -> bool:
+        return bool(self.article.get("title"))
+
+    @property
+    def outlet(self) -> str:
+        return self.article.get("outlet") or "Unknown outlet"
+
+    @property
+    def url(self) -> str | None:
+        return export.safe_url(self.article.get("url"))
+
+    @property
+    def counts(self) -> Counter:
+        return Counter(c.look.verdict for c in self.claims)
+
+
+@dataclass
+class FigureView:
+    figure: dict
+    cell: str
+    anchor: str
+    citations: list[tuple[ArticlePage, ClaimView]] = field(default_factory=list)
+
+    @property
+    def counts(self) -> Counter:
+        return Counter(c.look.verdict for _, c in self.citations)
+
+    @property
+    def value_text(self) -> str:
+        return explain.number(self.figure.get("value"), self.figure.get("unit") or None)
+
+
+@dataclass
+class SourcePage:
+    source: dict
+    file: str
+    figures: list[FigureView]
+
+    @property
+    def title(self) -> str:
+        return self.source.get("title") or self.source["source_id"]
+
+    @property
+    def url(self) -> str | None:
+        return export.safe_url(self.source.get("url"))
+
+    def key_figures(self, n: int = 5) -> list[FigureView]:
+        cited = sorted((f for f in self.figures if f.citations), key=lambda f: -len(f.citations))
+        stated = [f for f in self.figures if not f.figure.get("derived") and f not in cited]
+        return (cited + stated)[:n]
+
+
+@dataclass
+class CheckView:
+    row: dict
+    status: str  # passed, warning, failed, not evaluated
+    rows_text: str | None
+
+
+@dataclass
+class DiffView:
+    previous: dict | None
+    tables: list[publish.TableDiff]
+    inputs_added: list[str]
+    inputs_removed: list[str]
+    inputs_changed: list[str]
+    code_changed: bool
+    verdict_changes: list[tuple[str, str | None, str | None, ClaimView | None]]
+
+
+@dataclass
+class Report:
+    version: dict
+    articles: list[ArticlePage]
+    sources: list[SourcePage]
+    checks: list[CheckView]
+    diff: DiffView
+    publisher: export.Publisher
+    words: dict
+
+    @property
+    def number(self) -> int:
+        return int(self.version["version"])
+
+    def outlets(self) -> list[tuple[str, list[ArticlePage]]]:
+        by: dict[str, list[ArticlePage]] = defaultdict(list)
+        for page in self.articles:
+            by[page.outlet].append(page)
+        return sorted(by.items(), key=lambda kv: (-len(kv[1]), kv[0].lower()))
+
+    def verdict_counts(self) -> Counter:
+        total: Counter = Counter()
+        for page in self.articles:
+            total.update(page.counts)
+        return total
+
+    def verdict_order(self) -> list[str]:
+        known = explain.known_verdicts(self.words)
+        seen = self.verdict_counts()
+        return known + sorted(v for v in seen if v not in known)
+
+    def styles(self) -> list[explain.VerdictStyle]:
+        return [explain.style(v, self.words) for v in self.verdict_order()]
+
+    def miscited(self, n: int = 10) -> list[tuple[SourcePage, FigureView, int]]:
+        """Figures most often cited with a verdict rated 2 or worse (wrong scope, contradicted)."""
+        bad = {v for v in self.verdict_order()
+               if (r := explain.style(v, self.words).rating) is not None and r <= 2}
+        found = []
+        for source in self.sources:
+            for fig in source.figures:
+                count = sum(n for v, n in fig.counts.items() if v in bad)
+                if count:
+                    found.append((source, fig, count))
+        return sorted(found, key=lambda t: (-t[2], t[1].figure["figure_id"]))[:n]
+
+    def input_hashes(self) -> list[tuple[str, str]]:
+        return sorted(json.loads(self.version.get("input_hashes") or "{}").items())
+
+
+# Columns of figures that are not dimensions of a cell (every other column figures and claims share is).
+NOT_DIMENSIONS = frozenset({
+    "figure_id", "source_id", "measure", "dims", "period_start", "period_end", "as_of_date", "value", "unit",
+    "qualifier", "derived", "formula", "derived_from", "basis", "reported_by", "direction", "explanation",
+    "source_file", "source_line", "figures_fingerprint", "kind", "verdict", "figure_value",
+})
+
+
+def dimension_columns(figures: list[dict], claims: list[dict]) -> list[str]:
+    """Columns both tables have that say which cell a number is (for lakes without `dims`)."""
+    if not figures or not claims:
+        return []
+    shared = [c for c in figures[0] if c in claims[0] and c not in NOT_DIMENSIONS]
+    return shared
+
+
+def add_dims(row: dict, columns: list[str]) -> None:
+    """Give `row` a canonical `dims` text (`a=x, b=y`) from its dimension columns when it has none."""
+    if "dims" not in row and columns:
+        row["dims"] = ", ".join(f"{c}={row[c]}" for c in columns if row.get(c) not in (None, ""))
+
+
+def cell_key(source_id, measure, dims, words: dict) -> tuple:
+    """A cell's identity with total values left out (a dimension not named means every value)."""
+    totals = {t.lower() for t in words.get("total_values", [])}
+    named = sorted((k, v) for k, v in explain.parse_dims(dims) if v.lower() not in totals)
+    return (source_id, measure, tuple(named))
+
+
+def _source_of(claim: dict, figure: dict | None, article: dict, sources: dict[str, dict]) -> dict | None:
+    if figure and figure.get("source_id") in sources:
+        return sources[figure["source_id"]]
+    if claim.get("source_id") in sources:
+        return sources[claim["source_id"]]
+    for sid in (article.get("cites") or "").split(","):
+        if sid.strip() in sources:
+            return sources[sid.strip()]
+    return next(iter(sources.values()), None)
+
+
+def _segments(body: str, spans: list[tuple[int, int, object]]) -> list[Segment]:
+    """The body cut at the spans' offsets; overlapping spans after the first are dropped (the list
+    is in priority order), as are spans whose offsets fall outside the body."""
+    taken: list[tuple[int, int, object]] = []
+    for start, end, item in spans:
+        if not (0 <= start < end <= len(body)):
+            continue
+        if any(start < e and s < end for s, e, _ in taken):
+            continue
+        taken.append((start, end, item))
+    taken.sort(key=lambda t: t[0])
+    out, pos = [], 0
+    for start, end, item in taken:
+        if start > pos:
+            out.append(Segment(body[pos:start]))
+        seg = Segment(body[start:end])
+        if isinstance(item, ClaimView):
+            seg.claim, item.highlighted = item, True
+        else:
+            seg.finding, item.highlighted = item, True
+        out.append(seg)
+        pos = end
+    if pos < len(body):
+        out.append(Segment(body[pos:]))
+    return out
+
+
+def _check_rows_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, indent=1, default=str)
+
+
+def load(con: duckdb.DuckDBPyConnection, version: publish.Version, *, publisher: export.Publisher | None = None,
+         created_at: str | None = None, check_rows: dict[str, object] | None = None) -> Report:
+    """The report's model of `version`. `check_rows`: failing rows per `asset.check` (from the run's
+    check metadata, when known)."""
+    words = explain.wording()
+    publisher = publisher or export.Publisher.from_env()
+    snap = version.snapshot_id
+    present = publish.tables_at(con, snap)
+    cur = con.execute("SELECT * FROM lake.main.dataset_versions WHERE version = ?", [version.version])
+    vrow = dict(zip([d[0] for d in cur.description], cur.fetchone()))
+    created_at = created_at or (vrow["created_at"].strftime("%Y-%m-%dT%H:%M:%SZ") if isinstance(vrow.get("created_at"), dt.datetime)
+                                else str(vrow.get("created_at") or ""))
+
+    articles = rows(con, "articles", snap, present, "article_id")
+    sources = {s["source_id"]: s for s in rows(con, "sources", snap, present, "source_id")}
+    figures = rows(con, "figures", snap, present, "figure_id")
+    claims = rows(con, "claims", snap, present, "article_id, start")
+    dates = rows(con, "date_findings", snap, present, "article_id, start")
+    names = rows(con, "name_findings", snap, present, "article_id, start")
+    checks = rows(con, "check_results", snap, present, "asset_key, check_name")
+
+    dim_cols = dimension_columns(figures, claims)
+    for row in (*figures, *claims):
+        add_dims(row, dim_cols)
+    fig_by_id = {f["figure_id"]: f for f in figures}
+    by_cell: dict[tuple, list[dict]] = defaultdict(list)
+    for f in figures:
+        if "dims" in f:
+            by_cell[cell_key(f.get("source_id"), f.get("measure"), f.get("dims"), words)].append(f)
+
+    taken: set[str] = set()
+    source_pages = {sid: SourcePage(s, f"sources/{slug(sid, taken)}.html", []) for sid, s in sources.items()}
+    figure_views: dict[str, FigureView] = {}
+    for f in figures:
+        view = FigureView(f, explain.cell_text(f, words), "fig-" + re.sub(r"[^A-Za-z0-9_-]+", "-", f["figure_id"]))
+        figure_views[f["figure_id"]] = view
+        if f.get("source_id") in source_pages:
+            source_pages[f["source_id"]].figures.append(view)
+
+    claims_by: dict[str, list[dict]] = defaultdict(list)
+    for c in claims:
+        claims_by[c["article_id"]].append(c)
+    dates_by: dict[str, list[dict]] = defaultdict(list)
+    for d in dates:
+        dates_by[d["article_id"]].append(d)
+    names_by: dict[str, list[dict]] = defaultdict(list)
+    for n in names:
+        names_by[n["article_id"]].append(n)
+
+    taken = set()
+    pages: list[ArticlePage] = []
+    for a in articles:
+        file = f"articles/{slug(a['article_id'], taken)}.html"
+        body = a.get("body") or ""
+        views: list[ClaimView] = []
+        for i, c in enumerate(claims_by.get(a["article_id"], []), 1):
+            figure = fig_by_id.get(c.get("figure_id")) if c.get("figure_id") else None
+            source = _source_of(c, figure, a, sources)
+            right = None
+            if c.get("verdict") == "wrong_scope" and c.get("dims") is not None and c.get("measure"):
+                sid = (figure or {}).get("source_id") or (source or {}).get("source_id")
+                candidates = [f for f in by_cell.get(cell_key(sid, c["measure"], c.get("dims"), words), [])
+                              if figure is None or f["figure_id"] != figure["figure_id"]]
+                same_period = [f for f in candidates if figure is not None and f.get("period_start") == figure.get("period_start")
+                               and f.get("period_end") == figure.get("period_end")]
+                right = (same_period or candidates or [None])[0]
+            look = explain.style(c.get("verdict"), words)
+            view = ClaimView(c, look, figure, source, explain.explain_claim(c, figure, source, right, words),
+                             explain.cell_text(figure, words) if figure else "", f"claim-{i}", i)
+            review_url = publisher.review_url(int(vrow["version"]), file, view.anchor)
+            view.unrated = export.unrated_reason(c, a)
+            view.review = export.claim_review(c, a, review_url, publisher, created_at, view.sentence)
+            views.append(view)
+        findings: list[FindingView] = []
+        default_source = _source_of({}, None, a, sources)
+        for j, n in enumerate(names_by.get(a["article_id"], []), 1):
+            entry, sentence = explain.explain_finding("name", n, sources.get(n.get("source_id")) or default_source, words)
+            findings.append(FindingView("name", n, entry["label"], entry["marker"], sentence, f"name-{j}"))
+        for j, d in enumerate(dates_by.get(a["article_id"], []), 1):
+            if d.get("flagged"):
+                kind = "date_flagged"
+            elif d.get("consistent") is not None:
+                kind = "date"
+            else:
+                continue
+            entry, sentence = explain.explain_finding(kind, d, sources.get(d.get("source_id")) or default_source, words)
+            findings.append(FindingView(kind, d, entry["label"], entry["marker"], sentence, f"date-{j}"))
+        spans = [(int(c.row["start"]), int(c.row["end"]), c) for c in views]
+        spans += [(int(f.row["start"]), int(f.row["end"]), f) for f in findings if f.kind != "date"]
+        spans += [(int(f.row["start"]), int(f.row["end"]), f) for f in findings if f.kind == "date"]
+        cited = [sources[s.strip()] for s in (a.get("cites") or "").split(",") if s.strip() in sources]
+        page = ArticlePage(a, file, views, findings, _segments(body, spans), [v.review for v in views if v.review], cited)
+        pages.append(page)
+        for v in views:
+            if v.figure is not None and v.figure["figure_id"] in figure_views:
+                figure_views[v.figure["figure_id"]].citations.append((page, v))
+
+    stored = check_rows or {}
+    check_views = []
+    for c in checks:
+        if c.get("passed") is True:
+            status = "passed"
+        elif c.get("passed") is None:
+            status = "not evaluated"
+        elif c.get("severity") == "WARN":
+            status = "warning"
+        else:
+            status = "failed"
+        check_views.append(CheckView(c, status, _check_rows_text(stored.get(f"{c['asset_key']}.{c['check_name']}"))))
+    order = {"failed": 0, "warning": 1, "not evaluated": 2, "passed": 3}
+    check_views.sort(key=lambda c: (order[c.status], c.row["asset_key"], c.row["check_name"]))
+
+    return Report(vrow, pages, list(source_pages.values()), check_views,
+                  _diff(con, version, vrow, pages), publisher, words)
+
+
+def _diff(con: duckdb.DuckDBPyConnection, version: publish.Version, vrow: dict, pages: list[ArticlePage]) -> DiffView:
+    earlier = [v for v in publish.versions(con) if v.version < version.version]
+    if not earlier:
+        return DiffView(None, publish.diff(con, None, version.snapshot_id), sorted(json.loads(vrow.get("input_hashes") or "{}")),
+                        [], [], False, [])
+    prev = earlier[-1]
+    cur = con.execute("SELECT * FROM lake.main.dataset_versions WHERE version = ?", [prev.version])
+    prow = dict(zip([d[0] for d in cur.description], cur.fetchone()))
+    tables = publish.diff(con, prev.snapshot_id, version.snapshot_id)
+    old_in, new_in = json.loads(prow.get("input_hashes") or "{}"), json.loads(vrow.get("input_hashes") or "{}")
+    changes = []
+    claims_diff = next((d for d in tables if d.table == "claims"), None)
+    if claims_diff and claims_diff.rows:
+        old_claims = {c["claim_id"]: c for c in rows(con, "claims", prev.snapshot_id, publish.tables_at(con, prev.snapshot_id))}
+        now = {c.row["claim_id"]: c for p in pages for c in p.claims}
+        for change, key, *_ in claims_diff.rows:
+            old, new = old_claims.get(key), now.get(key)
+            before = old.get("verdict") if old else None
+            after = new.look.verdict if new else None
+            if before != after:
+                changes.append((key, before, after, new))
+    return DiffView(
+        prow, tables,
+        sorted(set(new_in) - set(old_in)), sorted(set(old_in) - set(new_in)),
+        sorted(k for k in set(old_in) & set(new_in) if old_in[k] != new_in[k]),
+        prow.get("code_sha256") != vrow.get("code_sha256"), changes,
+    )
