@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from factledger.commands import query, run
+from factledger.commands import query, report, run
 
-COMMANDS = (run, query)
+COMMANDS = (run, query, report)
 
 
 def build_parser() -> argparse.ArgumentParser:
