@@ -8,7 +8,7 @@ export UV_PYTHON_DOWNLOADS := never
 # Runs, schedules and sensor cursors of `make dev` persist here (git-ignored).
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install run test dev bench clean
+.PHONY: install browser run test dev bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -20,8 +20,20 @@ install: $(UV)  ## the locked environment in .venv (dev tools included)
 run: install  ## ingest raw/, check, reconcile and publish into warehouse/
 	$(VENV)/bin/factledger run
 
-test: install  ## the whole test suite
+test: install browser  ## the whole test suite
 	$(VENV)/bin/pytest
+
+# The report's browser test drives Debian's chromium through chromium-driver. Installed with apt-get
+# only when missing (CI runs as root on a fresh machine; elsewhere sudo is used if there is one).
+CHROMIUM := /usr/bin/chromium
+CHROMEDRIVER := /usr/bin/chromedriver
+browser:  ## Debian's chromium + chromium-driver for the report's browser test (apt-get, only when missing)
+	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo -n"; \
+	else echo "make browser: $(CHROMIUM) or $(CHROMEDRIVER) missing and not root: the browser test will be skipped" >&2; exit 0; fi; \
+	echo "installing chromium and chromium-driver with apt-get"; \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium chromium-driver
 
 # The Dagster UI and daemon (schedule, sensor, run queue) on loopback, with the instance in $(DAGSTER_HOME).
 DAGSTER_PORT ?= 3000
