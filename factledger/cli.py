@@ -4,9 +4,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from factledger.commands import lake as lake_commands
 from factledger.commands import query, report, run
 
-COMMANDS = (run, query, report)
+COMMANDS = (run, query, report, lake_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:
