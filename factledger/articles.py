@@ -1,8 +1,14 @@
-"""Parse an article file: optional YAML front matter, then the body exactly as written."""
+"""Parse an article file: optional YAML front matter, then the body exactly as written.
+
+Hostile files are refused with a reason, never allowed to crash or stall a run: the file, the front
+matter and the count of numbers have limits, YAML aliases are refused (an alias bomb expands to
+gigabytes when its value is printed), and every text field must be a plain string.
+"""
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from dataclasses import dataclass
 
 import yaml
@@ -11,7 +17,17 @@ from factledger.rejections import Rejection
 
 ARTICLE_SUFFIXES = (".md", ".txt")
 FRONT_MATTER_FIELDS = ("outlet", "url", "published", "title", "cites")
+TEXT_FIELDS = ("outlet", "url", "title")
 FENCE = "---"
+
+# Limits: far above any real article (the corpus' largest is ~6 KB with ~40 numbers), far below
+# what makes a run slow. An article over a limit is refused whole, with the limit in the reason.
+MAX_ARTICLE_BYTES = 2_000_000
+MAX_FRONT_MATTER_BYTES = 16_384
+MAX_FIELD_CHARS = 2_000
+MAX_NUMBERS = 2_000
+MAX_REASON_CHARS = 120
+_NUMBER_RUN = re.compile(r"\d+")
 
 
 @dataclass(frozen=True)
@@ -39,12 +55,27 @@ def article_id_for(path: str) -> str:
     return name.rsplit(".", 1)[0]
 
 
+def body_fingerprint(body: str) -> str:
+    """SHA-256 of the body with every run of whitespace folded to one space (and none at either
+    end): a copy with trailing spaces or re-wrapped lines is the same text."""
+    return sha256_hex(" ".join(body.split()).encode("utf-8"))
+
+
+def quoted(value, limit: int = MAX_REASON_CHARS) -> str:
+    """A value from a file, safe to put in a rejection reason: repr-escaped (no newlines or control
+    characters) and capped."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def parse_article(raw: bytes, rel_path: str) -> ParsedArticle | Rejection:
     """Parse one article file's bytes; return a Rejection naming the line when it is unusable."""
 
     def reject(reason: str, line: int | None = None) -> Rejection:
         return Rejection("articles", rel_path, line, reason)
 
+    if len(raw) > MAX_ARTICLE_BYTES:
+        return reject(f"file is {len(raw):,} bytes; articles are limited to {MAX_ARTICLE_BYTES:,}")
     if not raw.strip():
         return reject("empty file")
     try:
@@ -60,7 +91,10 @@ def parse_article(raw: bytes, rel_path: str) -> ParsedArticle | Rejection:
         closing = next((i for i, ln in enumerate(lines[1:], start=1) if ln.rstrip("\r\n") == FENCE), None)
         if closing is None:
             return reject("front matter opened with '---' is never closed by a '---' line", 1)
-        parsed = _parse_front_matter("".join(lines[1:closing]))
+        block = "".join(lines[1:closing])
+        if len(block.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
+            return reject(f"front matter is {len(block.encode('utf-8')):,} bytes; it is limited to {MAX_FRONT_MATTER_BYTES:,}", 1)
+        parsed = _parse_front_matter(block)
         if isinstance(parsed, tuple):
             reason, offset = parsed
             return reject(reason, None if offset is None else 2 + offset)
@@ -70,17 +104,32 @@ def parse_article(raw: bytes, rel_path: str) -> ParsedArticle | Rejection:
     if not body.strip():
         return reject("no article text after the front matter")
 
+    numbers = sum(1 for _ in _NUMBER_RUN.finditer(body))
+    if numbers > MAX_NUMBERS:
+        return reject(f"article has {numbers:,} numbers; articles are limited to {MAX_NUMBERS:,}")
+
     unknown = sorted(set(meta) - set(FRONT_MATTER_FIELDS))
     if unknown:
-        return reject(f"unknown front-matter field(s) {', '.join(unknown)}; known: {', '.join(FRONT_MATTER_FIELDS)}", 1)
+        return reject(f"unknown front-matter field(s) {', '.join(quoted(u, 40) for u in unknown[:5])}; "
+                      f"known: {', '.join(FRONT_MATTER_FIELDS)}", 1)
+    for name in TEXT_FIELDS:
+        value = meta.get(name)
+        if value is not None and not isinstance(value, str):
+            return reject(f"{name} must be text, not {_yaml_kind(value)} (put it in quotes)", _field_line(lines, name))
+        if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+            return reject(f"{name} is {len(value):,} characters; front-matter fields are limited to {MAX_FIELD_CHARS:,}",
+                          _field_line(lines, name))
     published = meta.get("published")
     if published is not None and not isinstance(published, dt.date):
         try:
             published = dt.date.fromisoformat(str(published))
         except ValueError:
-            return reject(f"published {published!r} is not a date (YYYY-MM-DD)", _field_line(lines, "published"))
+            return reject(f"published {quoted(published, 60)} is not a date (YYYY-MM-DD)", _field_line(lines, "published"))
     if isinstance(published, dt.datetime):
         published = published.date()
+    if published is not None and published > today():
+        return reject(f"published {published.isoformat()} is in the future (no article can be dated after {today().isoformat()})",
+                      _field_line(lines, "published"))
     cites = meta.get("cites")
     if isinstance(cites, str):
         cites = [cites]
@@ -89,7 +138,7 @@ def parse_article(raw: bytes, rel_path: str) -> ParsedArticle | Rejection:
 
     def text_field(name: str) -> str | None:
         value = meta.get(name)
-        return None if value is None else str(value).strip() or None
+        return None if value is None else value.strip() or None
 
     return ParsedArticle(
         article_id=article_id_for(rel_path),
@@ -102,19 +151,51 @@ def parse_article(raw: bytes, rel_path: str) -> ParsedArticle | Rejection:
         body=body,
         body_start=body_start,
         sha256=sha256_hex(raw),
-        body_sha256=sha256_hex(body.strip().encode("utf-8")),
+        body_sha256=body_fingerprint(body),
         n_bytes=len(raw),
     )
 
 
+def today() -> dt.date:
+    """The latest date an article can carry: today in the easternmost time zone (UTC+14), so no
+    article published today anywhere is refused."""
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(hours=14)).date()
+
+
+def _yaml_kind(value) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, bool) or value is None:
+        return f"the YAML constant {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {quoted(value, 40)}"
+    return f"{type(value).__name__} {quoted(value, 40)}"
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors and aliases: front matter is a few plain fields, and an alias
+    bomb (a few hundred bytes) expands to gigabytes wherever its value is printed."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent) or getattr(self.peek_event(), "anchor", None):
+            event = self.peek_event()
+            raise yaml.MarkedYAMLError(None, None, "YAML anchors and aliases (&name, *name) are not allowed in front matter",
+                                       event.start_mark)
+        return super().compose_node(parent, index)
+
+
 def _parse_front_matter(block: str) -> dict | tuple[str, int | None]:
     try:
-        meta = yaml.safe_load(block)
+        meta = yaml.load(block, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
-        return f"front matter is not valid YAML: {err.problem or err}", (mark.line if mark else None)
+        return f"front matter is not valid YAML: {quoted(err.problem or str(err), 200)[1:-1]}", (mark.line if mark else None)
+    except RecursionError:
+        return "front matter is not valid YAML: it nests too deeply", None
     except (yaml.YAMLError, ValueError) as err:
-        return f"front matter is not valid YAML: {err}", None
+        return f"front matter is not valid YAML: {quoted(str(err) or type(err).__name__, 200)[1:-1]}", None
     if meta is None:
         return {}
     if not isinstance(meta, dict):
@@ -124,3 +205,14 @@ def _parse_front_matter(block: str) -> dict | tuple[str, int | None]:
 
 def _field_line(lines: list[str], field: str) -> int | None:
     return next((i + 1 for i, ln in enumerate(lines) if ln.startswith(f"{field}:")), None)
+
+
+def field_line(path, field: str) -> int | None:
+    """The 1-based line of front-matter field `field` in the article file at `path`; None when
+    the file or the field cannot be found (a report helper: never raises)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(MAX_FRONT_MATTER_BYTES + 4096).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    return _field_line(head.splitlines(), field)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,7 +11,14 @@ import duckdb
 import pyarrow as pa
 
 from factledger.figures import FIGURE_ID_SQL
-from factledger.articles import ARTICLE_SUFFIXES, ParsedArticle, article_id_for, parse_article, sha256_hex
+from factledger.articles import (
+    ARTICLE_SUFFIXES,
+    MAX_ARTICLE_BYTES,
+    ParsedArticle,
+    article_id_for,
+    parse_article,
+    sha256_hex,
+)
 from factledger.rejections import Rejection
 from factledger.sources import ParsedSource, parse_source_folder
 from factledger.tables import insert_rows
@@ -42,51 +51,132 @@ def utc_now() -> dt.datetime:
 
 
 def article_files(raw_root: Path) -> list[Path]:
-    folder = raw_root / ARTICLES_DIR
+    """The article files `sync_articles` would read (regular files and links to regular files
+    inside the raw folder), sorted."""
+    return [path for _, path, refusal in scan_articles(raw_root) if refusal is None]
+
+
+def scan_articles(raw_root: Path) -> list[tuple[str, Path, str | None]]:
+    """Every candidate article under raw/articles/ as (path relative to raw, path, why it is not
+    read or None), sorted by path. raw/ is confined to itself: a symbolic link is followed only
+    to a regular file inside the raw folder; links leaving it, dangling links, link loops, linked
+    folders and special files (FIFOs, devices) are listed with the reason, never read."""
+    root = Path(raw_root).resolve()
+    folder = Path(raw_root) / ARTICLES_DIR
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in ARTICLE_SUFFIXES)
+    if not folder.resolve().is_relative_to(root):
+        return [(ARTICLES_DIR, folder, f"the articles folder is a link leaving the raw folder (to {folder.resolve()}); not read")]
+    found: list[tuple[str, Path, str | None]] = []
+
+    def refuse_walk(err: OSError) -> None:
+        path = Path(err.filename or folder)
+        found.append((_rel(path, raw_root), path, f"folder unreadable: {err.strerror or err}"))
+
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=refuse_walk, followlinks=False):
+        here = Path(dirpath)
+        for name in dirnames:
+            if (here / name).is_symlink():  # os.walk does not descend into it: say so
+                found.append((_rel(here / name, raw_root), here / name, "symbolic link to a folder; linked folders are not followed"))
+        for name in filenames:
+            path = here / name
+            if path.suffix not in ARTICLE_SUFFIXES:
+                continue
+            found.append((_rel(path, raw_root), path, _refusal(path, root)))
+    return sorted(found, key=lambda f: f[0])
+
+
+def _rel(path: Path, raw_root: Path) -> str:
+    return path.relative_to(raw_root).as_posix()
+
+
+def _refusal(path: Path, root: Path) -> str | None:
+    """Why the file at `path` must not be read, or None."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError as err:
+        return f"unreadable: {err.strerror or err}"
+    if stat.S_ISLNK(mode):
+        try:
+            link = os.readlink(path)
+        except OSError:
+            link = "?"
+        try:
+            target = path.resolve(strict=True)
+        except FileNotFoundError:
+            return f"dangling symbolic link (to {link!r}, which does not exist); not read"
+        except (RuntimeError, OSError) as err:
+            return f"symbolic link loop (to {link!r}): {getattr(err, 'strerror', None) or err}; not read"
+        if not target.is_relative_to(root):
+            return f"symbolic link leaving the raw folder (to {str(target)!r}); not read"
+        mode = target.stat().st_mode
+        if not stat.S_ISREG(mode):
+            return "symbolic link to something that is not a regular file; not read"
+    elif not stat.S_ISREG(mode):
+        return "not a regular file (a FIFO, socket or device); not read"
+    return None
+
+
+def _read_limited(path: Path) -> bytes | str:
+    """The file's bytes, or why not (too big: never read whole)."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_ARTICLE_BYTES + 1)
+    except OSError as err:
+        return f"unreadable: {err.strerror or err}"
+    if len(data) > MAX_ARTICLE_BYTES:
+        return f"file is over {MAX_ARTICLE_BYTES:,} bytes, the limit for an article; not read"
+    return data
 
 
 def sync_articles(con: duckdb.DuckDBPyConnection, raw_root: Path, now: dt.datetime | None = None) -> ArticleSync:
     """Make `articles` match raw/articles/: parse only new or changed files (by SHA-256 of the
-    bytes), retire rows whose file is gone, and record refused files in `rejected_inputs`."""
+    bytes), retire rows whose file is gone, and record refused files in `rejected_inputs`.
+
+    A file that is refused (link leaving raw/, too big, an id clash, unparsable) keeps its id's
+    last good row, if any: one bad file never changes what was published for its id."""
     now = now or utc_now()
     result = ArticleSync()
     listing, contents = [], {}
-    for path in article_files(raw_root):
-        rel = path.relative_to(raw_root).as_posix()
-        try:
-            data = path.read_bytes()
-        except OSError as err:
-            result.rejections.append(Rejection("articles", rel, None, f"unreadable: {err.strerror or err}"))
+    by_id: dict[str, list[str]] = {}
+    for rel, path, refusal in scan_articles(raw_root):
+        if refusal is not None and path.is_dir():  # a linked folder: reported, holds no id
+            result.rejections.append(Rejection("articles", rel, None, refusal))
             continue
-        contents[rel] = data
-        listing.append({"article_id": article_id_for(rel), "source_path": rel, "sha256": sha256_hex(data)})
+        by_id.setdefault(article_id_for(rel), []).append(rel)
+        data = _read_limited(path) if refusal is None else refusal
+        if isinstance(data, str):
+            result.rejections.append(Rejection("articles", rel, None, data))
+            data = None
+        else:
+            contents[rel] = data
+        listing.append({"article_id": article_id_for(rel), "source_path": rel, "sha256": sha256_hex(data) if data is not None else None})
+    # One id per article, wherever the file sits: x.md beside x.txt, or beside sub/x.md, is refused
+    # for every file of that id (the order files are found in never decides which is genuine).
+    clashing = set()
+    for article_id, rels in by_id.items():
+        if len(rels) > 1:
+            clashing.update(rels)
+            for rel in rels:
+                others = ", ".join(r for r in rels if r != rel)
+                result.rejections.append(Rejection(
+                    "articles", rel, None, f"article id {article_id} is also used by {others}: none of them is read; rename all but one"))
     listing_table = pa.Table.from_pylist(listing, schema=pa.schema([("article_id", pa.string()), ("source_path", pa.string()), ("sha256", pa.string())]))
     con.register("listing", listing_table)
     try:
-        # One id per article: a second file with the same name (x.md beside x.txt) is refused.
-        for article_id, rel, first in con.execute("""
-                SELECT article_id, source_path, first_value(source_path) OVER w FROM listing
-                WINDOW w AS (PARTITION BY article_id ORDER BY source_path)
-                QUALIFY row_number() OVER w > 1""").fetchall():
-            result.rejections.append(Rejection("articles", rel, None, f"article id {article_id} is already used by {first}"))
-        duplicate_names = {r.file for r in result.rejections}
         to_parse = [r[0] for r in con.execute("""
             SELECT l.source_path FROM listing l LEFT JOIN articles a USING (article_id)
-            WHERE a.sha256 IS DISTINCT FROM l.sha256 OR a.retired_at IS NOT NULL ORDER BY l.source_path""").fetchall()]
-        result.unchanged = len(listing) - len(to_parse)
+            WHERE l.sha256 IS NOT NULL AND (a.sha256 IS DISTINCT FROM l.sha256 OR a.retired_at IS NOT NULL)
+            ORDER BY l.source_path""").fetchall() if r[0] not in clashing]
         gone = [r[0] for r in con.execute("""
             SELECT article_id FROM articles WHERE retired_at IS NULL
             AND article_id NOT IN (SELECT article_id FROM listing) ORDER BY article_id""").fetchall()]
     finally:
         con.unregister("listing")
+    result.unchanged = sum(1 for entry in listing if entry["source_path"] in contents and entry["source_path"] not in clashing) - len(to_parse)
 
     parsed: list[ParsedArticle] = []
     for rel in to_parse:
-        if rel in duplicate_names:
-            continue
         outcome = parse_article(contents[rel], rel)
         (result.rejections if isinstance(outcome, Rejection) else parsed).append(outcome)
 
