@@ -51,11 +51,21 @@ class NumberPhrase:
     significant_digits: int
 
 
-def parse_digits(num: str, scale: str | None = None) -> tuple[float, float, int]:
-    """'435,000' -> (435000, 1000, 3); '7.5' + 'million' -> (7500000, 100000, 2)."""
+# Largest value a number phrase may have and still be a claim: beyond it (a 1 followed by 400
+# zeros, "hundred hundred hundred ...") a float is inexact or infinite, and no statistic is that big.
+MAX_CLAIM_VALUE = 10**15
+
+
+def parse_digits(num: str, scale: str | None = None) -> tuple[float, float, int] | None:
+    """'435,000' -> (435000, 1000, 3); '7.5' + 'million' -> (7500000, 100000, 2); None when the
+    value is beyond MAX_CLAIM_VALUE (it is not a claim)."""
     plain = num.replace(",", "")
     factor = SCALES[scale.lower()] if scale else 1
+    if len(plain.split(".")[0].lstrip("0")) > 16:  # cheap: no Decimal arithmetic on 5,000 digits
+        return None
     value = Decimal(plain) * factor
+    if value > MAX_CLAIM_VALUE:
+        return None
     if "." in plain:
         whole, frac = plain.split(".")
         unit = Decimal(1).scaleb(-len(frac)) * factor
@@ -87,6 +97,8 @@ def parse_words(words: str, lead: str | None = None) -> float | None:
         else:
             return None
         seen = True
+        if total + current > MAX_CLAIM_VALUE:  # "hundred " * 155, "dozen dozen ...": not a claim
+            return None
     if not seen:
         return None
     value = total + current
@@ -133,7 +145,10 @@ def find_numbers(text: str, lexicon: Lexicon, skip_spans: list[tuple[int, int]] 
             scale = None  # "5 m" is five metres more often than five million; only "5m"/"5 million" scale
         if not scale and not m.group("cur") and "," not in num and "." not in num and _YEAR.match(num):
             continue  # a bare year
-        value, unit, sig = parse_digits(num, scale)
+        parsed = parse_digits(num, scale)
+        if parsed is None:
+            continue  # beyond any real figure
+        value, unit, sig = parsed
         end = m.end("scale") if scale else e
         if m.group("pct"):
             end = m.end("pct")
