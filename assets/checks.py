@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from factledger.consistency import DATE_ORDER_SQL
+from factledger.articles import field_line
+from factledger.consistency import DATE_ORDER_SQL, QUARANTINED_ARTICLES_SQL
 from factledger.figures import figure_totals_sql
 from factledger.validation import Validation, failures_markdown, validate
-from orchestration.resources import LakeResource
+from orchestration.resources import LakeResource, RawFilesResource
 from schemas import (
     Articles,
     DateOrder,
@@ -69,9 +70,8 @@ SCHEMA_CHECKS: list[SchemaCheck] = [
         DateOrder,
         name="dates_coherent",
         sql=DATE_ORDER_SQL,
-        additional_deps=("articles",),
-        description="request <= as-of <= document date <= every reaction; no article published before "
-        "the document it cites, or in the future.",
+        description="A source's own dates are in order: request <= as-of <= document date <= every reaction. "
+        "(An article's dates are checked by articles_dates_coherent, which quarantines the article instead.)",
     ),
     SchemaCheck("claims", Claims),
     SchemaCheck("claims", ClaimExtractions),
@@ -130,6 +130,23 @@ def no_rejected_inputs(lake: LakeResource) -> dg.AssetCheckResult:
     with lake.connect() as con:
         rows = con.execute("SELECT stage, file, line, reason FROM rejected_inputs ORDER BY stage, file, line").fetchall()
     return listed_rows_warning(("stage", "file", "line", "reason"), rows)
+
+
+@dg.asset_check(
+    asset="articles",
+    additional_deps=["sources"],
+    blocking=True,  # + WARN: never stops anything, but publishing waits for it
+    description="No article is published before the document it cites, or in the future. Warns (does not "
+    "block): such an article is quarantined (left out of the published tables with its claims and "
+    "findings) and listed here with its file and the line of its `published:` field.",
+)
+def articles_dates_coherent(lake: LakeResource, raw: RawFilesResource) -> dg.AssetCheckResult:
+    with lake.connect() as con:
+        rows = con.execute(f"""SELECT source_path, rule, CAST(earlier AS VARCHAR), CAST(later AS VARCHAR)
+                               FROM ({QUARANTINED_ARTICLES_SQL}) ORDER BY source_path, rule""").fetchall()
+    listed = [(path, field_line(raw.root / path, "published"), f"quarantined: {rule} ({earlier} > {later})")
+              for path, rule, earlier, later in rows]
+    return listed_rows_warning(("file", "line", "reason"), listed)
 
 
 def listed_rows_warning(columns: tuple[str, ...], rows: list[tuple]) -> dg.AssetCheckResult:

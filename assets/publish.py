@@ -63,6 +63,8 @@ def run_checks(instance: dg.DagsterInstance, run_id: str) -> list[dict]:
 )
 def dataset_version(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     checks = run_checks(context.instance, context.run_id)
+    for stale in publish.remove_stale_exports(export.exports_dir(lake.warehouse)):
+        context.log.info(f"removed {stale}, left by an interrupted export")
     with lake.connect() as con:
         outcome = publish.publish(con, checks, run_id=context.run_id, log=context.log.info)
         version = publish.resolve(con, outcome.version)

@@ -4,7 +4,9 @@ versions again, and compare two of them.
 A version is two DuckLake commits. The first replaces every `published.<table>` and appends the
 run's check results (one snapshot: the version's data). The second appends the `dataset_versions`
 row pointing at that snapshot; only then is the version current. A crash in between leaves an
-orphan snapshot that no version points to, and the previous version stays current.
+orphan snapshot that no version points to, and the previous version stays current; the next
+attempt at that version number replaces (never adds to) the orphan's check results, so a
+recovered version has exactly one run's checks.
 
 Everything set-shaped (hashing tables, diffing versions) is SQL run inside DuckDB.
 """
@@ -21,6 +23,7 @@ import duckdb
 
 import schemas
 from factledger import paths
+from factledger.consistency import QUARANTINED_IDS_SQL
 from factledger.tables import insert_rows
 from schemas._base import LakeTable, duckdb_type
 from schemas.published import CheckResults, DatasetVersions
@@ -41,12 +44,14 @@ class PublishedTable:
     volatile: tuple[str, ...] = ()
 
 
-PRESENT_ARTICLE = "article_id IN (SELECT article_id FROM lake.main.articles WHERE retired_at IS NULL)"
+# Present and not quarantined (an article whose dates break an article-level rule: see consistency.py).
+PUBLISHABLE_ARTICLE = f"retired_at IS NULL AND article_id NOT IN ({QUARANTINED_IDS_SQL})"
+PRESENT_ARTICLE = f"article_id IN (SELECT article_id FROM lake.main.articles WHERE {PUBLISHABLE_ARTICLE})"
 
 # THE list of published tables. Tables whose model is not registered in schemas.LAKE_TABLES, or
 # that are absent from the lake, are skipped (with a log line) and so absent from that version.
 PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
-    PublishedTable("articles", where="retired_at IS NULL"),
+    PublishedTable("articles", where=PUBLISHABLE_ARTICLE),
     PublishedTable("sources"),
     PublishedTable("figures"),
     PublishedTable("claims", where=PRESENT_ARTICLE),
@@ -379,6 +384,9 @@ def publish(con: duckdb.DuckDBPyConnection, checks: list[dict], run_id: str | No
     try:
         for table, model in work.tables:
             if table.name == "check_results":
+                # Rows already numbered `version` come from an attempt killed before its version row
+                # was committed (that version never became current): replace them, never add to them.
+                con.execute(f"DELETE FROM lake.main.check_results WHERE version = {version}")
                 con.execute(f"INSERT INTO lake.main.check_results BY NAME {source(table, model, str(version))}")
                 relation = f"(SELECT * FROM lake.main.check_results WHERE version = {version})"
             else:
@@ -419,6 +427,21 @@ def publish(con: duckdb.DuckDBPyConnection, checks: list[dict], run_id: str | No
     changed_tables = sum(1 for d in diffs if d.rows)
     summary = f"published version {version} ({changed_tables} table{'s' if changed_tables != 1 else ''} changed: {changes})"
     return Outcome(True, version, snapshot_id, summary, work.skipped, diffs, counts)
+
+
+def remove_stale_exports(exports_root: Path) -> list[Path]:
+    """Delete export staging folders (`v<N>.tmp`) a killed run left behind; the caller holds the
+    lake writer slot, so no export is in progress. Returns what was removed."""
+    import shutil  # local: only needed here
+
+    removed = []
+    root = Path(exports_root)
+    if root.is_dir():
+        for staging in sorted(root.glob("v*.tmp")):
+            if staging.is_dir() and not staging.is_symlink():
+                shutil.rmtree(staging, ignore_errors=True)
+                removed.append(staging)
+    return removed
 
 
 def _type(model: type[LakeTable], column: str) -> str:

@@ -18,7 +18,6 @@ from factledger import lake, paths
 from tests.publish.conftest import CHANGED_ARTICLE, change_article, copy_raw, factledger
 
 FACTLEDGER = str(Path(sys.executable).parent / "factledger")
-EARLY_ARTICLE = "001_3055ad8304499099"
 READ = "SELECT count(*) AS n, count(DISTINCT sha256) AS files FROM articles"
 
 
@@ -61,13 +60,14 @@ def history(tmp_path_factory):
     out, err = writer.communicate(timeout=300)
     h["third"] = {"rc": writer.returncode, "out": out, "err": err, "seconds": time.monotonic() - started}
 
-    # Fourth run: an article dated before the letter it cites fails the blocking dates_coherent check.
-    dated = raw / "articles" / f"{EARLY_ARTICLE}.md"
-    original = dated.read_text()
-    assert "\npublished: 2024-09-27" in original
-    dated.write_text(original.replace("\npublished: 2024-09-27", "\npublished: 2020-01-01", 1))
+    # Fourth run: a source whose as-of date follows its own document date fails the blocking
+    # dates_coherent check. (An article with bad dates is quarantined instead: tests/hostile.)
+    descriptor = next((raw / "sources").glob("*/source.yaml"))
+    original = descriptor.read_text()
+    assert "as_of_date: 2024-07-21" in original
+    descriptor.write_text(original.replace("as_of_date: 2024-07-21", "as_of_date: 2024-10-21", 1))
     h["gated"] = factledger(*run)
-    dated.write_text(original)
+    descriptor.write_text(original)
     return h
 
 
@@ -135,10 +135,10 @@ def test_failing_blocking_check_leaves_the_current_version(history):
     assert [v["version"] for v in listed] == ["1", "2"]
     assert (history["warehouse"] / "exports" / "latest").resolve().name == "v2"
     # The bad date the failing run ingested is in the lake, not in the published version.
-    query = f"SELECT CAST(published AS VARCHAR) AS published FROM articles WHERE article_id = '{EARLY_ARTICLE}'"
-    assert sql(history["warehouse"], query) == [{"published": "2024-09-27"}]
+    query = "SELECT CAST(as_of_date AS VARCHAR) AS as_of_date FROM sources"
+    assert sql(history["warehouse"], query) == [{"as_of_date": "2024-07-21"}]
     with lake.connect(history["warehouse"], read_only=True) as con:
-        assert con.execute(query.replace("FROM articles", "FROM lake.main.articles")).fetchone() == ("2020-01-01",)
+        assert con.execute(query.replace("FROM sources", "FROM lake.main.sources")).fetchone() == ("2024-10-21",)
 
 
 def test_reader_in_another_process_answers_during_a_write(history):
