@@ -4,6 +4,7 @@ from __future__ import annotations
 import dagster as dg
 
 import assets
+from orchestration.executors import default_executor
 from orchestration.jobs import refresh_job
 from orchestration.loggers import progress_logger
 from orchestration.resources import LakeResource, RawFilesResource
@@ -18,8 +19,7 @@ defs = dg.Definitions(
     sensors=[raw_files_sensor],
     resources={"lake": LakeResource(), "raw": RawFilesResource()},
     loggers={"console": progress_logger},
-    # Lake writers are serialised by the "lake" pool anyway; a process per step (the default) only
-    # adds 8-20 s of start-up to each of ~25 steps on a 2-core machine. Applies to every run:
-    # sensor, schedule, UI materialisations and `factledger run`.
-    executor=dg.in_process_executor,
+    # In-process by default (every run: sensor, schedule, UI, `factledger run`); Celery workers when
+    # FACTLEDGER_EXECUTOR=celery on a Postgres-backed instance. See orchestration/executors.py.
+    executor=default_executor(),
 )
