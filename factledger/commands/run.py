@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from factledger import lake, paths
+from factledger import lake, paths, publish
 from factledger.commands import add_warehouse_flag
 
 
@@ -40,14 +40,25 @@ def execute(args: argparse.Namespace) -> int:
     from orchestration.definitions import defs
 
     print(f"factledger run\n  raw:       {raw}\n  warehouse: {warehouse}\n", file=sys.stderr, flush=True)
+    before = current_version(warehouse)
     with _instance() as instance:
         job = defs.resolve_job_def("refresh")
         # execute_in_process drops loggers a job inherits from Definitions; hand them over again.
         result = job.with_logger_defs(job.loggers).execute_in_process(
             instance=instance, raise_on_error=False, run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}}
         )
-    print(summarise(result, warehouse))
+    print(summarise(result, warehouse, before))
     return 0 if result.success else 1
+
+
+def current_version(warehouse: Path) -> int | None:
+    """The current dataset version, or None (nothing published, no lake, or it cannot be read)."""
+    try:
+        with lake.connect(warehouse, read_only=True) as con:
+            found = publish.current_version(con)
+    except Exception:  # noqa: BLE001 - the summary reports what it can; the run's own errors are printed
+        return None
+    return found.version if found else None
 
 
 def steps_not_run(result: dg.ExecuteInProcessResult) -> list[str]:
@@ -57,17 +68,44 @@ def steps_not_run(result: dg.ExecuteInProcessResult) -> list[str]:
     return sorted(planned - started)
 
 
-def summarise(result: dg.ExecuteInProcessResult, warehouse: Path) -> str:
+MAX_LISTED = 20
+
+
+def failures(result: dg.ExecuteInProcessResult) -> list[str]:
+    """One line per failed step: the step and the first lines of its error (never swallowed)."""
+    lines = []
+    for event in result.get_step_failure_events():
+        error = getattr(event.event_specific_data, "error", None)
+        cause = error
+        while cause is not None and getattr(cause, "cause", None) is not None and "dagster" in (cause.cls_name or "").lower():
+            cause = cause.cause  # the user code's exception, not Dagster's wrapper
+        if cause is None:
+            text = "failed (no error recorded)"
+        else:
+            text = (cause.message or "").strip()
+            if not text.startswith(cause.cls_name or ""):
+                text = f"{cause.cls_name}: {text}"
+        text = text.splitlines()
+        lines.append(f"    {event.step_key}: {text[0] if text else ''}")
+        lines += [f"      {line}" for line in text[1:6]]
+    return lines
+
+
+def summarise(result: dg.ExecuteInProcessResult, warehouse: Path, before: int | None = None) -> str:
     lines = ["", "Summary"]
-    with lake.connect(warehouse, read_only=True) as con:
-        present, retired = con.execute(
-            "SELECT count(*) FILTER (retired_at IS NULL), count(*) FILTER (retired_at IS NOT NULL) FROM articles").fetchone()
-        n_sources, = con.execute("SELECT count(*) FROM sources").fetchone()
-        stated, derived = con.execute(
-            "SELECT count(*) FILTER (NOT derived), count(*) FILTER (derived) FROM figures").fetchone()
-        rejected = con.execute("SELECT file, line, reason FROM rejected_inputs ORDER BY stage, file, line").fetchall()
-    lines.append(f"  articles ingested: {present} present" + (f", {retired} retired" if retired else ""))
-    lines.append(f"  official figures:  {stated} stated and {derived} derived, from {n_sources} source(s)")
+    rejected = []
+    try:
+        with lake.connect(warehouse, read_only=True) as con:
+            present, retired = con.execute(
+                "SELECT count(*) FILTER (retired_at IS NULL), count(*) FILTER (retired_at IS NOT NULL) FROM articles").fetchone()
+            n_sources, = con.execute("SELECT count(*) FROM sources").fetchone()
+            stated, derived = con.execute(
+                "SELECT count(*) FILTER (NOT derived), count(*) FILTER (derived) FROM figures").fetchone()
+            rejected = con.execute("SELECT file, line, reason FROM rejected_inputs ORDER BY stage, file, line").fetchall()
+        lines.append(f"  articles ingested: {present} present" + (f", {retired} retired" if retired else ""))
+        lines.append(f"  official figures:  {stated} stated and {derived} derived, from {n_sources} source(s)")
+    except Exception as err:  # noqa: BLE001 - say what could not be read, and carry on with the rest
+        lines.append(f"  lake: could not be read ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})")
     for event in result.get_asset_materialization_events():
         metadata = event.materialization.metadata
         if "summary" in metadata:
@@ -78,15 +116,56 @@ def summarise(result: dg.ExecuteInProcessResult, warehouse: Path) -> str:
     warned = [e for e in evaluations if not e.passed and e.severity != dg.AssetCheckSeverity.ERROR]
     lines.append(f"  checks: {len(evaluations) - len(failed) - len(warned)} passed, {len(failed)} failed, "
                  f"{len(warned)} warning{'s' if len(warned) != 1 else ''}")
-    lines += [_check_line("FAILED", e, " [blocking]") for e in failed]
-    lines += [_check_line("WARNING", e, "") for e in warned]
+    for e in failed:
+        lines.append(_check_line("FAILED", e, " [blocking]"))
+        lines += _listed_rows(e)
+    for e in warned:
+        lines.append(_check_line("WARNING", e, ""))
+        if e.check_name != "no_rejected_inputs":  # its rows are the rejected inputs listed below
+            lines += _listed_rows(e)
+    broken = failures(result)
+    if broken:
+        lines.append(f"  steps failed: {len(result.get_step_failure_events())}")
+        lines += broken
     skipped = steps_not_run(result)
     if skipped:
-        lines.append(f"  not run, because a blocking check failed upstream: {', '.join(skipped)}")
+        why = ("a blocking check or a step failed upstream" if broken and failed else
+               "a step failed upstream" if broken else "a blocking check failed upstream")
+        lines.append(f"  not run, because {why}: {', '.join(skipped)}")
     lines.append(f"  rejected inputs: {len(rejected)}")
-    lines += [f"    {file}{f':{line}' if line else ''}: {reason}" for file, line, reason in rejected]
-    lines.append("Run " + ("succeeded." if result.success else "FAILED: see the failing checks above (the previous published version stays current)."))
+    lines += [f"    {file}{f':{line}' if line else ''}: {reason}" for file, line, reason in rejected[:MAX_LISTED]]
+    if len(rejected) > MAX_LISTED:
+        lines.append(f"    ... and {len(rejected) - MAX_LISTED} more (SELECT * FROM rejected_inputs)")
+    lines.append(_verdict(result, warehouse, before, bool(failed), bool(broken)))
     return "\n".join(lines)
+
+
+def _verdict(result: dg.ExecuteInProcessResult, warehouse: Path, before: int | None, checks_failed: bool, steps_failed: bool) -> str:
+    """The last line: success or failure and why, and which version is current, as read from the lake."""
+    after = current_version(warehouse)
+    if after is None:
+        state = "nothing is published yet"
+    elif after != before:
+        state = f"version {after} was published by this run and is current"
+    else:
+        state = f"the previous published version stays current: version {after}"
+    if result.success:
+        return "Run succeeded."
+    causes = [c for c, on in (("see the failing checks above", checks_failed), ("see the failed steps above", steps_failed)) if on]
+    return f"Run FAILED: {' and '.join(causes) or 'see the log above'} ({state})."
+
+
+def _listed_rows(evaluation: dg.AssetCheckEvaluation) -> list[str]:
+    """The rows a check listed in its metadata (a markdown table), indented, at most MAX_LISTED."""
+    metadata = evaluation.metadata
+    table = metadata.get("rows") or metadata.get("failing_rows")
+    if table is None:
+        return []
+    rows = [ln for ln in str(table.value).splitlines() if ln.startswith("|")][2:]  # header, rule
+    out = [f"      {ln.strip('| ').replace(' | ', '  ')}" for ln in rows[:MAX_LISTED]]
+    if len(rows) > MAX_LISTED:
+        out.append(f"      ... and {len(rows) - MAX_LISTED} more")
+    return out
 
 
 def _check_line(label: str, evaluation: dg.AssetCheckEvaluation, effect: str) -> str:
