@@ -223,10 +223,11 @@ def run_diff(args: argparse.Namespace) -> int:
     with reader(args.warehouse) as con:
         old, new = publish.resolve(con, args.old), publish.resolve(con, args.new)
         diffs = publish.diff(con, old.snapshot_id, new.snapshot_id)
-    if args.csv:
-        emit(["table", "change", "key", "article_id", "figure_id", "columns"],
-             [(d.table, *r) for d in diffs for r in d.rows], True)
-        return 0
+        if args.csv:
+            emit(["table", "change", "key", "article_id", "figure_id", "columns"],
+                 [(d.table, *r) for d in diffs for r in d.rows], True)
+            return 0
+        values = {d.table: changed_values(con, d, old.snapshot_id, new.snapshot_id) for d in diffs if d.count("changed")}
     print(f"version {old.version} (snapshot {old.snapshot_id}) -> version {new.version} (snapshot {new.snapshot_id})")
     for d in diffs:
         print(d.summary())
@@ -236,7 +237,43 @@ def run_diff(args: argparse.Namespace) -> int:
             detail = f" [{', '.join(about)}]" if about else ""
             cols = f": {columns}" if columns else ""
             print(f"  {change:<8} {key}{detail}{cols}")
+            for column, before, after in values.get(d.table, {}).get(key, []):
+                print(f"             {column}: {_shown(before)} -> {_shown(after)}")
     return 0
+
+
+def changed_values(con: duckdb.DuckDBPyConnection, d: publish.TableDiff, old_snapshot: int, new_snapshot: int) -> dict[str, list]:
+    """For the changed rows of one table: key text -> [(column, old value, new value)] as text."""
+    table = publish.published_table(d.table)
+    model = publish.model_for(d.table)
+    if model is None:
+        return {}
+    a, b = publish.relation_at(d.table, old_snapshot), publish.relation_at(d.table, new_snapshot)
+    available = set(publish.columns_at(con, a)) & set(publish.columns_at(con, b))
+    key = [k for k in publish.row_key(model, table) if k in available]
+    others = [c for c in publish.compared_columns(model, table) if c in available and c not in key]
+    if not key or not others:
+        return {}
+    q = publish.quote
+    key_text = " || ' / ' || ".join(f"coalesce(CAST(b.{q(k)} AS VARCHAR), 'NULL')" for k in key)
+    cells = ", ".join(f"CASE WHEN a.{q(c)} IS DISTINCT FROM b.{q(c)} THEN [{_literal(c)}, CAST(a.{q(c)} AS VARCHAR), "
+                      f"CAST(b.{q(c)} AS VARCHAR)] END" for c in others)
+    join = " AND ".join(f"a.{q(k)} IS NOT DISTINCT FROM b.{q(k)}" for k in key)
+    rows = con.execute(f"SELECT {key_text}, list_filter([{cells}], lambda x: x IS NOT NULL) "
+                       f"FROM (SELECT * FROM {a}) a JOIN (SELECT * FROM {b}) b ON {join} "
+                       f"WHERE {' OR '.join(f'a.{q(c)} IS DISTINCT FROM b.{q(c)}' for c in others)}").fetchall()
+    return {k: [tuple(v) for v in changes] for k, changes in rows}
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _shown(value: str | None, limit: int = 60) -> str:
+    if value is None:
+        return "null"
+    value = " ".join(value.split())
+    return repr(value if len(value) <= limit else value[: limit - 1] + "…")
 
 
 # --- output ------------------------------------------------------------------------------------
