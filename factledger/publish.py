@@ -54,6 +54,8 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
     PublishedTable("articles", where=PUBLISHABLE_ARTICLE),
     PublishedTable("sources"),
     PublishedTable("figures"),
+    PublishedTable("figure_dimensions"),
+    PublishedTable("figure_derivations"),
     PublishedTable("claims", where=PRESENT_ARTICLE),
     PublishedTable("date_findings", where=PRESENT_ARTICLE),
     PublishedTable("name_findings", where=PRESENT_ARTICLE),
@@ -348,6 +350,8 @@ def publish(con: duckdb.DuckDBPyConnection, checks: list[dict], run_id: str | No
     `checks`: the run's check results as dicts keyed by CheckResults' columns (without version).
     `con`: a read-write connection with the lake attached as `lake`.
     """
+    for path in remove_orphaned_files(con, ORPHAN_GRACE):
+        log(f"publish: removed {path}, a data file no snapshot references (left by a killed writer)")
     con.execute(f"CREATE SCHEMA IF NOT EXISTS lake.{PUBLISHED_SCHEMA}")
     work = plan(con)
     for name, why in work.skipped.items():
@@ -427,6 +431,22 @@ def publish(con: duckdb.DuckDBPyConnection, checks: list[dict], run_id: str | No
     changed_tables = sum(1 for d in diffs if d.rows)
     summary = f"published version {version} ({changed_tables} table{'s' if changed_tables != 1 else ''} changed: {changes})"
     return Outcome(True, version, snapshot_id, summary, work.skipped, diffs, counts)
+
+
+# A data file no snapshot references is removed once it is this old: a writer killed mid-commit
+# leaves its Parquet files behind; a live writer's uncommitted files are younger than this.
+ORPHAN_GRACE = dt.timedelta(minutes=15)
+
+
+def remove_orphaned_files(con: duckdb.DuckDBPyConnection, older_than: dt.timedelta = ORPHAN_GRACE) -> list[str]:
+    """Delete the lake's data files that no snapshot references and that are older than
+    `older_than` (DuckLake's own ducklake_delete_orphaned_files); returns their paths."""
+    cutoff = dt.datetime.now(dt.UTC) - older_than
+    try:
+        rows = con.execute("SELECT * FROM ducklake_delete_orphaned_files('lake', older_than => ?)", [cutoff]).fetchall()
+    except duckdb.Error:  # a catalog or storage that cannot list its files: nothing to clean here
+        return []
+    return [r[0] for r in rows]
 
 
 def remove_stale_exports(exports_root: Path) -> list[Path]:
