@@ -11,6 +11,7 @@ unchanged, byte for byte.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import io
 import os
@@ -491,3 +492,80 @@ def test_a_failed_step_prints_its_cause_and_the_true_current_version(history: Hi
     assert out.rstrip().endswith("Run FAILED: see the failed steps above (version 3 was published by this run and is current).")
     rc, out, _ = factledger("versions", "--warehouse", history.warehouse, "--csv")
     assert rc == 0 and out.splitlines()[-1].startswith("3,")
+
+
+# --- kill -9 at every step boundary of publishing --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def unpublished_change(tmp_path_factory) -> Path:
+    """A warehouse with version 1 published and a changed article ingested but not yet published
+    (plain functions, no Dagster)."""
+    from factledger import figures, ingest, tables
+    from factledger.claims import lexicon, store
+    from tests.hostile import kill_publish
+
+    root = tmp_path_factory.mktemp("kill")
+    raw, warehouse = root / "raw", root / "warehouse"
+    shutil.copytree(PROJECT_ROOT / "raw", raw)
+
+    def sync():
+        with lake.connect(warehouse) as con:
+            tables.ensure_tables(con)
+            for step in (ingest.sync_articles, ingest.sync_sources):
+                con.execute("BEGIN")
+                step(con, raw)
+                con.execute("COMMIT")
+            figures.rebuild_figures(con)
+            store.sync_claims(con, lexicon.load())
+
+    sync()
+    assert kill_publish.publish_and_export(warehouse, "first").version == 1
+    path = raw / "articles" / f"{GENUINE}.md"
+    path.write_bytes(path.read_bytes() + b"\nA correction said 5,432 people.\n")
+    sync()
+    # The catalog records its data path, so trials restore this same folder from a pristine copy.
+    shutil.copytree(warehouse, root / "pristine", symlinks=True)
+    return warehouse
+
+
+@pytest.mark.parametrize("boundary", ["inside_the_first_commit", "between_the_two_commits", "after_the_version_row",
+                                      "during_the_export", "before_latest_moves"])
+def test_kill_at_a_step_boundary_recovers_exactly(unpublished_change: Path, boundary: str, monkeypatch):
+    import subprocess
+    import sys
+
+    from factledger import export
+    from tests.hostile import kill_publish
+
+    warehouse = unpublished_change
+    shutil.rmtree(warehouse)
+    shutil.copytree(warehouse.parent / "pristine", warehouse, symlinks=True)
+    killed = subprocess.run([sys.executable, "-m", "tests.hostile.kill_publish", str(warehouse), boundary],
+                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    with lake.connect(warehouse, read_only=True) as con:  # readers see a whole version, old or new
+        current = publish.current_version(con)
+        assert current.version in (1, 2)
+        n_current = len(_published(con, current, "check_results"))
+        assert n_current == 19
+
+    # The recovery comes "later": files the killed writer left are past the grace period.
+    monkeypatch.setattr(publish, "ORPHAN_GRACE", dt.timedelta(0))
+    outcome = kill_publish.publish_and_export(warehouse, f"recovery-{boundary}")
+    assert outcome.version == 2
+    with lake.connect(warehouse, read_only=True) as con:
+        assert [v.version for v in publish.versions(con)] == [1, 2]
+        v2 = publish.resolve(con, 2)
+        assert len(_published(con, v2, "check_results")) == 19
+        assert con.execute("SELECT count(*) FROM lake.main.check_results WHERE version = 2").fetchone() == (19,)
+        assert con.execute("SELECT count(*) FROM lake.main.check_results WHERE version = 1").fetchone() == (19,)
+        assert v2.row_counts["check_results"] == 19
+        assert v2.row_counts["articles"] == len(_published(con, v2, "articles"))
+    with lake.connect(warehouse) as con:  # the dry run needs a writable attachment; it deletes nothing
+        orphans = con.execute("SELECT * FROM ducklake_delete_orphaned_files('lake', dry_run => true, cleanup_all => true)")
+        assert orphans.fetchall() == []
+    exports = export.exports_dir(warehouse)
+    assert sorted(p.name for p in exports.iterdir() if p.name.startswith("v")) == ["v1", "v2"]
+    assert (exports / "v2" / "datapackage.json").exists()
+    assert (exports / "LATEST").read_text() == "v2\n"
