@@ -11,14 +11,13 @@ import dagster as dg
 
 from factledger.articles import field_line
 from factledger.consistency import DATE_ORDER_SQL, QUARANTINED_ARTICLES_SQL
-from factledger.figures import figure_totals_sql
 from factledger.validation import Validation, failures_markdown, validate
 from orchestration.resources import LakeResource, RawFilesResource
 from schemas import (
     Articles,
     DateOrder,
+    FigureDerivations,
     Figures,
-    FigureTotals,
     OfficialFigures,
     RejectedInputs,
     SourceDimensions,
@@ -59,11 +58,11 @@ SCHEMA_CHECKS: list[SchemaCheck] = [
     SchemaCheck("figures", Figures),
     SchemaCheck(
         "figures",
-        FigureTotals,
-        name="totals_add_up",
-        sql=figure_totals_sql(),
-        description="Where a cell's parts along an additive dimension are all known (stated or derived), "
-        "they add up to it: convicted + pending = all; detained + non_detained = all.",
+        FigureDerivations,
+        name="derivations_agree",
+        description="Every stated cell that also follows from other cells agrees with that derivation at its "
+        "own rounding and hedge: a total with the sum of its additive parts, a stated change with the "
+        "change between the two periods' cells.",
     ),
     SchemaCheck(
         "sources",

@@ -87,9 +87,10 @@ def official_sources(context: dg.AssetExecutionContext, raw: RawFilesResource, l
     group_name=INGEST_GROUP,
     deps=["official_figures", "sources"],
     metadata=table_metadata(Figures),
-    description="Stated figures plus every cell that follows from them by arithmetic over an additive "
-    "dimension (detained = all - non_detained, all = convicted + pending), each derived cell with "
-    "its formula and the figure_ids it came from.",
+    description="Stated figures plus every cell that follows from them by arithmetic: totals over an "
+    "additive dimension, changes between consecutive periods (change_of measures), shares of a total; "
+    "each derived cell with its formula and the figure_ids it came from. Also writes figure_dimensions "
+    "(long form) and figure_derivations (stated cells beside their derivation).",
     **LAKE_WRITER,
 )
 def figures(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:

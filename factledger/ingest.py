@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from factledger.figures import FIGURE_ID_SQL
+from factledger.cells import FIGURE_ID_SQL
 from factledger.articles import (
     ARTICLE_SUFFIXES,
     MAX_ARTICLE_BYTES,

@@ -10,11 +10,18 @@ import ibis.expr.datatypes as dt
 import pandera.ibis as pa
 from pandera.ibis import DataFrameModel
 
-# The dimensions a figure can be broken down by. Their closed vocabularies are data, declared by
-# each source's descriptor (raw/sources/<id>/source.yaml), not code.
-DIMENSIONS = ("offense", "custody", "criminal_status")
+# Dimension and measure names are data, declared by each source's descriptor
+# (raw/sources/<id>/source.yaml); a cell's identity is defined once, in factledger/cells.py.
 
 QUALIFIERS = ("none", "more_than", "at_least", "nearly", "about", "less_than", "at_most")
+
+# A measure declared with `change_of` is the difference or the percent change of another measure
+# between consecutive periods of the same length.
+CHANGE_KINDS = ("difference", "percent")
+# How a claim that names no value of a dimension is read: at the dimension's total, or left open.
+WHEN_UNNAMED = ("total", "any")
+DIMS_DESCRIPTION = ("The cell's dimension values as one key: name=value pairs sorted and joined by ', ' "
+                    "(e.g. drug=all, jurisdiction=US); empty when the measure has no dimensions.")
 
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 

@@ -18,15 +18,16 @@ from schemas._base import QUALIFIERS, SHA256_PATTERN, LakeTable, Timestamp
 VERDICTS = ("exact", "rounded", "wrong_scope", "contradicted", "not_in_source")
 ASSERTIVE_VERDICTS = ("exact", "rounded", "wrong_scope", "contradicted")
 KINDS = ("count", "percent", "money", "duration", "ratio", "other")
-BASES = ("after", "opening", "sentence", "unnamed")
+BASES = ("before", "after", "opening", "sentence", "unnamed", "unlisted", "only changing measure")
+DIRECTIONS = ("up", "down")
 DATE_GRANULARITIES = ("day", "week", "month", "year", "period")
 
 
 def _basis_ok(column):
-    """A decision basis: after / opening / sentence / unnamed, or `earlier mention at <offset>` /
+    """A decision basis: before / after / opening / sentence / unnamed, or `earlier mention at <offset>` /
     `compared with mention at <offset>` (taken from another number)."""
     return (column.isin(list(BASES)) | column.startswith("earlier mention at ")
-            | column.startswith("compared with mention at ") | column.isnull())
+            | column.startswith("compared with mention at ") | column.startswith("paired with mention at ") | column.isnull())
 
 
 class Claims(LakeTable):
@@ -54,15 +55,10 @@ class Claims(LakeTable):
     measure: dt.String = Field(nullable=True, description="What the number counts, as a measure of the source (null: nothing the source measures).")
     measure_cue: dt.String = Field(nullable=True, description="The words that decided the measure.")
     measure_basis: dt.String = Field(nullable=True, description="Where they were: after (the number), opening (of the sentence), earlier mention at <offset> or compared with mention at <offset> (taken from that number).")
-    offense: dt.String = Field(nullable=True, description="Offense the text names (null: none named, read as every offense).")
-    offense_cue: dt.String = Field(nullable=True, description="The words that decided the offense.")
-    offense_basis: dt.String = Field(nullable=True, description="after / opening / sentence / unnamed / earlier mention at <offset> / compared with mention at <offset>.")
-    custody: dt.String = Field(nullable=True, description="Custody the text names: detained, non_detained, all (null: not named).")
-    custody_cue: dt.String = Field(nullable=True, description="The words that decided custody ('released', 'not in detention').")
-    custody_basis: dt.String = Field(nullable=True, description="after / opening / sentence / unnamed / earlier mention at <offset> / compared with mention at <offset>.")
-    criminal_status: dt.String = Field(nullable=True, description="convicted, pending or all (criminal histories) as the text names it (null: not named).")
-    criminal_status_cue: dt.String = Field(nullable=True, description="The words that decided the criminal status.")
-    criminal_status_basis: dt.String = Field(nullable=True, description="after / opening / sentence / unnamed / earlier mention at <offset> / compared with mention at <offset>.")
+    dims: dt.String = Field(description="The dimension values the text names for the number, as a cell key (name=value, sorted; see factledger/cells.py); empty when it names none.")
+    scope: dt.String = Field(description="JSON: per dimension of the cited sources, the value decided (null: not named), the cue words and where they were (before, after, opening, sentence, unnamed, earlier mention at <offset>).")
+    direction: dt.String = Field(nullable=True, isin=list(DIRECTIONS), description="up or down when the number is the size of a change ('fell 3%', '3,098 fewer'); null otherwise.")
+    direction_cue: dt.String = Field(nullable=True, description="The word that gave the direction.")
     date_first: dt.Date = Field(nullable=True, description="First day of the as-of date or period the text gives the number.")
     date_last: dt.Date = Field(nullable=True, description="Last day of it.")
     date_phrase: dt.String = Field(nullable=True, description="The date words ('as of July 21', 'Fiscal Year 2024').")
@@ -81,10 +77,10 @@ class Claims(LakeTable):
         t = data.table
         return (t.end > t.start) & ((t.end - t.start) == t.phrase.length()) & (t.start >= t.sentence_start)
 
-    @pa.dataframe_check(name="an exact verdict has value = figure value")
+    @pa.dataframe_check(name="an exact verdict has value = figure value (its size, for a change)")
     def _exact(cls, data):
         t = data.table
-        return (t.verdict != "exact") | (t.figure_value.notnull() & (t.value == t.figure_value))
+        return (t.verdict != "exact") | (t.figure_value.notnull() & (t.value == t.figure_value.abs()))
 
     @pa.dataframe_check(name="an assertive verdict names its figure; not_in_source names none")
     def _figure_named(cls, data):
@@ -93,15 +89,14 @@ class Claims(LakeTable):
         named = t.figure_id.notnull() & t.figure_value.notnull()
         return (assertive & named) | (~assertive & t.figure_id.isnull() & t.figure_value.isnull())
 
-    @pa.dataframe_check(name="only counts are reconciled")
+    @pa.dataframe_check(name="only counts and percentages are reconciled")
     def _counts(cls, data):
         t = data.table
-        return (t.kind == "count") | (t.verdict == "not_in_source")
+        return t.kind.isin(["count", "percent"]) | (t.verdict == "not_in_source")
 
     @pa.dataframe_check(name="decision bases are known")
     def _bases(cls, data):
-        t = data.table
-        return _basis_ok(t.offense_basis) & _basis_ok(t.custody_basis) & _basis_ok(t.criminal_status_basis) & _basis_ok(t.measure_basis)
+        return _basis_ok(data.table.measure_basis)
 
 
 class ClaimPhrases(LakeTable):
@@ -206,6 +201,7 @@ class ClaimExtractions(LakeTable):
     article_sha256: dt.String = Field(str_matches=SHA256_PATTERN, description="SHA-256 of the file version extracted.")
     n_claims: dt.Int64 = Field(ge=0, description="How many claims it gave.")
     extracted_at: Timestamp = Field(description="When (UTC).")
+    figures_fingerprint: dt.String = Field(description="Hash of the cited sources' figures and words it was scoped and reconciled with.")
 
     class Config:
         name = "claim_extractions"

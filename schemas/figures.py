@@ -1,32 +1,33 @@
-"""Figures: stated and derived, and the views that prove they add up and their dates cohere."""
+"""Figures: stated and derived, in wide and long form; the derivations of stated cells; date order."""
 from __future__ import annotations
 
 import ibis.expr.datatypes as dt
 import pandera.ibis as pa
 from pandera.ibis import Field
 
-from schemas._base import QUALIFIERS, LakeTable
+from schemas._base import DIMS_DESCRIPTION, QUALIFIERS, LakeTable
 
 
 class Figures(LakeTable):
-    """Every stated figure plus every cell that follows from stated ones by arithmetic over an
-    additive dimension (detained = all - non_detained; all = convicted + pending)."""
+    """Every stated figure plus every cell that follows from stated ones by arithmetic: totals over
+    additive dimensions, changes between consecutive periods, shares of a total. Derived cells say
+    how (formula, derived_from). A cell is identified by source, measure, dims and period."""
 
     _key = ("figure_id",)
 
-    figure_id: dt.String = Field(description="Stable id: source:measure[:offense/custody/criminal_status][:period].")
+    figure_id: dt.String = Field(description="Stable id: source:measure[:dims][:period_start..period_end] (factledger/cells.py).")
     source_id: dt.String = Field(description="The source the figure comes from.")
-    measure: dt.String = Field(description="What is counted.")
-    offense: dt.String = Field(nullable=True, description="Offense category (all = every offense).")
-    custody: dt.String = Field(nullable=True, description="detained, non_detained, or all.")
-    criminal_status: dt.String = Field(nullable=True, description="convicted, pending, or all.")
+    measure: dt.String = Field(description="What is counted; `<measure>_share_of_<dimension>` for a derived share of a total.")
+    dims: dt.String = Field(nullable=True, description=DIMS_DESCRIPTION)
     period_start: dt.Date = Field(nullable=True, description="First day of a flow measure's period.")
     period_end: dt.Date = Field(nullable=True, description="Last day of that period.")
     as_of_date: dt.Date = Field(nullable=True, description="Date a stock measure describes (the source's as-of date).")
-    value: dt.Int64 = Field(ge=0, description="The count, stated or derived.")
+    value: dt.Float64 = Field(description="The value, stated or derived; negative for a decrease.")
+    decimals: dt.Int64 = Field(nullable=True, ge=0, description="Decimal places as stated; null for derived cells (exact arithmetic).")
+    unit: dt.String = Field(description="A count unit (people, deaths, ...) or percent.")
     qualifier: dt.String = Field(isin=list(QUALIFIERS), description="The source's hedge on a stated value; none for derived ones.")
     derived: dt.Boolean = Field(description="True when computed from other figures rather than stated.")
-    formula: dt.String = Field(nullable=True, description="For derived cells, the arithmetic with its operands' values.")
+    formula: dt.String = Field(nullable=True, description="For derived cells, the arithmetic with its operands' ids and values.")
     derived_from: dt.String = Field(nullable=True, description="For derived cells, the figure_ids used, comma-separated.")
     basis: dt.String = Field(nullable=True, description="How the stated value is known; `derived` for derived cells.")
     reported_by: dt.String = Field(nullable=True, description="Pages that report a stated value.")
@@ -39,25 +40,51 @@ class Figures(LakeTable):
         t = data.table
         return ~t.derived | (t.formula.notnull() & t.derived_from.notnull())
 
+    @pa.dataframe_check(name="values are finite")
+    def _finite(cls, data):
+        t = data.table
+        return t.value.notnull() & (t.value.abs() < 1e15)
 
-class FigureTotals(LakeTable):
-    """Check view: each total cell whose parts along an additive dimension are all known, with the
-    sum of those parts. A row where parts_sum differs from total_value is an inconsistency."""
 
-    total_figure_id: dt.String = Field(description="The total cell.")
-    dimension: dt.String = Field(description="The additive dimension the parts split.")
-    total_value: dt.Int64 = Field(description="Value of the total cell.")
-    parts_sum: dt.Int64 = Field(description="Sum of the part cells.")
-    part_ids: dt.String = Field(description="The part cells' figure_ids, comma-separated.")
-    parts_stated: dt.Boolean = Field(description="True when every part and the total are stated, none derived.")
+class FigureDimensions(LakeTable):
+    """The figures in long form: one row per figure and dimension it is broken down by, for
+    analysts who filter or join on a dimension (`WHERE dimension = 'drug' AND value = 'cocaine'`)."""
+
+    _key = ("figure_id", "dimension")
+
+    figure_id: dt.String = Field(description="The figure.")
+    source_id: dt.String = Field(description="Its source.")
+    dimension: dt.String = Field(description="A dimension the figure's measure is broken down by.")
+    value: dt.String = Field(description="The figure's value of that dimension.")
 
     class Config:
-        name = "figure_totals"
+        name = "figure_dimensions"
 
-    @pa.dataframe_check(name="parts add up to their total")
-    def _adds_up(cls, data):
-        t = data.table
-        return t.parts_sum == t.total_value
+
+class FigureDerivations(LakeTable):
+    """Each stated cell that also follows from other cells (a total from its parts, a change from
+    two periods' counts), beside that derivation. A stated cell must agree with it at its own
+    rounding and hedge: a stated -3 percent change agrees with a derived -3.14, a stated -5 does not."""
+
+    _key = ("figure_id", "derived_from")
+
+    figure_id: dt.String = Field(description="The stated cell.")
+    source_id: dt.String = Field(description="Its source.")
+    rule: dt.String = Field(isin=["total", "change"], description="How it can be derived: total (sum of additive parts) or change (between consecutive periods).")
+    stated_value: dt.Float64 = Field(description="The value the source states.")
+    decimals: dt.Int64 = Field(nullable=True, description="Its decimal places as stated (its rounding).")
+    qualifier: dt.String = Field(isin=list(QUALIFIERS), description="Its hedge as stated.")
+    derived_value: dt.Float64 = Field(description="The value the derivation gives.")
+    formula: dt.String = Field(description="The derivation's arithmetic.")
+    derived_from: dt.String = Field(description="The figure_ids it used.")
+    agrees: dt.Boolean = Field(description="Whether the stated value, at its rounding and hedge, is consistent with the derived one.")
+
+    class Config:
+        name = "figure_derivations"
+
+    @pa.dataframe_check(name="stated cells agree with their derivation")
+    def _agree(cls, data):
+        return data.table.agrees
 
 
 class DateOrder(LakeTable):

@@ -5,7 +5,7 @@ import ibis.expr.datatypes as dt
 import pandera.ibis as pa
 from pandera.ibis import Field
 
-from schemas._base import Timestamp, QUALIFIERS, SHA256_PATTERN, LakeTable
+from schemas._base import CHANGE_KINDS, DIMS_DESCRIPTION, QUALIFIERS, SHA256_PATTERN, WHEN_UNNAMED, LakeTable, Timestamp
 
 
 class Sources(LakeTable):
@@ -56,15 +56,21 @@ class SourcePeople(LakeTable):
 
 
 class SourceDimensions(LakeTable):
-    """The closed vocabulary of each dimension, as a source declares it."""
+    """The closed vocabulary of each dimension, as a source declares it, with the words (cues)
+    that say an article's number is of that value. Any dimension names, per source."""
 
     _key = ("source_id", "dimension", "value")
 
     source_id: dt.String = Field(description="The declaring source.")
-    dimension: dt.String = Field(isin=["offense", "custody", "criminal_status"], description="Dimension name.")
-    value: dt.String = Field(description="One allowed value.")
+    dimension: dt.String = Field(str_matches=r"^[A-Za-z0-9_.\-]+$", description="Dimension name, as the source declares it.")
+    value: dt.String = Field(str_matches=r"^[A-Za-z0-9_.\-]+$", description="One allowed value.")
     is_total: dt.Boolean = Field(description="True for the value meaning 'every value' (e.g. all).")
     additive: dt.Boolean = Field(description="True when the non-total values partition the total.")
+    label: dt.String = Field(description="The value in words, for explanations (the value's name read as words when none is declared).")
+    cues: dt.String = Field(description="JSON list of cue patterns (case-insensitive regular expressions) naming this value.")
+    when_unnamed: dt.String = Field(isin=list(WHEN_UNNAMED), description="How a claim naming no value of this dimension is read: at the total, or left open (any).")
+    shared_from: dt.String = Field(description="Which other numbers of a sentence may lend a number their cue for this dimension: earlier, later.")
+    not_cues: dt.String = Field(description="JSON list of look-alike patterns that are not cues of this dimension.")
 
     class Config:
         name = "source_dimensions"
@@ -76,10 +82,16 @@ class SourceMeasures(LakeTable):
     _key = ("source_id", "measure")
 
     source_id: dt.String = Field(description="The declaring source.")
-    measure: dt.String = Field(description="Measure name, e.g. noncitizens_on_docket.")
+    measure: dt.String = Field(str_matches=r"^[A-Za-z0-9_.\-]+$", description="Measure name, as the source declares it.")
     description: dt.String = Field(nullable=True, description="What it counts.")
-    unit: dt.String = Field(nullable=True, description="Unit of its values (people, beds, ...).")
+    unit: dt.String = Field(description="Unit of its values: a count unit (people, deaths, beds; `count` when none is declared) or `percent`.")
     dimensions: dt.String = Field(description="Dimensions it is broken down by, comma-separated (empty when none).")
+    cues: dt.String = Field(description="JSON list of cue patterns that say a number counts this measure.")
+    not_cues: dt.String = Field(description="JSON list of look-alike patterns that are not cues of it.")
+    implied_by: dt.String = Field(description="Dimensions whose cues alone say a number counts this measure, comma-separated.")
+    priority: dt.Int64 = Field(description="Which measure wins when cues of two are equally near (higher wins).")
+    change_of: dt.String = Field(nullable=True, description="The measure this one is a change of, between consecutive periods of the same length.")
+    change: dt.String = Field(nullable=True, isin=list(CHANGE_KINDS), description="difference or percent, for a change measure.")
 
     class Config:
         name = "source_measures"
@@ -90,18 +102,19 @@ class OfficialFigures(LakeTable):
 
     _key = ("figure_id",)
 
-    figure_id: dt.String = Field(description="Stable id: source:measure[:offense/custody/criminal_status][:period].")
+    figure_id: dt.String = Field(description="Stable id: source:measure[:dims][:period_start..period_end] (factledger/cells.py).")
     source_id: dt.String = Field(description="The stating source.")
     measure: dt.String = Field(description="What is counted (declared in the source's measures).")
-    offense: dt.String = Field(nullable=True, description="Offense category; `all` = every offense; null when the measure has no such dimension.")
-    custody: dt.String = Field(nullable=True, description="detained, non_detained, or all (ICE's national docket).")
-    criminal_status: dt.String = Field(nullable=True, description="convicted, pending, or all.")
+    dims: dt.String = Field(nullable=True, description=DIMS_DESCRIPTION)
     period_start: dt.Date = Field(nullable=True, description="First day of the period a flow measure covers.")
     period_end: dt.Date = Field(nullable=True, description="Last day of that period.")
-    value: dt.Int64 = Field(ge=0, description="The stated count.")
-    qualifier: dt.String = Field(isin=list(QUALIFIERS), description="The source's own hedge on the value (e.g. more_than).")
-    basis: dt.String = Field(nullable=True, description="How we know it: letter text, letter chart as reported, secondary total.")
+    value: dt.Float64 = Field(description="The value as stated: whole or decimal, negative for a decrease.")
+    decimals: dt.Int64 = Field(ge=0, description="Decimal places as stated (the stated value's own rounding: '-3' has 0).")
+    unit: dt.String = Field(description="The measure's unit (a count unit, or percent).")
+    qualifier: dt.String = Field(isin=list(QUALIFIERS), description="The source's own hedge on the value (e.g. more_than, at_least).")
+    basis: dt.String = Field(nullable=True, description="How we know it: release text, letter chart as reported, secondary total.")
     reported_by: dt.String = Field(nullable=True, description="Pages that report it (provenance).")
+    note: dt.String = Field(nullable=True, description="The CSV's note on the row, e.g. the words the document uses.")
     source_file: dt.String = Field(description="CSV it came from, relative to the raw folder.")
     source_line: dt.Int64 = Field(ge=2, description="Line of that CSV (1 is the header).")
 

@@ -1,10 +1,13 @@
-"""Load lexicon.yaml and compile its patterns once. Everything rule-like the pipeline knows comes
-from here; the modules that use it hold no word lists of their own."""
+"""Load lexicon.yaml (the language: hedges, units, number words, directions, dates) and compile its
+patterns once; `Vocabulary` compiles the domain words of the cited sources (their dimension-value
+and measure cues, read from source_dimensions and source_measures). `Lexicon.with_vocabulary`
+joins the two for one article. The modules that use them hold no word lists of their own."""
 from __future__ import annotations
 
 import functools
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -81,6 +84,7 @@ class DimensionRules:
     scanner: Scanner | None   # every value's cues, for lower-cased text
     not_cues: re.Pattern | None  # for lower-cased text
     shared_from: tuple[str, ...]  # "earlier" and/or "later"
+    total: str | None = None      # the value meaning "every value"
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,75 @@ class MeasureRules:
     implied_by: tuple[str, ...]
     priority: int
     not_cues: re.Pattern | None  # for lower-cased text
+    unit: str = "count"
+    change_of: str | None = None
+    change: str | None = None    # difference | percent, for a change measure
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The cited sources' words for their dimension values and measures, compiled once per set of
+    sources. A value or measure declared without cues is cued by its label and its name read as words."""
+
+    dimensions: dict[str, DimensionRules] = field(default_factory=dict)
+    measures: dict[str, MeasureRules] = field(default_factory=dict)
+    measure_scanner: Scanner | None = None
+
+    @classmethod
+    def build(cls, dimension_rows: list[dict], measure_rows: list[dict]) -> "Vocabulary":
+        """From rows of source_dimensions and source_measures (of the cited sources, in citing
+        order: where two sources declare the same dimension or measure, their cues are merged)."""
+        dims: dict[str, dict] = {}
+        for row in dimension_rows:
+            spec = dims.setdefault(row["dimension"], {"cues": {}, "labels": {}, "not_cues": [], "when_unnamed": row["when_unnamed"],
+                                                       "shared_from": tuple(_split(row["shared_from"]))})
+            spec["labels"].setdefault(row["value"], row["label"])
+            if row["is_total"]:
+                spec.setdefault("total", row["value"])
+            spec["cues"].setdefault(row["value"], []).extend(_cues(row["cues"], row["label"], row["value"]))
+            spec["not_cues"] += [c for c in json.loads(row["not_cues"] or "[]") if c not in spec["not_cues"]]
+        dimensions = {
+            name: DimensionRules(name, spec["when_unnamed"], spec["labels"], Scanner.build(_lowered_cues(spec["cues"])),
+                                 lowered_regex([p.lower() for p in spec["not_cues"]]), spec["shared_from"], spec.get("total"))
+            for name, spec in dims.items()
+        }
+        measures, measure_cues = {}, {}
+        for row in measure_rows:
+            if row["measure"] in measures:
+                measure_cues[row["measure"]] += json.loads(row["cues"] or "[]")
+                continue
+            measures[row["measure"]] = MeasureRules(
+                row["measure"], tuple(_split(row["implied_by"])), int(row["priority"] or 1),
+                lowered_regex([p.lower() for p in json.loads(row["not_cues"] or "[]")]),
+                row["unit"] or "count", row.get("change_of"), row.get("change"))
+            # A change measure is cued by the words of the measure it is a change of (plus a direction).
+            if row.get("change_of"):
+                measure_cues[row["measure"]] = []
+            else:
+                measure_cues[row["measure"]] = _cues(row["cues"], None, row["measure"])
+        return cls(dimensions, measures, Scanner.build(_lowered_cues(measure_cues)))
+
+
+def _split(text: str | None) -> list[str]:
+    return [x.strip() for x in (text or "").split(",") if x.strip()]
+
+
+def _cues(cues_json: str | None, label: str | None, name: str) -> list[str]:
+    declared = json.loads(cues_json or "[]")
+    if declared:
+        return declared
+    words = [re.escape(w) for w in {name.replace("_", " "), (label or "").strip()} if w and w.strip()]
+    return words
+
+
+def _lowered_cues(cues: dict[str, list[str]]) -> dict[str, list[str]]:
+    # Scanners match lower-cased text; patterns are lower-cased to match (escapes keep their case).
+    return {value: [_lower_pattern(p) for p in patterns] for value, patterns in cues.items()}
+
+
+def _lower_pattern(pattern: str) -> str:
+    """Lower-case a pattern's literal letters, leaving escapes (\\w, \\S, \\b...) as they are."""
+    return re.sub(r"\\.|[A-Z]", lambda m: m.group() if m.group().startswith("\\") else m.group().lower(), pattern)
 
 
 @dataclass(frozen=True)
@@ -98,14 +171,18 @@ class Lexicon:
     qualifiers_after: dict[str, re.Pattern]   # qualifier -> pattern anchored at the start of the following text
     units: dict[str, re.Pattern]              # kind -> pattern anchored after the number (with up to max_gap words)
     non_claims: dict[str, re.Pattern]  # for lower-cased text
-    measure_scanner: Scanner | None
     comparison_before: re.Pattern  # anchored at the end of the text between two numbers
     reference_before: re.Pattern   # anchored at the end of the text before a number
     reference_after: re.Pattern    # anchored at the start of the text after it
     lone_words_skipped: frozenset[str]
     vague: re.Pattern  # for lower-cased text
-    dimensions: dict[str, DimensionRules]
-    measures: dict[str, MeasureRules]
+    directions: dict[str, re.Pattern]  # up/down -> one word, matched on lower-cased words
+    direction_gap_words: frozenset[str]
+    direction_level_markers: re.Pattern
+    direction_max_gap: dict[str, int]
+    restrictor: re.Pattern            # "from", "involving" ... after a total's cue, anchored at the start
+    not_parts: re.Pattern             # words after a restrictor that name no part
+    not_names: frozenset[str]         # capitalised words that name no place or body
     date_events: dict[str, re.Pattern]
     reaction_events: dict[str, re.Pattern]
     max_event_distance: int
@@ -116,6 +193,14 @@ class Lexicon:
     name_titles: re.Pattern
     max_surname_distance: int
     min_surname_length: int
+    dimensions: dict[str, DimensionRules] = field(default_factory=dict)
+    measures: dict[str, MeasureRules] = field(default_factory=dict)
+    measure_scanner: Scanner | None = None
+
+    def with_vocabulary(self, vocabulary: Vocabulary) -> "Lexicon":
+        """This language plus the cited sources' words."""
+        return replace(self, dimensions=vocabulary.dimensions, measures=vocabulary.measures,
+                       measure_scanner=vocabulary.measure_scanner)
 
 
 def _anchored_before(patterns: list[str]) -> re.Pattern:
@@ -140,22 +225,7 @@ def load(path: str | None = None) -> Lexicon:
         )
         for kind, words in units.items() if kind != "max_gap"
     }
-    dims = {
-        name: DimensionRules(
-            name=name,
-            when_unnamed=spec.get("when_unnamed", "total"),
-            labels={str(k): str(v) for k, v in (spec.get("labels") or {}).items()},
-            scanner=Scanner.build(spec["cues"]),
-            not_cues=lowered_regex(spec.get("not_cues") or []),
-            shared_from=tuple(spec.get("shared_from") or ()),
-        )
-        for name, spec in raw["dimensions"].items()
-    }
-    measures = {
-        name: MeasureRules(name, tuple(spec.get("implied_by") or ()), int(spec.get("priority", 1)),
-                           lowered_regex(spec.get("not_cues") or []))
-        for name, spec in raw["measures"].items()
-    }
+    directions = raw["directions"]
     dates = raw["dates"]
     markers = sorted(dates["claim_date_markers"], key=len, reverse=True)
     return Lexicon(
@@ -164,14 +234,18 @@ def load(path: str | None = None) -> Lexicon:
         qualifiers_after={q: _anchored_after(p) for q, p in raw["qualifiers"]["after"].items()},
         units=unit_patterns,
         non_claims={k: re.compile(v) for k, v in raw["non_claims"].items()},
-        measure_scanner=Scanner.build({name: spec.get("cues") or [] for name, spec in raw["measures"].items()}),
         comparison_before=_anchored_before(raw["comparisons"]),
         reference_before=_anchored_before(raw["figure_references"]["before"]),
         reference_after=_anchored_after(raw["figure_references"]["after"]),
         lone_words_skipped=frozenset(w.lower() for w in raw["lone_words_skipped"]),
         vague=lowered_regex(raw["vague"]),
-        dimensions=dims,
-        measures=measures,
+        directions={d: re.compile(rf"(?:{'|'.join(directions[d])})$") for d in ("down", "up")},
+        direction_gap_words=frozenset(w for g in directions["gap_words"] for w in g.split()),
+        direction_level_markers=re.compile(rf"^(?:{'|'.join(directions['level_markers'])})$"),
+        direction_max_gap={k: int(v) for k, v in directions["max_gap"].items()},
+        restrictor=re.compile(rf"\s+(?:{'|'.join(raw['restrictors'])})\s+(?P<part>[a-z][\w-]*)"),
+        not_names=frozenset(raw["not_names"]),
+        not_parts=re.compile(rf"^(?:{'|'.join(raw['not_parts'])})$"),
         date_events={k: any_of(v) for k, v in dates["events"].items()},
         reaction_events={k: any_of(v) for k, v in dates["reactions"].items()},
         max_event_distance=int(dates.get("max_event_distance", 60)),

@@ -24,7 +24,8 @@ SMALL_WORDS = {
 WORD_SCALES = {"hundred": 100, "thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
 
 _DIGITS = re.compile(
-    r"(?<![\w.,$])(?P<cur>\$\s?)?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![\d])(?!,\d)(?!\.\d)"
+    # Thousands grouped by commas ("107,543") or by single spaces ("107 543", thin spaces normalised).
+    r"(?<![\w.,$])(?P<cur>\$\s?)?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d{1,3}(?: \d{3})+(?!,\d)|\d+(?:\.\d+)?)(?![\d])(?!,\d)(?!\.\d)"
     r"(?:(?P<sep>\s*-?\s*)(?P<scale>thousand|million|billion|trillion|bn|mn|k|m)\b)?(?P<pct>\s?%)?",
     re.IGNORECASE,
 )
@@ -140,7 +141,7 @@ def find_numbers(text: str, lexicon: Lexicon, skip_spans: list[tuple[int, int]] 
         s, e = m.span("num")
         if _overlaps(masks, s, e) or _overlaps(ratio_seconds, s, e):
             continue
-        num, scale = m.group("num"), m.group("scale")
+        num, scale = m.group("num").replace(" ", ""), m.group("scale")
         if scale and len(scale) <= 2 and m.group("sep").strip() == "" and m.group("sep"):
             scale = None  # "5 m" is five metres more often than five million; only "5m"/"5 million" scale
         if not scale and not m.group("cur") and "," not in num and "." not in num and _YEAR.match(num):

@@ -7,14 +7,15 @@ changes; reconciliation and checks depend on the figures, so they are redone whe
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from dataclasses import dataclass, field
 
-from factledger.claims import dates, names, numbers, scope
-from factledger.claims.lexicon import Lexicon
+from factledger.cells import dims_key
+from factledger.claims import dates, direction, names, numbers, scope
+from factledger.claims.lexicon import Lexicon, Vocabulary
 from factledger.claims.reconcile import ClaimFacts, FigureIndex, reconcile
 from factledger.claims.text import lowered, normalise, sentences
-
-DIMENSIONS = ("offense", "custody", "criminal_status")
 
 
 @dataclass
@@ -44,7 +45,23 @@ def extract_article(article_id: str, body: str, published: dt.date | None, sha25
             sentence_cues = scope.in_span(cues, sentence.start, sentence.end)
             out.claims += context.claim_rows(article_id, sha256, in_sentence, dated, date_rows, sentence_cues)
     _resolve_earlier_mentions(out.claims)
+    _carry_measure_to_changes(out.claims, lexicon)
+    for row in out.claims:
+        finish_scope(row)
     return out
+
+
+def finish_scope(row: dict) -> None:
+    """Write a row's per-dimension decisions as its `dims` key (the values the text names) and its
+    `scope` JSON (value, cue words and where they were, per dimension)."""
+    decisions: dict[str, scope.Decision] = row["scope"]
+    row["dims"] = dims_key({d: x.value for d, x in decisions.items()})
+    row["scope"] = json.dumps({d: {"value": x.value, "cue": x.cue, "basis": x.basis} for d, x in sorted(decisions.items())})
+
+
+def scope_decisions(row: dict) -> dict[str, scope.Decision]:
+    """The per-dimension decisions of a stored claim row (the inverse of `finish_scope`)."""
+    return {d: scope.Decision(x["value"], x["cue"], x["basis"]) for d, x in json.loads(row["scope"] or "{}").items()}
 
 
 @dataclass
@@ -79,15 +96,39 @@ class _SentenceContext:
 
     def claim_rows(self, article_id: str, sha256: str, found: list, mentions: list, date_rows: list[dict], cues: list) -> list[dict]:
         spans = [self.local(n.start, n.end) for n in found]
-        opening, afters = scope.regions(spans, len(self.sentence.text))
+        text = self.sentence.text
+        low = lowered(text)
+        cues = scope.drop_examples(cues, low)
+        clauses = scope.clause_starts(spans, low)
+        prefixes = [scope.tight_prefix(cues, start, spans[i - 1][1] if i else 0, low) for i, (start, _) in enumerate(spans)]
+        opening, afters = scope.regions(spans, len(text))
+        prefixes = scope.orient(prefixes, afters, cues)
+        opening, afters = scope.regions(spans, len(text), [p[0] if p else None for p in prefixes], low)
         claim_dates = [(self.local(m.start, m.end), row) for m, row in zip(mentions, date_rows) if row["dates_claims"]]
         rows = []
-        for number, after in zip(found, afters):
-            decided = scope.decide_scope(cues, opening, after, self.lexicon)
-            rows.append(self._claim_row(article_id, sha256, number, decided, _claim_date(claim_dates, opening, after)))
+        for i, (number, after) in enumerate(zip(found, afters)):
+            decided = scope.decide_scope(cues, opening, after, self.lexicon, prefixes[i], clauses[i])
+            scope.unlisted_parts(decided, cues, low, self.lexicon)
+            scope.unlisted_names(decided, text, spans[i - 1][1] if i else 0, spans[i][0],
+                                 [after] + ([opening] if clauses[i] <= opening[1] else []), cues,
+                                 scope.entity_dimensions(self.lexicon), self.lexicon.not_names)
+            before_text = low[spans[i - 1][1] if i else 0:spans[i][0]]
+            after_text = low[spans[i][1]:spans[i + 1][0] if i + 1 < len(spans) else len(low)]
+            moved = direction.near(before_text, after_text, self.lexicon)
+            if moved.value is None and number.kind == "percent":
+                moved = direction.in_sentence(low, spans[i][0], self.lexicon)
+            row = self._claim_row(article_id, sha256, number, decided, _claim_date(claim_dates, opening, after))
+            row.update(direction=moved.value, direction_cue=moved.cue)
+            rows.append(row)
         for i in range(1, len(rows)):
             between = self.sentence.text[spans[i - 1][1]:spans[i][0]]
-            if _unscoped_count(rows[i]) and rows[i - 1]["measure"] and self.lexicon.comparison_before.search(between):
+            before_previous = low[spans[i - 2][1] if i > 1 else 0:spans[i - 1][0]]
+            if _TO.match(between.lower()) and rows[i - 1]["kind"] == rows[i]["kind"]:
+                # "decreased from 84,181 to 81,083", "(28 441 to 29 918)": two levels of one population.
+                _inherit_scope(rows[i], rows[i - 1], f"paired with mention at {rows[i - 1]['start']}", force=True)
+                for row in (rows[i - 1], rows[i]):
+                    row.update(direction=None, direction_cue=None)
+            elif _unscoped_count(rows[i]) and rows[i - 1]["measure"] and self.lexicon.comparison_before.search(between):
                 _inherit_scope(rows[i], rows[i - 1], f"compared with mention at {rows[i - 1]['start']}")
         return rows
 
@@ -104,10 +145,8 @@ class _SentenceContext:
             "date_first": date_row["resolved_first"] if date_row else None,
             "date_last": date_row["resolved_last"] if date_row else None,
             "date_phrase": date_row["phrase"] if date_row else None,
+            "scope": {dim: d for dim, d in decided.dimensions.items()},
         }
-        for dim in DIMENSIONS:
-            d = decided.dimensions.get(dim, scope.Decision(None))
-            row[dim], row[f"{dim}_cue"], row[f"{dim}_basis"] = d.value, d.cue, d.basis
         return row
 
 
@@ -145,28 +184,62 @@ def _resolve_earlier_mentions(rows: list[dict]) -> None:
             row.update(date_first=earlier["date_first"], date_last=earlier["date_last"], date_phrase=earlier["date_phrase"])
 
 
+def _carry_measure_to_changes(rows: list[dict], lexicon: Lexicon) -> None:
+    """A rise or fall with no measure cue in its sentence ("That's down 3% from 2022.") is a change
+    of what the article was just counting: the measure of the nearest claim before it that has one,
+    else the cited sources' only measure that has changes."""
+    changing = sorted({m.change_of for m in lexicon.measures.values() if m.change_of})
+    for i, row in enumerate(rows):
+        if row["measure"] is not None or row.get("direction") is None or row["kind"] not in ("count", "percent"):
+            continue
+        donor = next((r for r in reversed(rows[:i]) if r["measure"] and r["kind"] == "count"), None)
+        if donor is not None:
+            row.update(measure=donor["measure"], measure_cue=donor["measure_cue"], measure_basis=f"earlier mention at {donor['start']}")
+        elif len(changing) == 1:
+            row.update(measure=changing[0], measure_cue=None, measure_basis="only changing measure")
+
+
 def _unscoped_count(row: dict) -> bool:
     return row["kind"] == "count" and row["measure"] is None
 
 
-def _inherit_scope(row: dict, donor: dict, basis: str) -> None:
-    """`donor`'s measure, and each dimension `row` does not name itself, with `basis` as the reason."""
+# "from 84,181 to 81,083": a pair of levels of one population.
+_TO = re.compile(r"^\s*(?:(?:in|during)\s+\d{4}\s+)?to\s+(?:an?\s+|the\s+)?(?:estimated\s+)?$")
+
+
+def _inherit_scope(row: dict, donor: dict, basis: str, force: bool = False) -> None:
+    """`donor`'s measure, and each dimension `row` does not name itself (every dimension, with
+    `force`), with `basis` as the reason."""
     row.update(measure=donor["measure"], measure_cue=donor["measure_cue"], measure_basis=basis)
-    for dim in DIMENSIONS:
-        if row[dim] is None and donor[dim] is not None:
-            row[dim], row[f"{dim}_cue"], row[f"{dim}_basis"] = donor[dim], donor[f"{dim}_cue"], basis
+    for dim, given in donor["scope"].items():
+        own = row["scope"].get(dim)
+        if (force or own is None or own.value is None) and given.value is not None:
+            row["scope"][dim] = scope.Decision(given.value, given.cue, basis)
 
 
 # ---- against the sources ---------------------------------------------------------------------------
 
 @dataclass
 class SourceContext:
-    """Everything reconciliation and the date/name checks need from the lake, loaded once."""
+    """Everything scoping, reconciliation and the date/name checks need from the lake, loaded once."""
     index: FigureIndex
     source_dates: dict[str, dict[str, dt.date | None]]   # source_id -> {request_date: ..., ...}
     reactions: dict[str, list[tuple[str, dt.date]]]       # source_id -> [(event, date)]
     people: dict[str, list[tuple[str, str]]]              # source_id -> [(name, role)]
     fingerprint: str
+    dimension_rows: dict[str, list[dict]] = field(default_factory=dict)  # source_id -> its source_dimensions rows
+    measure_rows: dict[str, list[dict]] = field(default_factory=dict)    # source_id -> its source_measures rows
+    _lexicons: dict = field(default_factory=dict)
+
+    def lexicon_for(self, cites: str | None, language: Lexicon) -> Lexicon:
+        """The language plus the words of the sources an article cites (compiled once per set)."""
+        cited = tuple(self.cited(cites))
+        key = (cited, id(language))
+        if key not in self._lexicons:
+            vocabulary = Vocabulary.build([r for s in cited for r in self.dimension_rows.get(s, [])],
+                                          [r for s in cited for r in self.measure_rows.get(s, [])])
+            self._lexicons[key] = language.with_vocabulary(vocabulary)
+        return self._lexicons[key]
 
     @property
     def source_ids(self) -> list[str]:
@@ -183,22 +256,27 @@ def claim_facts(row: dict, lexicon: Lexicon) -> ClaimFacts:
     start, end = row["start"] - row["sentence_start"], row["end"] - row["sentence_start"]
     names_a_figure = bool(lexicon.reference_before.search(row["sentence"][:start])
                           and lexicon.reference_after.search(row["sentence"][end:]))
+    decisions = scope_decisions(row)
     return ClaimFacts(
         phrase=row["phrase"], value=float(row["value"]), qualifier=row["qualifier"], kind=row["kind"],
         unit=float(row["rounding_unit"]), significant_digits=int(row["significant_digits"]), measure=row["measure"],
-        dims={d: row[d] for d in DIMENSIONS}, dim_cues={d: row[f"{d}_cue"] for d in DIMENSIONS},
+        dims={d: x.value for d, x in decisions.items()}, dim_cues={d: x.cue for d, x in decisions.items()},
+        dim_bases={d: x.basis for d, x in decisions.items()},
         when_unnamed={d: r.when_unnamed for d, r in lexicon.dimensions.items()},
+        direction=row.get("direction"), direction_cue=row.get("direction_cue"),
         date_first=dates.as_date(row.get("date_first")), date_last=dates.as_date(row.get("date_last")), date_phrase=row.get("date_phrase"),
         names_a_figure=names_a_figure,
     )
 
 
-def reconcile_rows(rows: list[dict], cites: dict[str, str | None], context: SourceContext, lexicon: Lexicon) -> list[dict]:
+def reconcile_rows(rows: list[dict], cites: dict[str, str | None], context: SourceContext, language: Lexicon) -> list[dict]:
     """Verdict columns for claim rows (`cites`: article_id -> the article's cites)."""
-    labels = {d: r.labels for d, r in lexicon.dimensions.items()}
     out = []
     for row in rows:
-        verdict = reconcile(claim_facts(row, lexicon), context.index, context.cited(cites.get(row["article_id"])), labels)
+        article_cites = cites.get(row["article_id"])
+        lexicon = context.lexicon_for(article_cites, language)
+        labels = {d: r.labels for d, r in lexicon.dimensions.items()}
+        verdict = reconcile(claim_facts(row, lexicon), context.index, context.cited(article_cites), labels)
         out.append({
             **row, "verdict": verdict.verdict, "figure_id": verdict.figure_id, "figure_value": verdict.figure_value,
             "relative_difference": verdict.relative_difference, "explanation": verdict.explanation,

@@ -17,9 +17,11 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
+from factledger.cells import parse_dims
 from factledger.claims.dates import as_date, overlap_share
 from factledger.claims.numbers import unit_of
 
+UNLISTED = "?"  # a claim's dimension value that names something the source does not list (scope.UNLISTED)
 EXACT, ROUNDED, WRONG_SCOPE, CONTRADICTED, NOT_IN_SOURCE = "exact", "rounded", "wrong_scope", "contradicted", "not_in_source"
 VERDICTS = (EXACT, ROUNDED, WRONG_SCOPE, CONTRADICTED, NOT_IN_SOURCE)
 # A flow figure's period and a claim's period must share at least this much of the shorter one.
@@ -27,6 +29,9 @@ MIN_PERIOD_OVERLAP = 0.5
 # A number with no measure cue that equals one of the source's figures exactly, with at least
 # this many significant digits ("647,572"), is taken to be that figure: such a match is no accident.
 DISTINCTIVE_DIGITS = 4
+# A count this many times smaller or larger than every figure of the population it names counts
+# something else ("two of them were charged", against cells of thousands): not a contradiction.
+IMPLAUSIBLE_RATIO = 20
 
 
 _KIND_WORDS = {"percent": "a percentage", "money": "an amount of money", "duration": "a duration", "ratio": "a ratio",
@@ -72,16 +77,26 @@ def claim_interval(value: float, qualifier: str, unit: float, significant_digits
         return Interval(value - tol, value)
     if qualifier == "about":
         return Interval(value - tol, value + tol)
-    if unit <= 1:
+    if unit < 1:  # "3.7" stands for 3.65 to 3.75
+        return Interval(value - unit / 2, value + unit / 2, high_open=True)
+    if unit == 1:
         return Interval(value, value)
     # A bare round number: the writer rounded or truncated (within one unit either side).
     return Interval(value - tol, value + tol, low_open=significant_digits > 1, high_open=significant_digits > 1)
 
 
-def figure_interval(value: float, qualifier: str) -> Interval:
-    """What the source's own figure allows: 893,600 with the source's "more than" is (893600, 893700]."""
+def figure_interval(value: float, qualifier: str, decimals: int | None = None) -> Interval:
+    """What the source's own figure allows: 893,600 with the source's "more than" is (893600, 893700];
+    a stated "-3" percent (no decimals) stands for -3.5 to -2.5."""
     if qualifier in (None, "", "none"):
-        return Interval(value, value)
+        if decimals is None:  # derived: exact arithmetic
+            return Interval(value, value)
+        half = 0.5 * 10 ** -decimals  # stated: rounded to its last decimal
+        return Interval(value - half, value + half)
+    if qualifier in ("at_least", "more_than"):  # a bound: "increases of at least 27%"
+        return Interval(value, float("inf"), low_open=qualifier == "more_than")
+    if qualifier in ("at_most", "less_than"):
+        return Interval(float("-inf") if value < 0 else 0.0, value, high_open=qualifier == "less_than")
     unit, sig = unit_of(value)
     return claim_interval(value, qualifier, unit, max(sig, 2))
 
@@ -100,6 +115,8 @@ class Figure:
     as_of_date: dt.date | None
     period_start: dt.date | None
     period_end: dt.date | None
+    decimals: int | None = None
+    compared_from: dt.date | None = None  # a change cell: the start of the period it is compared with
 
     @property
     def dim_map(self) -> dict[str, str | None]:
@@ -112,24 +129,38 @@ class FigureIndex:
     totals: dict[tuple[str, str], str] = field(default_factory=dict)              # (source_id, dimension) -> total value
     measure_dims: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     measure_descriptions: dict[tuple[str, str], str] = field(default_factory=dict)
+    measure_units: dict[tuple[str, str], str] = field(default_factory=dict)
+    # (source_id, base measure, change kind) -> the change measures of that base
+    changes: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    labels: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (source_id, dimension, value) -> label
 
     @classmethod
-    def build(cls, figures: list[dict], dimensions: list[dict], measures: list[dict], dimension_names: tuple[str, ...]) -> "FigureIndex":
+    def build(cls, figures: list[dict], dimensions: list[dict], measures: list[dict]) -> "FigureIndex":
         index = cls()
+        change_of = {(m["source_id"], m["measure"]): m.get("change_of") for m in measures}
         grouped: dict[tuple[str, str], list[Figure]] = defaultdict(list)
         for f in figures:
+            start, end = as_date(f.get("period_start")), as_date(f.get("period_end"))
+            compared_from = start - (end - start) - dt.timedelta(days=1) if change_of.get((f["source_id"], f["measure"])) and start and end else None
             grouped[(f["source_id"], f["measure"])].append(Figure(
-                f["figure_id"], f["source_id"], f["measure"], tuple((d, f.get(d)) for d in dimension_names),
+                f["figure_id"], f["source_id"], f["measure"], tuple(sorted(parse_dims(f.get("dims")).items())),
                 float(f["value"]), f.get("qualifier") or "none", bool(f.get("derived")),
-                as_date(f.get("as_of_date")), as_date(f.get("period_start")), as_date(f.get("period_end")),
+                as_date(f.get("as_of_date")), start, end, f.get("decimals"), compared_from,
             ))
         index.by_measure = dict(grouped)
         index.totals = {(d["source_id"], d["dimension"]): d["value"] for d in dimensions if d["is_total"]}
+        index.labels = {(d["source_id"], d["dimension"], d["value"]): d.get("label") or d["value"] for d in dimensions}
         for m in measures:
             key = (m["source_id"], m["measure"])
             index.measure_dims[key] = tuple(x.strip() for x in (m.get("dimensions") or "").split(",") if x.strip())
-            index.measure_descriptions[key] = m.get("description") or m["measure"]
+            index.measure_descriptions[key] = m.get("description") or m["measure"].replace("_", " ")
+            index.measure_units[key] = m.get("unit") or "count"
+            if m.get("change_of"):
+                index.changes.setdefault((m["source_id"], m["change_of"], m.get("change") or "difference"), []).append(m["measure"])
         return index
+
+    def change_measures(self, source_ids: list[str], base: str, kind: str) -> list[str]:
+        return list(dict.fromkeys(c for s in source_ids for c in self.changes.get((s, base, kind), [])))
 
 
 
@@ -148,6 +179,9 @@ class ClaimFacts:
     dims: dict[str, str | None]           # named values; None = not named
     dim_cues: dict[str, str | None]
     when_unnamed: dict[str, str]          # dimension -> "total" | "any"
+    dim_bases: dict[str, str | None] = field(default_factory=dict)
+    direction: str | None = None          # up / down: the number is the size of a change
+    direction_cue: str | None = None
     date_first: dt.date | None = None
     date_last: dt.date | None = None
     date_phrase: str | None = None
@@ -173,8 +207,26 @@ def reconcile(claim: ClaimFacts, index: FigureIndex, source_ids: list[str], labe
     return verdict
 
 
+def _pool_measures(claim: ClaimFacts, index: FigureIndex, source_ids: list[str]) -> list[str] | str:
+    """The measures whose cells a claim is compared with, or the reason there are none: a number
+    with a direction is a change of its measure (a difference for a count, a percent change for a
+    percentage); a percentage without one is compared only with a measure that is a percentage."""
+    if claim.direction is not None:
+        kind = "percent" if claim.kind == "percent" else "difference"
+        changes = index.change_measures(source_ids, claim.measure, kind)
+        if not changes:
+            what = "percent change" if kind == "percent" else "change"
+            return f"the cited source gives no {what} of {claim.measure.replace('_', ' ')}"
+        return changes
+    if claim.kind == "percent":
+        if any(index.measure_units.get((s, claim.measure)) == "percent" for s in source_ids):
+            return [claim.measure]
+        return f"'{claim.phrase}' is a percentage without a rise or fall, and the source's {claim.measure.replace('_', ' ')} is no percentage"
+    return [claim.measure]
+
+
 def _reconcile_scoped(claim: ClaimFacts, index: FigureIndex, source_ids: list[str], labels: dict[str, dict[str, str]]) -> Verdict:
-    if claim.kind != "count":
+    if claim.kind not in ("count", "percent"):
         return Verdict(NOT_IN_SOURCE, None, None, None, f"'{claim.phrase}' is {_KIND_WORDS.get(claim.kind, claim.kind)}, not a count the source gives")
     if claim.measure is None:
         measure = _distinctive_match(claim, index, source_ids)
@@ -183,29 +235,52 @@ def _reconcile_scoped(claim: ClaimFacts, index: FigureIndex, source_ids: list[st
                            f"nothing near '{claim.phrase}' says it counts something the source measures")
         found = reconcile(replace(claim, measure=measure), index, source_ids, labels)
         return replace(found, explanation=found.explanation + " (no cue words: matched as the source's own number)")
-    pool = [f for s in source_ids for f in index.by_measure.get((s, claim.measure), [])]
+    unlisted = [cue for d, v in claim.dims.items() if v == UNLISTED for cue in [claim.dim_cues.get(d)]]
+    if unlisted:
+        return Verdict(NOT_IN_SOURCE, None, None, None,
+                       f"the text counts '{unlisted[0]}', which the source does not break out")
+    measures = _pool_measures(claim, index, source_ids)
+    if isinstance(measures, str):
+        return Verdict(NOT_IN_SOURCE, None, None, None, measures)
+    pool = [f for s in source_ids for m in measures for f in index.by_measure.get((s, m), [])]
     if not pool:
         return Verdict(NOT_IN_SOURCE, None, None, None, f"the cited source has no {claim.measure.replace('_', ' ')} figures")
+    interval = claim_interval(claim.value, claim.qualifier, claim.unit, claim.significant_digits)
     dated = [f for f in pool if _same_time(claim, f)]
     if not dated:
+        elsewhere = [f for f in pool if _names_population(claim, f, index) and _fits(claim, interval, f)
+                     and claim.significant_digits >= DISTINCTIVE_DIGITS]
+        if elsewhere:
+            best = min(elsewhere, key=lambda f: _rank(claim, f, index))
+            return _verdict(WRONG_SCOPE, claim, best,
+                            f"'{claim.phrase}' matches the {describe(best, index, labels)} {_fmt(best.value)}, but the text "
+                            f"dates it to {claim.date_phrase} ({_span(claim)})")
         return Verdict(NOT_IN_SOURCE, None, None, None,
                        f"the text dates '{claim.phrase}' to {claim.date_phrase} ({_span(claim)}); the source's figures are for {_figure_time(pool[0])}")
     primary = [f for f in dated if _names_population(claim, f, index)]
-    interval = claim_interval(claim.value, claim.qualifier, claim.unit, claim.significant_digits)
     fits = [f for f in primary if _fits(claim, interval, f)]
     if fits:
         best = min(fits, key=lambda f: _rank(claim, f, index))
-        verdict = EXACT if best.value == claim.value else ROUNDED
+        verdict = EXACT if _same_value(claim, best) else ROUNDED
         return _verdict(verdict, claim, best, _explain_match(verdict, claim, best, index, labels))
-    others = [f for f in dated if f not in primary and (f.value == claim.value or _fits(claim, interval, f))]
-    nearest_named = min(primary, key=lambda f: (abs(f.value - claim.value), f.derived)) if primary else None
+    others = [f for f in dated if f not in primary and (_same_value(claim, f) or _fits(claim, interval, f))]
+    nearest_named = min(primary, key=lambda f: (abs(abs(f.value) - claim.value), f.derived)) if primary else None
     if others:
-        best = min(others, key=lambda f: (f.value != claim.value, f.derived, _dims_apart(claim, f), abs(f.value - claim.value)))
+        best = min(others, key=lambda f: (not _same_value(claim, f), f.derived, _dims_apart(claim, f), abs(abs(f.value) - claim.value)))
         return _verdict(WRONG_SCOPE, claim, best, _explain_wrong_scope(claim, best, nearest_named, index, labels))
     if nearest_named is not None:
+        if _implausible(claim, nearest_named):
+            return Verdict(NOT_IN_SOURCE, None, None, None,
+                           f"'{claim.phrase}' is far from every {describe(nearest_named, index, labels)} figure "
+                           f"({_fmt(nearest_named.value)}): it counts something else")
         return _verdict(CONTRADICTED, claim, nearest_named, _explain_contradicted(claim, nearest_named, index, labels))
     return Verdict(NOT_IN_SOURCE, None, None, None,
                    f"the source gives no figure for the {_claim_population(claim, labels)} that '{claim.phrase}' counts")
+
+
+def _implausible(claim: ClaimFacts, figure: Figure) -> bool:
+    size = abs(figure.value)
+    return claim.kind == "count" and size > 0 and (claim.value * IMPLAUSIBLE_RATIO < size or claim.value > size * IMPLAUSIBLE_RATIO)
 
 
 def _distinctive_match(claim: ClaimFacts, index: FigureIndex, source_ids: list[str]) -> str | None:
@@ -215,43 +290,67 @@ def _distinctive_match(claim: ClaimFacts, index: FigureIndex, source_ids: list[s
 
 
 def _distinctive_figure(claim: ClaimFacts, index: FigureIndex, source_ids: list[str]) -> Figure | None:
-    """The cited source's figure a distinctive, unhedged number equals exactly (a stated one first)."""
-    if claim.significant_digits < DISTINCTIVE_DIGITS or claim.qualifier != "none":
+    """The cited source's figure a distinctive, unhedged count equals exactly (a stated one first)."""
+    if claim.significant_digits < DISTINCTIVE_DIGITS or claim.qualifier != "none" or claim.kind != "count":
         return None
-    equal = [f for (sid, _), figures in index.by_measure.items() if sid in source_ids
+    equal = [f for (sid, m), figures in index.by_measure.items() if sid in source_ids
+             and index.measure_units.get((sid, m), "count") != "percent" and not _is_change(index, sid, m)
              for f in figures if f.value == claim.value]
     return min(equal, key=lambda f: (source_ids.index(f.source_id), f.derived, f.figure_id)) if equal else None
 
 
+def _is_change(index: FigureIndex, source_id: str, measure: str) -> bool:
+    return any(measure in changes for (sid, _, _), changes in index.changes.items() if sid == source_id)
+
+
 def _verdict(verdict: str, claim: ClaimFacts, figure: Figure, explanation: str) -> Verdict:
-    diff = (claim.value - figure.value) / figure.value if figure.value else None
-    return Verdict(verdict, figure.figure_id, figure.value, diff, explanation)
+    signed = _signed(claim)
+    diff = (signed - figure.value) / abs(figure.value) if figure.value else None
+    return Verdict(verdict, figure.figure_id, figure.value, diff, f"{explanation} [cell {figure.figure_id}]")
+
+
+def _signed(claim: ClaimFacts) -> float:
+    """The claim's value with the sign its direction gives ("fell 3%" -> -3)."""
+    return -claim.value if claim.direction == "down" else claim.value
+
+
+def _same_value(claim: ClaimFacts, figure: Figure) -> bool:
+    return _signed(claim) == figure.value
 
 
 def _fits(claim: ClaimFacts, interval: Interval, figure: Figure) -> bool:
     """Consistent by value and hedges; a text repeating the source's own number always is, even
-    where the source hedges it ("893,600" for the source's "more than 893,600")."""
-    return claim.value == figure.value or interval.overlaps(figure_interval(figure.value, figure.qualifier))
+    where the source hedges it ("893,600" for the source's "more than 893,600"). A change is
+    compared by its size, and only with a change in the same direction."""
+    if claim.direction is not None:
+        if figure.value != 0 and (figure.value < 0) != (claim.direction == "down"):
+            return False
+        size = abs(figure.value)
+        return claim.value == size or interval.overlaps(figure_interval(size, figure.qualifier, figure.decimals))
+    return claim.value == figure.value or interval.overlaps(figure_interval(figure.value, figure.qualifier, figure.decimals))
 
 
 def _same_time(claim: ClaimFacts, figure: Figure) -> bool:
-    """A claim without a date is taken to be about the source's time."""
+    """A claim without a date is taken to be about the source's time. A change is about both the
+    period it ends and the one it is compared with ("down 3% from 2022")."""
     if claim.date_first is None:
         return True
     if figure.as_of_date is not None:
         return claim.date_first <= figure.as_of_date <= claim.date_last
     if figure.period_start is not None and figure.period_end is not None:
-        return overlap_share(claim.date_first, claim.date_last, figure.period_start, figure.period_end) >= MIN_PERIOD_OVERLAP
+        start = figure.compared_from or figure.period_start
+        return overlap_share(claim.date_first, claim.date_last, start, figure.period_end) >= MIN_PERIOD_OVERLAP
     return True
 
 
 def _names_population(claim: ClaimFacts, figure: Figure, index: FigureIndex) -> bool:
     """Whether a figure is of the population the text names: every named dimension equal, every
-    unnamed one at its total (or free, when the lexicon says an unnamed value is left open)."""
+    unnamed one at its total (or free, when the source says an unnamed value is left open)."""
     dims = index.measure_dims.get((figure.source_id, figure.measure), ())
+    values = figure.dim_map
     for dim in dims:
         named = claim.dims.get(dim)
-        value = figure.dim_map.get(dim)
+        value = values.get(dim)
         if named is not None:
             if value != named:
                 return False
@@ -264,7 +363,7 @@ def _rank(claim: ClaimFacts, figure: Figure, index: FigureIndex) -> tuple:
     """Exact before rounded; a stated figure before a derived one (writers quote what the source
     states); then unnamed dimensions at their total; then the nearest."""
     at_total = sum(1 for d, v in figure.dims if claim.dims.get(d) is None and v != index.totals.get((figure.source_id, d)))
-    return (figure.value != claim.value, figure.derived, at_total, abs(figure.value - claim.value))
+    return (not _same_value(claim, figure), figure.derived, at_total, abs(abs(figure.value) - claim.value))
 
 
 def _dims_apart(claim: ClaimFacts, figure: Figure) -> int:
@@ -273,16 +372,17 @@ def _dims_apart(claim: ClaimFacts, figure: Figure) -> int:
 
 # ---- explanations ------------------------------------------------------------------------------------
 
-def describe(figure: Figure, index: FigureIndex, labels: dict[str, dict[str, str]]) -> str:
-    dims = index.measure_dims.get((figure.source_id, figure.measure), ())
-    if not dims:
-        description = index.measure_descriptions.get((figure.source_id, figure.measure), figure.measure)
-        lowered = description if description[1:2].isupper() else description[:1].lower() + description[1:]
-        return f"{lowered} ({_figure_time(figure)})"
-    words = [labels.get(d, {}).get(v or "", v or "") for d, v in figure.dims if d in dims]
+def describe(figure: Figure, index: FigureIndex, labels: dict[str, dict[str, str]] | None = None) -> str:
+    """A cell in words: its measure's description, then the dimension values not at their total."""
+    key = (figure.source_id, figure.measure)
+    description = index.measure_descriptions.get(key, figure.measure.replace("_", " "))
+    lowered = description if description[1:2].isupper() else description[:1].lower() + description[1:]
+    dims = index.measure_dims.get(key, ())
+    words = [index.labels.get((figure.source_id, d, v), v) for d, v in figure.dims
+             if d in dims and v is not None and v != index.totals.get((figure.source_id, d))]
     words = [w for w in words if w]
-    is_total = all(v == index.totals.get((figure.source_id, d)) for d, v in figure.dims if d == "offense")
-    return " ".join(words + ["total" if is_total else "count"]) if words else "total"
+    text = f"{lowered}, {', '.join(words)}" if words else lowered
+    return f"{text} ({_figure_time(figure)})"
 
 
 def _claim_population(claim: ClaimFacts, labels: dict[str, dict[str, str]]) -> str:
@@ -316,7 +416,7 @@ def _explain_wrong_scope(claim: ClaimFacts, figure: Figure, named: Figure | None
 
 
 def _explain_contradicted(claim: ClaimFacts, figure: Figure, index: FigureIndex, labels) -> str:
-    diff = (claim.value - figure.value) / figure.value if figure.value else 0
+    diff = (_signed(claim) - figure.value) / abs(figure.value) if figure.value else 0
     return (f"the text says {_cues(claim) or 'this population'}; the {describe(figure, index, labels)} is {_fmt(figure.value)}, "
             f"which '{claim.phrase}' does not fit ({diff:+.1%})")
 

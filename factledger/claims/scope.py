@@ -3,6 +3,9 @@
 A sentence often carries several numbers ("62,231 ... convicted of assault ...; 42,915 have pending
 assault charges"). Cue words are attributed in this order, first hit wins, and the basis is kept
 so a reader can see why:
+  0. `before`: a cue written just before the number, with at most two small words between and no
+     clause break ("Alaska (44.1%), Oregon (30%)", "Nevada saw a 29% rise"): the list pattern. Such
+     a cue belongs to its own number, never to the number before it;
   1. `after`: cues between the number and the next number of the sentence (English describes a
      number after it: "2,348 noncitizens who have been convicted of assault");
   2. `opening`: cues before the sentence's first number, shared by all its numbers ("Of the
@@ -16,6 +19,7 @@ own or in the sentence opening is not a count of anything the source has.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from factledger.claims.lexicon import Lexicon
@@ -71,12 +75,149 @@ def in_span(cues: list[Cue], start: int, end: int) -> list[Cue]:
     return [Cue(c.kind, c.value, c.start - start, c.end - start, c.text) for c in cues if start <= c.start and c.end <= end]
 
 
-def regions(number_spans: list[tuple[int, int]], sentence_length: int) -> tuple[tuple[int, int], list[tuple[int, int]]]:
+# Between a cue and its number: only brackets, colons, quotes and spaces ("Alaska (44.1%)"), or a
+# verb of reporting with an article ("Nevada saw a 29% rise"). A comma or "and" is not tight: in
+# "convicted of assault, 56,533 of dangerous drugs" the cue belongs to the number before it.
+_TIGHT_GAP = re.compile(r"^[\s(\[:\"'+-]*(?:(?:saw|had|posted|recorded|reported|with|at)\s+(?:an?\s+|the\s+)?)?$")
+
+
+def tight_prefix(cues: list[Cue], number_start: int, previous_end: int, lowered_sentence: str) -> tuple[int, list[Cue]] | None:
+    """The cues written just before a number (the list pattern "Alaska (44.1%)"): those of the
+    last cue run ending at most two small words before it, after the previous number. Returns the
+    start of that run and its cues, or None."""
+    before = [c for c in cues if c.kind != MEASURE and previous_end <= c.start and c.end <= number_start]
+    if not before:
+        return None
+    last = max(before, key=lambda c: c.end)
+    if not _TIGHT_GAP.match(lowered_sentence[last.end:number_start]):
+        return None
+    run = [c for c in before if c.end == last.end or (c.start >= last.start and c.end <= last.end)]
+    return last.start, run
+
+
+def orient(prefixes: list[tuple[int, list[Cue]] | None], afters: list[tuple[int, int]], cues: list[Cue]) -> list[tuple[int, list[Cue]] | None]:
+    """Keep, per dimension, the cues written before their numbers only when the sentence's pattern
+    is cue-then-number: the first number with a cue of that dimension on either side has it before.
+    In an enumeration each number takes the category on its own side, consistently."""
+    kinds = {c.kind for p in prefixes if p for c in p[1]}
+    keep: set[str] = set()
+    for kind in kinds:
+        for prefix, after in zip(prefixes, afters):
+            if prefix and any(c.kind == kind for c in prefix[1]):
+                keep.add(kind)
+                break
+            if any(c.kind == kind and _inside(c, after) for c in cues):
+                break
+    out = []
+    for prefix in prefixes:
+        kept = [c for c in (prefix[1] if prefix else []) if c.kind in keep]
+        out.append((prefix[0], kept) if kept else None)
+    return out
+
+
+# Where a new clause with its own subject starts: ", and", ", but", ", while", "; ".
+CLAUSE_BREAK = re.compile(r",\s+(?:and|but|while|whereas|whilst|though|although|according to)\s+(?!\d)|;\s+|\s+[\u2014\u2013-]+\s+|\u2014")
+# Examples after a category ("synthetic opioids like fentanyl", "psychostimulants like meth and
+# cocaine") name no category of their own.
+_EXAMPLES = re.compile(r"\b(?:like|such as|including|especially|notably)\s+(?:[\w-]+\s+){0,3}$")
+
+
+from factledger.claims.reconcile import UNLISTED  # noqa: E402  (a value the text names that the source does not list)
+
+
+def unlisted_parts(scope: Scope, cues: list[Cue], lowered_sentence: str, lexicon: Lexicon) -> None:
+    """A total's words narrowed by a restrictor and words that are no cue ("overdose deaths from
+    semi-synthetic drugs like morphine"): the number counts a part the source does not break out.
+    Marks that dimension's value as UNLISTED, keeping the words as its cue."""
+    for name, decision in scope.dimensions.items():
+        rules = lexicon.dimensions[name]
+        if decision.value is None or decision.value != rules.total or decision.cue is None:
+            continue
+        cue = next((c for c in cues if c.kind == name and c.text == decision.cue), None)
+        if cue is None:
+            continue
+        m = lexicon.restrictor.match(lowered_sentence, cue.end)
+        if not m or lexicon.not_parts.match(m.group("part")):
+            continue
+        part_start = m.start("part")
+        if any(c.start <= part_start < c.end for c in cues):
+            continue
+        scope.dimensions[name] = Decision(UNLISTED, lowered_sentence[cue.start:m.end()], decision.basis)
+
+
+# A proper name just before a number ("North Carolina (14%)", "Utah had an 8% increase"), or after
+# "in"/"across"/"for" ("overdose deaths in Alabama rose by 8%").
+_NAME_BEFORE = re.compile(r"(?:^|[^\w.])(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*)[\s(\[:\"'+-]*(?:(?:saw|had|posted|recorded|reported|with)\s+(?:an?\s+|the\s+)?)?$")
+_NAME_AFTER_IN = re.compile(r"\b(?:in|across)\s+(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*)")
+
+
+def entity_dimensions(lexicon: Lexicon) -> list[str]:
+    """Dimensions whose values are proper names (states, countries, agencies): most labels capitalised."""
+    out = []
+    for name, rules in lexicon.dimensions.items():
+        labels = [label for value, label in rules.labels.items() if value != rules.total and label]
+        if labels and sum(label[:1].isupper() for label in labels) * 3 >= len(labels) * 2:
+            out.append(name)
+    return out
+
+
+def unlisted_names(scope: Scope, text: str, previous_end: int, number_start: int, regions: list[tuple[int, int]],
+                   cues: list[Cue], entity_dims: list[str], not_names: frozenset[str]) -> None:
+    """A number whose own words name a place or body the source does not list ("North Carolina
+    (14%)" where the source lists seven states): for each dimension of proper names that the text
+    does not name at the number itself, mark it UNLISTED, so the number is not judged against the
+    total or against a neighbour of the list."""
+    for name in entity_dims:
+        decision = scope.dimensions.get(name)
+        if decision is None or decision.basis in ("before", "after"):
+            continue
+        found = _NAME_BEFORE.search(text[previous_end:number_start])
+        names = [found.group("name")] if found else []
+        if decision.value is None:
+            for start, end in regions:
+                names += [m.group("name") for m in _NAME_AFTER_IN.finditer(text, start, end)]
+        names = [n for n in names if n.split()[0] not in not_names and not _is_cue(n, text, cues)]
+        if names:
+            scope.dimensions[name] = Decision(UNLISTED, names[0], "unlisted")
+
+
+def _is_cue(name: str, text: str, cues: list[Cue]) -> bool:
+    at = text.find(name)
+    return any(c.start <= at < c.end for c in cues)
+
+
+def drop_examples(cues: list[Cue], lowered_sentence: str) -> list[Cue]:
+    """Cues that only give examples of a category cued just before them."""
+    out = []
+    for cue in cues:
+        head = [c for c in out if c.kind == cue.kind and c.end <= cue.start and cue.start - c.end <= 40]
+        if head and _EXAMPLES.search(lowered_sentence[head[-1].end:cue.start]):
+            continue
+        out.append(cue)
+    return out
+
+
+def clause_starts(number_spans: list[tuple[int, int]], lowered_sentence: str) -> list[int]:
+    """For each number, where the clause it stands in starts (0: the sentence's first clause)."""
+    breaks = [m.end() for m in CLAUSE_BREAK.finditer(lowered_sentence)]
+    return [max([b for b in breaks if b <= start], default=0) for start, _ in number_spans]
+
+
+def regions(number_spans: list[tuple[int, int]], sentence_length: int,
+            prefix_starts: list[int | None] | None = None, lowered_sentence: str | None = None) -> tuple[tuple[int, int], list[tuple[int, int]]]:
     """The sentence opening (before the first number) and each number's `after` region (up to the
-    next number), as sentence offsets."""
+    next number, or to the start of the cue written just before it), as sentence offsets."""
+    prefix_starts = prefix_starts or [None] * len(number_spans)
     opening = (0, number_spans[0][0]) if number_spans else (0, sentence_length)
-    after = [(end, number_spans[i + 1][0] if i + 1 < len(number_spans) else sentence_length)
-             for i, (_, end) in enumerate(number_spans)]
+    after = []
+    for i, (_, end) in enumerate(number_spans):
+        stop = number_spans[i + 1][0] if i + 1 < len(number_spans) else sentence_length
+        if i + 1 < len(number_spans) and prefix_starts[i + 1] is not None and prefix_starts[i + 1] >= end:
+            stop = prefix_starts[i + 1]
+        if lowered_sentence is not None:
+            clause = CLAUSE_BREAK.search(lowered_sentence, end, stop)
+            stop = clause.start() if clause else stop
+        after.append((end, stop))
     return opening, after
 
 
@@ -84,23 +225,42 @@ def _inside(cue: Cue, region: tuple[int, int]) -> bool:
     return region[0] <= cue.start and cue.end <= region[1]
 
 
-def decide_scope(cues: list[Cue], opening: tuple[int, int], after: tuple[int, int], lexicon: Lexicon) -> Scope:
+def decide_scope(cues: list[Cue], opening: tuple[int, int], after: tuple[int, int], lexicon: Lexicon,
+                 prefix: tuple[int, list[Cue]] | None = None, clause_start: int = 0) -> Scope:
     """The scope of one number from the cues of its sentence and its regions."""
     scope = Scope()
+    own_before = {c.kind: c for c in (prefix[1] if prefix else [])}
     for name in lexicon.dimensions:
         rules = lexicon.dimensions[name]
-        scope.dimensions[name] = _decide_dimension([c for c in cues if c.kind == name], opening, after, rules.shared_from)
+        if name in own_before:
+            cue = own_before[name]
+            scope.dimensions[name] = Decision(cue.value, cue.text, "before")
+            continue
+        scope.dimensions[name] = _decide_dimension([c for c in cues if c.kind == name], opening, after, rules.shared_from,
+                                                   clause_start, rules.total)
     scope.measure = _decide_measure(cues, opening, after, lexicon)
     return scope
 
 
-def _decide_dimension(cues: list[Cue], opening: tuple[int, int], after: tuple[int, int], shared_from: tuple[str, ...]) -> Decision:
+def _decide_dimension(cues: list[Cue], opening: tuple[int, int], after: tuple[int, int], shared_from: tuple[str, ...],
+                      clause_start: int = 0, total: str | None = None) -> Decision:
     own = [c for c in cues if _inside(c, after)]
     if own:
         return Decision(own[0].value, own[0].text, "after")
+    if clause_start > opening[1]:
+        # A later clause with a subject of its own ("..., and deaths linked to fentanyl dropped from
+        # 76,226"): its words, not the sentence opening's nor an earlier clause's.
+        cues = [c for c in cues if c.start >= clause_start]
+        in_clause = [c for c in cues if c.end <= after[0]]
+        if in_clause:
+            return Decision(in_clause[-1].value, in_clause[-1].text, "sentence")
     shared = [c for c in cues if _inside(c, opening)]
     if shared:
-        return Decision(shared[-1].value, shared[-1].text, "opening")
+        # "opioid overdose deaths", "Deaths involving fentanyl ..., which make up most fatal
+        # overdoses, declined": a named part is more specific than the total's words.
+        parts = [c for c in shared if c.value != total]
+        chosen = parts[-1] if parts else shared[-1]
+        return Decision(chosen.value, chosen.text, "opening")
     earlier = [c for c in cues if c.end <= after[0]]
     if "earlier" in shared_from and earlier:
         return Decision(earlier[-1].value, earlier[-1].text, "sentence")

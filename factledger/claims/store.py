@@ -1,8 +1,9 @@
 """The claims tables in the lake: load what the pure logic needs, write what it returns.
 
 Incremental: an article is (re-)extracted only when its sha256 differs from the one its claims
-were extracted from (`claim_extractions`); everything is re-reconciled and re-checked only when the
-figures fingerprint (figures + source dates + people) differs from the one stored with the rows.
+were extracted from (`claim_extractions`). A claim's scope depends on the cited sources' cue words
+as well as on the text, so when the sources fingerprint (figures, descriptors, people) changes,
+every article is extracted again; nothing else triggers work on unchanged articles.
 """
 from __future__ import annotations
 
@@ -18,15 +19,16 @@ from factledger.claims import pipeline
 from factledger.claims.lexicon import Lexicon
 from factledger.claims.reconcile import FigureIndex
 from factledger.tables import insert_rows
-from schemas._base import DIMENSIONS
 from schemas.claims import ClaimExtractions, Claims, DateFindings, NameFindings
 
 EXPORT_RELATIVE_PATH = Path("reports") / "claims.csv"
 # The columns score.py needs first, then the ones a reader needs to see why.
 EXPORT_COLUMNS = (
-    "article_id", "start", "end", "phrase", "value", "qualifier", "verdict", "figure_value", "figure_id",
-    "relative_difference", "measure", *DIMENSIONS, "date_first", "date_last", "kind", "explanation", "sentence",
+    "article_id", "start", "end", "phrase", "value", "qualifier", "direction", "verdict", "figure_value", "figure_id",
+    "relative_difference", "measure", "dims", "date_first", "date_last", "kind", "explanation", "sentence",
 )
+# Who wrote it, for readers of the CSV (joined from articles).
+EXPORT_ARTICLE_COLUMNS = ("outlet", "title", "url", "published")
 
 
 def figures_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
@@ -44,9 +46,9 @@ def load_context(con: duckdb.DuckDBPyConnection) -> pipeline.SourceContext:
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r)) for r in cur.fetchall()]
 
-    index = FigureIndex.build(
-        records("SELECT * FROM figures"), records("SELECT * FROM source_dimensions"), records("SELECT * FROM source_measures"), DIMENSIONS
-    )
+    dimension_rows = records("SELECT * FROM source_dimensions ORDER BY source_id, dimension, value")
+    measure_rows = records("SELECT * FROM source_measures ORDER BY source_id, measure")
+    index = FigureIndex.build(records("SELECT * FROM figures"), dimension_rows, measure_rows)
     sources = records("SELECT source_id, request_date, as_of_date, document_date FROM sources")
     reactions: dict[str, list] = {}
     for r in records("SELECT source_id, event, date FROM source_reactions"):
@@ -58,7 +60,15 @@ def load_context(con: duckdb.DuckDBPyConnection) -> pipeline.SourceContext:
         index=index,
         source_dates={s["source_id"]: {k: s[k] for k in ("request_date", "as_of_date", "document_date")} for s in sources},
         reactions=reactions, people=people, fingerprint=figures_fingerprint(con),
+        dimension_rows=_by_source(dimension_rows), measure_rows=_by_source(measure_rows),
     )
+
+
+def _by_source(rows: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for row in rows:
+        out.setdefault(row["source_id"], []).append(row)
+    return out
 
 
 @dataclass
@@ -77,11 +87,16 @@ def sync_claims(con: duckdb.DuckDBPyConnection, lexicon: Lexicon, now: dt.dateti
     stale = con.execute("""
         SELECT a.article_id, a.body, a.published, a.sha256, a.cites FROM articles a
         LEFT JOIN claim_extractions e USING (article_id)
-        WHERE a.retired_at IS NULL AND e.article_sha256 IS DISTINCT FROM a.sha256
-        ORDER BY a.article_id""").fetchall()
+        WHERE a.retired_at IS NULL AND (e.article_sha256 IS DISTINCT FROM a.sha256 OR e.figures_fingerprint IS DISTINCT FROM $fp)
+        ORDER BY a.article_id""", {"fp": context.fingerprint}).fetchall()
     result.dropped = [r[0] for r in con.execute("""
         SELECT article_id FROM claim_extractions
         WHERE article_id NOT IN (SELECT article_id FROM articles WHERE retired_at IS NULL)""").fetchall()]
+    # Articles extracted again only because the sources changed (their own text did not).
+    result.rereconciled = bool(con.execute("""
+        SELECT count(*) FROM claim_extractions e JOIN articles a USING (article_id)
+        WHERE a.retired_at IS NULL AND e.article_sha256 = a.sha256 AND e.figures_fingerprint IS DISTINCT FROM $fp""",
+        {"fp": context.fingerprint}).fetchone()[0])
     changed = [r[0] for r in stale] + result.dropped
     if changed:
         for model in (Claims, DateFindings, NameFindings, ClaimExtractions):
@@ -89,7 +104,7 @@ def sync_claims(con: duckdb.DuckDBPyConnection, lexicon: Lexicon, now: dt.dateti
     cites = {article_id: article_cites for article_id, _, _, _, article_cites in stale}
     claim_rows, date_rows, names = [], [], []
     for article_id, body, published, sha256, article_cites in stale:
-        extraction = pipeline.extract_article(article_id, body, published, sha256, lexicon)
+        extraction = pipeline.extract_article(article_id, body, published, sha256, context.lexicon_for(article_cites, lexicon))
         claim_rows += extraction.claims
         date_rows += extraction.dates
         names += pipeline.name_rows(article_id, body, article_cites, context, lexicon)
@@ -98,51 +113,19 @@ def sync_claims(con: duckdb.DuckDBPyConnection, lexicon: Lexicon, now: dt.dateti
     insert_rows(con, NameFindings, names)
     per_article = Counter(c["article_id"] for c in claim_rows)
     insert_rows(con, ClaimExtractions, [
-        {"article_id": a, "article_sha256": s, "n_claims": per_article[a], "extracted_at": now} for a, _, _, s, _ in stale
+        {"article_id": a, "article_sha256": s, "n_claims": per_article[a], "extracted_at": now,
+         "figures_fingerprint": context.fingerprint} for a, _, _, s, _ in stale
     ])
     result.extracted = [r[0] for r in stale]
-    outdated = con.execute("""
-        SELECT EXISTS (SELECT 1 FROM claims WHERE figures_fingerprint <> $fp)
-            OR EXISTS (SELECT 1 FROM date_findings WHERE figures_fingerprint <> $fp)
-            OR EXISTS (SELECT 1 FROM name_findings WHERE figures_fingerprint <> $fp)""", {"fp": context.fingerprint}).fetchone()[0]
-    if outdated:
-        _recheck_all(con, context, lexicon)
-        result.rereconciled = True
     return result
 
 
-def _recheck_all(con: duckdb.DuckDBPyConnection, context: pipeline.SourceContext, lexicon: Lexicon) -> None:
-    """The figures changed: recompute verdicts and date checks from the stored extraction columns,
-    and name findings from the article bodies (people may have changed). No re-extraction."""
-    extraction_columns = [f'"{c}"' for c in Claims.column_names() if c not in VERDICT_COLUMNS]
-    claim_rows = _records(con, f"SELECT {', '.join(extraction_columns)} FROM claims ORDER BY article_id, start")
-    date_columns = [f'"{c}"' for c in DateFindings.column_names() if c not in DATE_CHECK_COLUMNS]
-    date_rows = _records(con, f"SELECT {', '.join(date_columns)} FROM date_findings ORDER BY article_id, start")
-    articles = con.execute("SELECT article_id, body, cites FROM articles WHERE retired_at IS NULL ORDER BY article_id").fetchall()
-    cites = {article_id: article_cites for article_id, _, article_cites in articles}
-    for model in (Claims, DateFindings, NameFindings):
-        con.execute(f"DELETE FROM {model.table_name()}")
-    insert_rows(con, Claims, pipeline.reconcile_rows(claim_rows, cites, context, lexicon))
-    insert_rows(con, DateFindings, pipeline.check_date_rows(date_rows, cites, context))
-    insert_rows(con, NameFindings, [r for a, body, c in articles for r in pipeline.name_rows(a, body, c, context, lexicon)])
-
-
-VERDICT_COLUMNS = ("verdict", "figure_id", "figure_value", "relative_difference", "explanation", "figures_fingerprint")
-DATE_CHECK_COLUMNS = ("source_id", "event", "source_date", "consistent", "flagged", "explanation", "figures_fingerprint")
-
-
-def _records(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
-    cur = con.execute(sql)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
-
-
-def _export_expression(column: str) -> str:
+def _export_expression(column: str, alias: str) -> str:
     """Whole numbers without a trailing '.0' (plain integers, no grouping: easy for any reader)."""
+    ref = f'{alias}."{column}"'
     if column in ("value", "figure_value"):
-        return (f'CASE WHEN {column} = round({column}) THEN CAST(CAST({column} AS BIGINT) AS VARCHAR) '
-                f'ELSE CAST({column} AS VARCHAR) END AS {column}')
-    return f'"{column}"'
+        return f'CASE WHEN {ref} = round({ref}) THEN CAST(CAST({ref} AS BIGINT) AS VARCHAR) ELSE CAST({ref} AS VARCHAR) END AS "{column}"'
+    return ref
 
 
 def export_claims(con: duckdb.DuckDBPyConnection, warehouse: Path) -> Path:
@@ -150,7 +133,8 @@ def export_claims(con: duckdb.DuckDBPyConnection, warehouse: Path) -> Path:
     path = Path(warehouse) / EXPORT_RELATIVE_PATH
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".csv.tmp")
-    columns = ", ".join(_export_expression(c) for c in EXPORT_COLUMNS)
-    con.execute(f"COPY (SELECT {columns} FROM claims ORDER BY article_id, start) TO '{tmp}' (HEADER, DELIMITER ',')")
+    columns = ", ".join([*(_export_expression(c, "c") for c in EXPORT_COLUMNS), *(_export_expression(c, "a") for c in EXPORT_ARTICLE_COLUMNS)])
+    con.execute(f"""COPY (SELECT {columns} FROM claims c LEFT JOIN articles a USING (article_id)
+                    ORDER BY c.article_id, c.start) TO '{tmp}' (HEADER, DELIMITER ',')""")
     tmp.replace(path)
     return path

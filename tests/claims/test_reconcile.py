@@ -3,6 +3,7 @@ from dataclasses import replace
 
 import pytest
 
+from factledger.cells import dims_key
 from factledger.claims.reconcile import (
     ClaimFacts, FigureIndex, claim_interval, figure_interval, reconcile,
 )
@@ -12,8 +13,8 @@ AS_OF = dt.date(2024, 7, 21)
 
 
 def fig(fid, value, offense="all", custody="all", status="all", measure="people", qualifier="none", derived=False, **extra):
-    return {"figure_id": fid, "source_id": "s", "measure": measure, "offense": offense, "custody": custody,
-            "criminal_status": status, "value": value, "qualifier": qualifier, "derived": derived,
+    dims = dims_key({"offense": offense, "custody": custody, "criminal_status": status})
+    return {"figure_id": fid, "source_id": "s", "measure": measure, "dims": dims, "value": value, "qualifier": qualifier, "derived": derived,
             "as_of_date": extra.get("as_of", AS_OF if measure == "people" else None),
             "period_start": extra.get("start"), "period_end": extra.get("end")}
 
@@ -25,12 +26,13 @@ FIGURES = [
     fig("flow", 893600, measure="moved", qualifier="more_than", custody=None, status=None, offense=None,
         start=dt.date(2023, 5, 15), end=dt.date(2024, 7, 31)),
 ]
-DIMENSION_ROWS = [{"source_id": "s", "dimension": d, "value": "all", "is_total": True} for d in DIMS]
-MEASURES = [{"source_id": "s", "measure": "people", "dimensions": "offense, custody, criminal_status", "description": "People"},
-            {"source_id": "s", "measure": "moved", "dimensions": "", "description": "People moved in the period"}]
-INDEX = FigureIndex.build(FIGURES, DIMENSION_ROWS, MEASURES, DIMS)
 LABELS = {"custody": {"all": "national", "free": "free", "held": "held"}, "criminal_status": {"all": "", "convicted": "convicted"},
           "offense": {"all": "", "x": "x-crime"}}
+DIMENSION_ROWS = [{"source_id": "s", "dimension": d, "value": v, "is_total": v == "all", "label": label}
+                  for d, values in LABELS.items() for v, label in values.items()]
+MEASURES = [{"source_id": "s", "measure": "people", "dimensions": "offense, custody, criminal_status", "description": "People"},
+            {"source_id": "s", "measure": "moved", "dimensions": "", "description": "People moved in the period"}]
+INDEX = FigureIndex.build(FIGURES, DIMENSION_ROWS, MEASURES)
 
 
 def claim(value, qualifier="none", unit=1, sig=5, measure="people", kind="count", date=None, **dims):
@@ -82,7 +84,8 @@ def test_unnamed_custody_is_open_but_prefers_stated_figures():
 def test_wrong_scope_names_the_other_population():
     v = reconcile(claim(700, custody="free", criminal_status="convicted"), INDEX, ["s"], LABELS)
     assert (v.verdict, v.figure_id, v.figure_value) == ("wrong_scope", "all_conv", 700)
-    assert "national convicted total 700" in v.explanation and "free convicted total is 650" in v.explanation
+    assert "people, convicted (as of 2024-07-21) 700" in v.explanation
+    assert "people, convicted, free (as of 2024-07-21) is 650" in v.explanation
 
 
 def test_contradicted_when_the_population_exists_and_nothing_fits():
@@ -94,14 +97,23 @@ def test_contradicted_when_the_population_exists_and_nothing_fits():
 def test_not_in_source_cases():
     assert verdict(claim(7_000_000, measure=None))[0] == "not_in_source"
     assert verdict(claim(40, kind="duration"))[0] == "not_in_source"
-    assert verdict(claim(650, custody="free", criminal_status="convicted", date=(dt.date(2021, 1, 1), dt.date(2021, 12, 31))))[0] == "not_in_source"
+    year_2021 = (dt.date(2021, 1, 1), dt.date(2021, 12, 31))
+    assert verdict(claim(650, sig=2, custody="free", criminal_status="convicted", date=year_2021))[0] == "not_in_source"
     assert verdict(claim(12, offense="y", criminal_status="convicted"))[0] == "not_in_source"  # a cell the source lacks
 
 
 def test_flow_periods_must_overlap():
     in_period = (dt.date(2023, 5, 1), dt.date(2024, 7, 31))
     assert verdict(claim(893600, unit=100, sig=4, measure="moved", date=in_period)) == ("exact", "flow")
-    assert verdict(claim(893600, unit=100, sig=4, measure="moved", date=(dt.date(2020, 1, 1), dt.date(2020, 12, 31))))[0] == "not_in_source"
+    year_2020 = (dt.date(2020, 1, 1), dt.date(2020, 12, 31))
+    assert verdict(claim(890000, unit=10000, sig=2, measure="moved", date=year_2020))[0] == "not_in_source"
+
+
+def test_the_sources_number_dated_to_another_period_is_wrong_scope_never_exact():
+    # A distinctive number that is a cell of the named population, but for a time the text does not give.
+    year_2020 = (dt.date(2020, 1, 1), dt.date(2020, 12, 31))
+    v = reconcile(claim(893600, unit=100, sig=4, measure="moved", date=year_2020), INDEX, ["s"], LABELS)
+    assert (v.verdict, v.figure_id) == ("wrong_scope", "flow") and "dates it to" in v.explanation
 
 
 def test_a_distinctive_number_without_cues_is_the_sources_own():
@@ -113,7 +125,7 @@ def test_a_distinctive_number_without_cues_is_the_sources_own():
 
 def test_a_number_written_as_a_figures_name_is_that_figure():
     big = fig("x_free_conv_big", 13099, offense="x", custody="free", status="convicted")
-    index = FigureIndex.build([*FIGURES, big], DIMENSION_ROWS, MEASURES, DIMS)
+    index = FigureIndex.build([*FIGURES, big], DIMENSION_ROWS, MEASURES)
     scoped = claim(13099, custody="free", criminal_status="convicted")  # offense unnamed: every offense
     assert reconcile(scoped, index, ["s"], LABELS).verdict == "wrong_scope"
     named = reconcile(replace(scoped, names_a_figure=True), index, ["s"], LABELS)

@@ -1,12 +1,18 @@
+from factledger.cells import parse_dims
 from factledger.claims import lexicon
 from factledger.claims.pipeline import extract_article
+from factledger.paths import PROJECT_ROOT
+from factledger.sources import parse_source_folder
 
-LEX = lexicon.load()
+# The language plus the ICE letter's own words (its source.yaml cues): what an article citing it gets.
+ICE = parse_source_folder(PROJECT_ROOT / "raw" / "sources" / "ice-letter-2024-09-25", PROJECT_ROOT / "raw")
+LEX = lexicon.load().with_vocabulary(lexicon.Vocabulary.build(ICE.dimensions, ICE.measures))
 
 
 def scoped(body: str) -> list[dict]:
-    return [{k: r[k] for k in ("phrase", "measure", "offense", "custody", "criminal_status")}
-            for r in extract_article("a", body, None, "0" * 64, LEX).claims]
+    rows = extract_article("a", body, None, "0" * 64, LEX).claims
+    return [{"phrase": r["phrase"], "measure": r["measure"],
+             **{d: parse_dims(r["dims"]).get(d) for d in ("offense", "custody", "criminal_status")}} for r in rows]
 
 
 def test_cues_after_the_number_win_and_opening_is_shared():

@@ -40,13 +40,16 @@ def test_only_changed_articles_are_reextracted(raw_copy, tmp_path):
     assert (warehouse / "reports" / "claims.csv").exists()
 
 
-def test_figures_change_rereconciles_without_reextracting(raw_copy, tmp_path):
+def test_a_source_change_rescopes_and_rereconciles_every_citing_article(raw_copy, tmp_path):
+    # Scope depends on the cited sources' cue words, so a source change redoes its articles.
     warehouse = tmp_path / "wh"
     build(raw_copy, warehouse)
     csv_path = next((raw_copy / "sources").glob("*/figures.csv"))
     csv_path.write_text(csv_path.read_text(encoding="utf-8").replace(",425431,", ",425432,"), encoding="utf-8")
     result, (_, fingerprints) = build(raw_copy, warehouse)
-    assert result.extracted == [] and result.rereconciled and fingerprints == 1
+    assert len(result.extracted) == 5 and result.rereconciled and fingerprints == 1
+    again, _ = build(raw_copy, warehouse)
+    assert again.extracted == [] and not again.rereconciled
 
 
 def test_removed_article_drops_its_claims(raw_copy, tmp_path):

@@ -51,7 +51,7 @@ def test_cli_run_fails_and_names_the_failing_check(raw, warehouse, capsys):
     code = main(["run", "--raw", str(raw), "--warehouse", str(warehouse)])
     out = capsys.readouterr().out
     assert code == 1
-    assert "FAILED figures.totals_add_up [blocking]" in out
+    assert "FAILED figures.derivations_agree [blocking]" in out
     assert "Run FAILED" in out
 
 

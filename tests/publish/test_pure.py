@@ -41,11 +41,11 @@ def test_checks_summary_counts_failures_warnings_and_pending():
     checks = [
         {"asset_key": "articles", "check_name": "a", "passed": True, "severity": "ERROR"},
         {"asset_key": "articles", "check_name": "no_rejected_inputs", "passed": False, "severity": "WARN"},
-        {"asset_key": "figures", "check_name": "totals_add_up", "passed": False, "severity": "ERROR"},
+        {"asset_key": "figures", "check_name": "derivations_agree", "passed": False, "severity": "ERROR"},
         {"asset_key": "claims", "check_name": "c", "passed": None, "severity": None},
     ]
     assert publish.checks_summary(checks) == (
-        1, 2, "1 passed, 1 failed (figures.totals_add_up), 1 warning (articles.no_rejected_inputs), 1 not evaluated before publishing")
+        1, 2, "1 passed, 1 failed (figures.derivations_agree), 1 warning (articles.no_rejected_inputs), 1 not evaluated before publishing")
 
 
 def test_published_tables_are_declared_once_with_keys():

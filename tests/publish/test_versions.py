@@ -120,7 +120,7 @@ def test_every_earlier_version_stays_queryable(history):
     [old] = sql(history["warehouse"], query, "--version", "1")
     [new] = sql(history["warehouse"], query)
     assert new["title"].startswith("(updated) ") and old["title"] in new["title"] and "(updated)" not in old["title"]
-    assert sql(history["warehouse"], "SELECT count(*) AS n FROM figures", "--version", "1") == [{"n": "42"}]
+    assert sql(history["warehouse"], "SELECT count(*) AS n FROM figures", "--version", "1") == [{"n": "111"}]
     listed = sql(history["warehouse"], "SELECT version FROM dataset_versions", "--version", "1")
     assert listed == [{"version": "1"}]
 
@@ -169,7 +169,7 @@ def test_versions_rows_record_snapshot_inputs_code_counts_and_checks(history):
     assert s1 < s2
     assert json.loads(in1)[f"articles/{CHANGED_ARTICLE}.md"] != json.loads(in2)[f"articles/{CHANGED_ARTICLE}.md"]
     assert len(code1) == 64
-    assert json.loads(counts1)["articles"] == 5 and json.loads(counts1)["figures"] == 42
+    assert json.loads(counts1)["articles"] == 5 and json.loads(counts1)["figures"] == 111
     assert re.match(r"\d+ passed", checks1) and "not evaluated" not in checks1
     assert changes2.startswith("articles: 1 changed")
 

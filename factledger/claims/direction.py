@@ -1,0 +1,66 @@
+"""Change direction: whether a number is the size of a decrease or an increase.
+
+"fell 3%", "a decrease of 3%", "declines of at least 15%" (a direction word before the number,
+with only small words between); "3,098 fewer deaths", "a 3.7% dip" (one just after). "decreased
+from 84,181 to 81,083" names two levels, not a change: a "from"/"to" between the word and the
+number stops the search. Pure functions over the sentence text; the words are the lexicon's.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from factledger.claims.lexicon import Lexicon
+
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_CLAUSE_BREAK = re.compile(r"[;:.!?\"]|,\s|\s[-\u2013\u2014]\s")
+
+UP, DOWN = "up", "down"
+
+
+@dataclass(frozen=True)
+class Direction:
+    value: str | None     # up, down, or None
+    cue: str | None = None
+    basis: str | None = None  # before / after / sentence
+
+
+def _word_direction(word: str, lexicon: Lexicon) -> str | None:
+    for direction in (DOWN, UP):
+        if lexicon.directions[direction].fullmatch(word):
+            return direction
+    return None
+
+
+def near(before: str, after: str, lexicon: Lexicon) -> Direction:
+    """The direction a number's own words give it: `before` is the lower-cased text before the
+    phrase (hedge included), `after` the text after it, both cut at the neighbouring numbers."""
+    tail = _CLAUSE_BREAK.split(before)[-1]
+    words = _WORD.findall(tail)
+    gap = 0
+    for word in reversed(words):
+        if lexicon.direction_level_markers.match(word):
+            break
+        found = _word_direction(word, lexicon)
+        if found:
+            return Direction(found, word, "before")
+        if word not in lexicon.direction_gap_words:
+            gap += 1
+            if gap > lexicon.direction_max_gap["before"]:
+                break
+    head = _CLAUSE_BREAK.split(after)[0]
+    for word in _WORD.findall(head)[: lexicon.direction_max_gap["after"] + 1]:
+        found = _word_direction(word, lexicon)
+        if found:
+            return Direction(found, word, "after")
+    return Direction(None)
+
+
+def in_sentence(sentence: str, position: int, lexicon: Lexicon) -> Direction:
+    """The direction the sentence's words give a percentage with none of its own: the nearest
+    direction word before it, else the first after it ("Nebraska (25%) had the steepest decline
+    ..., followed by Indiana (18%)")."""
+    found = [(m.start(), d, m.group()) for m in _WORD.finditer(sentence) if (d := _word_direction(m.group(), lexicon))]
+    before = [f for f in found if f[0] < position]
+    chosen = before[-1] if before else next(iter(f for f in found if f[0] > position), None)
+    return Direction(chosen[1], chosen[2], "sentence") if chosen else Direction(None)
