@@ -82,7 +82,7 @@ def test_article_published_before_the_letter_is_quarantined_not_blocking(raw, wa
     assert evaluations["dates_coherent"].passed  # the source's own dates are fine
     quarantine = evaluations["articles_dates_coherent"]
     assert not quarantine.passed and quarantine.severity.value == "WARN"
-    assert "articles/001_3055ad8304499099.md | 2 | quarantined: published >= document_date" in quarantine.metadata["rows"].value
+    assert "articles/001_3055ad8304499099.md | 4 | quarantined: published >= document_date" in quarantine.metadata["rows"].value
 
 
 def test_bad_inputs_are_rejected_by_name_and_line_while_good_files_load(raw, warehouse):
