@@ -46,8 +46,9 @@ dev: install  ## Dagster UI + daemon on http://127.0.0.1:$(DAGSTER_PORT); runs a
 	FACTLEDGER_WAREHOUSE=$${FACTLEDGER_WAREHOUSE:-$(CURDIR)/warehouse} \
 	$(VENV)/bin/dagster dev -h 127.0.0.1 -p $(DAGSTER_PORT)
 
-bench: install  ## extraction + reconciliation vs quantulum3 on 10,000 synthetic articles (~20 min; prints figures)
+bench: install  ## extraction + reconciliation vs quantulum3 on 10,000 synthetic articles (~20 min; prints figures), then one full run on SQLite + local vs Postgres + S3
 	$(VENV)/bin/python benchmarks/bench_claims.py
+	$(VENV)/bin/python benchmarks/bench_backends.py
 
 clean:  ## remove the environment and everything the pipeline wrote
 	rm -rf $(VENV) $(TOOLS) warehouse/lake warehouse/reports warehouse/exports .dagster_home
