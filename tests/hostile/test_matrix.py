@@ -472,6 +472,27 @@ def test_long_cells_say_they_are_cut_and_wide_shows_them(warehouse: Path):
     assert rc == 0 and "…" not in wide and len(wide.splitlines()[2]) > 80
 
 
+def test_a_closed_pipe_ends_the_cli_quietly(warehouse: Path):
+    """`factledger sql ... | head -1`: no BrokenPipeError traceback (SIGPIPE, the Unix way)."""
+    import subprocess
+    import sys
+
+    cli_path = Path(sys.executable).parent / "factledger"
+    reader = subprocess.Popen([str(cli_path), "sql", "--warehouse", str(warehouse), "SELECT * FROM range(200000)"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader.stdout.readline()
+    reader.stdout.close()  # what head does after its line
+    _, err = reader.communicate(timeout=120)
+    assert b"Traceback" not in err and b"BrokenPipe" not in err, err.decode()[-2000:]
+
+
+def test_diff_shows_old_and_new_values(history: History):
+    rc, out, err = factledger("diff", "1", "2", "--warehouse", history.warehouse)
+    assert rc == 0, err
+    assert "check_results:" in out and "  changed  " in out
+    assert " -> " in out  # e.g. rows_checked: '5' -> '13'
+
+
 # --- the run summary never claims what isn't true (last: it adds a version to the history) ---------
 
 
