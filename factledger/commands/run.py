@@ -71,10 +71,18 @@ def steps_not_run(result: dg.ExecuteInProcessResult) -> list[str]:
 MAX_LISTED = 20
 
 
+def step_failures(result: dg.ExecuteInProcessResult) -> list:
+    """Failed steps, less those that only report a failed blocking check (listed as checks)."""
+    def is_check_failure(event) -> bool:
+        error = getattr(event.event_specific_data, "error", None)
+        return error is not None and error.cls_name == "DagsterAssetCheckFailedError"
+    return [e for e in result.get_step_failure_events() if not is_check_failure(e)]
+
+
 def failures(result: dg.ExecuteInProcessResult) -> list[str]:
     """One line per failed step: the step and the first lines of its error (never swallowed)."""
     lines = []
-    for event in result.get_step_failure_events():
+    for event in step_failures(result):
         error = getattr(event.event_specific_data, "error", None)
         cause = error
         while cause is not None and getattr(cause, "cause", None) is not None and "dagster" in (cause.cls_name or "").lower():
@@ -125,7 +133,7 @@ def summarise(result: dg.ExecuteInProcessResult, warehouse: Path, before: int | 
             lines += _listed_rows(e)
     broken = failures(result)
     if broken:
-        lines.append(f"  steps failed: {len(result.get_step_failure_events())}")
+        lines.append(f"  steps failed: {len(step_failures(result))}")
         lines += broken
     skipped = steps_not_run(result)
     if skipped:
