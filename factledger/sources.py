@@ -213,7 +213,10 @@ def _measure(name: str, spec, dimensions: dict) -> dict:
         raise DescriptorError(f"{where} uses undeclared dimension(s) {', '.join(missing)}")
     spec["cues"] = _patterns(spec.get("cues"), f"{where}.cues")
     spec["not_cues"] = _patterns(spec.get("not_cues"), f"{where}.not_cues")
-    spec["implied_by"] = [str(d) for d in (spec.get("implied_by") or [])]
+    # Dimensions whose cues alone say a number counts this measure. Undeclared: the measure's own
+    # dimensions ("Nearly 30,000 victims had cocaine"), except for a change measure (a change needs a direction).
+    default = [] if spec.get("change_of") is not None else spec["dimensions"]
+    spec["implied_by"] = [str(d) for d in (spec["implied_by"] or [])] if "implied_by" in spec else default
     unknown = sorted(set(spec["implied_by"]) - set(dimensions))
     if unknown:
         raise DescriptorError(f"{where}.implied_by names undeclared dimension(s) {', '.join(unknown)}")

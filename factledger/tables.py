@@ -8,8 +8,31 @@ import schemas
 from schemas._base import LakeTable
 
 
+class WarehouseSchemaError(RuntimeError):
+    """The lake was written by a factledger whose tables have other columns."""
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create any missing table, all in one lake snapshot (none when nothing is missing)."""
+    """Create any missing table, all in one lake snapshot (none when nothing is missing). A table
+    that exists with other columns (a warehouse written by an earlier version) stops the run with
+    what to do: rows of two layouts are never mixed."""
+    existing: dict[str, list[str]] = {}
+    for table, column in con.execute("""
+            SELECT table_name, column_name FROM information_schema.columns
+            WHERE table_catalog = current_database() AND table_schema = 'main' ORDER BY table_name, ordinal_position""").fetchall():
+        existing.setdefault(table, []).append(column)
+    stale = []
+    for model in schemas.LAKE_TABLES:
+        have = existing.get(model.table_name())
+        if have is not None and have != model.column_names():
+            missing = [c for c in model.column_names() if c not in have]
+            extra = [c for c in have if c not in model.column_names()]
+            stale.append(f"{model.table_name()} (lacks {', '.join(missing) or 'nothing'}; has {', '.join(extra) or 'no extra columns'})")
+    if stale:
+        raise WarehouseSchemaError(
+            "this lake was written by an earlier factledger with other table layouts: " + "; ".join(stale)
+            + ". Its published versions stay readable with that version. To rebuild from raw/ with this one, move the "
+            "warehouse folder aside (or point --warehouse / FACTLEDGER_WAREHOUSE at a new folder) and run again.")
     con.execute("BEGIN")
     for model in schemas.LAKE_TABLES:
         con.execute(model.ddl())

@@ -85,11 +85,12 @@ def claim_interval(value: float, qualifier: str, unit: float, significant_digits
     return Interval(value - tol, value + tol, low_open=significant_digits > 1, high_open=significant_digits > 1)
 
 
-def figure_interval(value: float, qualifier: str, decimals: int | None = None) -> Interval:
+def figure_interval(value: float, qualifier: str, decimals: int | None = None, rounded: bool = False) -> Interval:
     """What the source's own figure allows: 893,600 with the source's "more than" is (893600, 893700];
-    a stated "-3" percent (no decimals) stands for -3.5 to -2.5."""
+    a stated "-3" percent (`rounded`: a percentage or a decimal as stated) stands for -3.5 to -2.5,
+    while a stated count is that count."""
     if qualifier in (None, "", "none"):
-        if decimals is None:  # derived: exact arithmetic
+        if decimals is None or not rounded:  # derived (exact arithmetic), or a count
             return Interval(value, value)
         half = 0.5 * 10 ** -decimals  # stated: rounded to its last decimal
         return Interval(value - half, value + half)
@@ -117,6 +118,12 @@ class Figure:
     period_end: dt.date | None
     decimals: int | None = None
     compared_from: dt.date | None = None  # a change cell: the start of the period it is compared with
+    unit: str = "count"
+
+    @property
+    def rounded(self) -> bool:
+        """Whether the stated value is rounded at its last digit: a percentage, or a decimal."""
+        return self.unit == "percent" or bool(self.decimals)
 
     @property
     def dim_map(self) -> dict[str, str | None]:
@@ -145,7 +152,7 @@ class FigureIndex:
             grouped[(f["source_id"], f["measure"])].append(Figure(
                 f["figure_id"], f["source_id"], f["measure"], tuple(sorted(parse_dims(f.get("dims")).items())),
                 float(f["value"]), f.get("qualifier") or "none", bool(f.get("derived")),
-                as_date(f.get("as_of_date")), start, end, f.get("decimals"), compared_from,
+                as_date(f.get("as_of_date")), start, end, f.get("decimals"), compared_from, f.get("unit") or "count",
             ))
         index.by_measure = dict(grouped)
         index.totals = {(d["source_id"], d["dimension"]): d["value"] for d in dimensions if d["is_total"]}
@@ -326,8 +333,8 @@ def _fits(claim: ClaimFacts, interval: Interval, figure: Figure) -> bool:
         if figure.value != 0 and (figure.value < 0) != (claim.direction == "down"):
             return False
         size = abs(figure.value)
-        return claim.value == size or interval.overlaps(figure_interval(size, figure.qualifier, figure.decimals))
-    return claim.value == figure.value or interval.overlaps(figure_interval(figure.value, figure.qualifier, figure.decimals))
+        return claim.value == size or interval.overlaps(figure_interval(size, figure.qualifier, figure.decimals, figure.rounded))
+    return claim.value == figure.value or interval.overlaps(figure_interval(figure.value, figure.qualifier, figure.decimals, figure.rounded))
 
 
 def _same_time(claim: ClaimFacts, figure: Figure) -> bool:
