@@ -8,6 +8,7 @@ import os
 import shutil
 import time
 from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -22,6 +23,7 @@ REPORT_DIR = "report"
 STAMP = ".stamp"
 CHECK_ROWS = "check_rows.json"
 MAX_LISTED = 50
+MAX_PER_OUTLET = 10  # articles listed per outlet on the overview (all are in articles.html)
 MAX_ROWS = 500
 MAX_INPUTS = 200
 
@@ -85,8 +87,9 @@ def _published_at(value) -> str:
     return str(value or "")
 
 
-def render(model: data.Report) -> dict[str, str]:
-    """Every page of the report: relative path -> HTML."""
+def render(model: data.Report) -> Iterator[tuple[str, str]]:
+    """Every page of the report as (relative path, HTML), one at a time (a large corpus has
+    thousands of pages: each is written before the next is rendered)."""
     env = environment()
     sources = {s.source["source_id"]: s for s in model.sources}
     figure_anchor = {f.figure["figure_id"]: f.anchor for s in model.sources for f in s.figures}
@@ -96,11 +99,11 @@ def render(model: data.Report) -> dict[str, str]:
         "report_sources": sources,
         "figure_anchor": figure_anchor,
         "max_listed": MAX_LISTED,
+        "max_per_outlet": MAX_PER_OUTLET,
         "max_rows": MAX_ROWS,
         "max_inputs": MAX_INPUTS,
     }
     styles = model.styles()
-    pages: dict[str, str] = {}
 
     outlets = model.outlets()
     outlet_counts = {}
@@ -111,28 +114,28 @@ def render(model: data.Report) -> dict[str, str]:
                 total[k] = total.get(k, 0) + v
         outlet_counts[outlet] = total
     chart = charts.stacked_bars("Claims per outlet, by verdict", [(o, outlet_counts[o]) for o, _ in outlets], styles, "outlets")
-    pages["index.html"] = env.get_template("index.html").render(
+    yield "index.html", env.get_template("index.html").render(
         common, root="", outlets=outlets, outlet_counts=outlet_counts, outlet_chart=chart,
         total_claims=sum(len(p.claims) for p in model.articles), miscited=model.miscited())
-    pages["articles.html"] = env.get_template("articles.html").render(common, root="")
+    yield "articles.html", env.get_template("articles.html").render(common, root="")
 
     article_pages = {p.article["article_id"]: p.file for p in model.articles}
+    article_titles = {p.article["article_id"]: f"{p.outlet}: {export.opening_words(p.headline, 60)}" for p in model.articles}
     page_of = {c.row["claim_id"]: p.file for p in model.articles for c in p.claims}
-    pages["diff.html"] = env.get_template("diff.html").render(
-        common, root="", article_pages=article_pages, page_of=page_of,
-        styles={v: explain.style(v, model.words) for v in {*model.verdict_order(),
-                *(b for _, b, _, _ in model.diff.verdict_changes if b), *(a for _, _, a, _ in model.diff.verdict_changes if a)}})
+    changed_verdicts = {c.get("verdict") for _, c, _ in model.diff.claim_changes if c}
+    yield "diff.html", env.get_template("diff.html").render(
+        common, root="", article_pages=article_pages, page_of=page_of, article_titles=article_titles,
+        styles={v: explain.style(v, model.words) for v in {*model.verdict_order(), *changed_verdicts} if v})
 
     article = env.get_template("article.html")
     for page in model.articles:
-        pages[page.file] = article.render(common, root="../", page=page)
+        yield page.file, article.render(common, root="../", page=page)
     source = env.get_template("source.html")
     for i, s in enumerate(model.sources):
         cited = [(f.cell, dict(f.counts)) for f in s.figures if f.citations]
         cited.sort(key=lambda t: -sum(t[1].values()))
         svg = charts.stacked_bars("Citations per figure, by verdict", cited, styles, f"source-{i}") if cited else ""
-        pages[s.file] = source.render(common, root="../", source=s, chart=svg)
-    return pages
+        yield s.file, source.render(common, root="../", source=s, chart=svg)
 
 
 def load_check_rows(folder: Path) -> dict | None:
@@ -161,10 +164,9 @@ def write_report(con: duckdb.DuckDBPyConnection, warehouse: Path, version: publi
     if not force and (target / STAMP).exists() and (target / STAMP).read_text() == stamp and (target / "index.html").exists():
         return Written(target / "index.html", *_size(target), time.perf_counter() - started, regenerated=False)
     model = data.load(con, version, publisher=publisher, check_rows=check_rows)
-    pages = render(model)
     staging = target.with_name(target.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
-    for rel, html in pages.items():
+    for rel, html in render(model):
         path = staging / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(html, encoding="utf-8")

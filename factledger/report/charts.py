@@ -30,7 +30,7 @@ def stacked_bars(title: str, rows: list[tuple[str, dict[str, int]]], styles: lis
     hatches = ["", "//", "..", "xx", "\\\\", "++", "oo", "--"]
     with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt, "font.size": 9,
                          "font.family": "sans-serif", "axes.spines.top": False, "axes.spines.right": False}):
-        fig, ax = plt.subplots(figsize=(7.2, 0.9 + 0.34 * max(len(rows), 1)))
+        fig, ax = plt.subplots(figsize=(8.6, 0.9 + 0.3 * max(len(rows), 1)))
         left = [0] * len(rows)
         for i, s in enumerate(used):
             widths = [c.get(s.verdict, 0) for c in counts]
@@ -38,11 +38,11 @@ def stacked_bars(title: str, rows: list[tuple[str, dict[str, int]]], styles: lis
                     label=f"{s.marker} {s.label}")
             left = [a + b for a, b in zip(left, widths)]
         ax.set_xlabel("claims")
-        ax.set_title(title, loc="left", fontsize=10)
+        ax.set_title(title, loc="left", fontsize=10, pad=22)
         ax.xaxis.get_major_locator().set_params(integer=True)
         if used:
-            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18 - 0.5 / max(len(rows), 1)), ncol=min(len(used), 3),
-                      frameon=False, fontsize=8)
+            ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=min(len(used), 5), frameon=False, fontsize=8,
+                      borderaxespad=0.2, handlelength=1.6, columnspacing=1.2)
         fig.tight_layout()
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
@@ -50,7 +50,7 @@ def stacked_bars(title: str, rows: list[tuple[str, dict[str, int]]], styles: lis
     return _inline(buf.getvalue(), title)
 
 
-def _short(label: str, n: int = 32) -> str:
+def _short(label: str, n: int = 52) -> str:
     return label if len(label) <= n else label[: n - 1] + "…"
 
 

@@ -4,6 +4,7 @@ and generic columns only (measure, dims, values; no dimension is named here)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 from collections import Counter, defaultdict
@@ -105,7 +106,7 @@ class ArticlePage:
     def url(self) -> str | None:
         return export.safe_url(self.article.get("url"))
 
-    @property
+    @functools.cached_property
     def counts(self) -> Counter:
         return Counter(c.look.verdict for c in self.claims)
 
@@ -161,7 +162,7 @@ class DiffView:
     inputs_removed: list[str]
     inputs_changed: list[str]
     code_changed: bool
-    verdict_changes: list[tuple[str, str | None, str | None, ClaimView | None]]
+    claim_changes: list[tuple[str, dict | None, ClaimView | None]]  # (claim_id, before, now)
 
 
 @dataclass
@@ -173,6 +174,8 @@ class Report:
     diff: DiffView
     publisher: export.Publisher
     words: dict
+    _counts: Counter | None = None
+    _styles: list | None = None
 
     @property
     def number(self) -> int:
@@ -185,10 +188,12 @@ class Report:
         return sorted(by.items(), key=lambda kv: (-len(kv[1]), kv[0].lower()))
 
     def verdict_counts(self) -> Counter:
-        total: Counter = Counter()
-        for page in self.articles:
-            total.update(page.counts)
-        return total
+        if self._counts is None:
+            total: Counter = Counter()
+            for page in self.articles:
+                total.update(page.counts)
+            self._counts = total
+        return self._counts
 
     def verdict_order(self) -> list[str]:
         known = explain.known_verdicts(self.words)
@@ -196,7 +201,10 @@ class Report:
         return known + sorted(v for v in seen if v not in known)
 
     def styles(self) -> list[explain.VerdictStyle]:
-        return [explain.style(v, self.words) for v in self.verdict_order()]
+        """Every verdict's style, known ones first (computed once: every page and badge asks)."""
+        if self._styles is None:
+            self._styles = [explain.style(v, self.words) for v in self.verdict_order()]
+        return self._styles
 
     def miscited(self, n: int = 10) -> list[tuple[SourcePage, FigureView, int]]:
         """Figures most often cited with a verdict rated 2 or worse (wrong scope, contradicted)."""
@@ -213,6 +221,9 @@ class Report:
     def input_hashes(self) -> list[tuple[str, str]]:
         return sorted(json.loads(self.version.get("input_hashes") or "{}").items())
 
+
+# A claim whose one of these changed is listed on the diff page with before and after.
+CLAIM_MEANING = ("phrase", "value", "verdict", "figure_id", "figure_value", "measure", "dims")
 
 # Columns of figures that are not dimensions of a cell (every other column figures and claims share is).
 NOT_DIMENSIONS = frozenset({
@@ -422,10 +433,8 @@ def _diff(con: duckdb.DuckDBPyConnection, version: publish.Version, vrow: dict, 
         now = {c.row["claim_id"]: c for p in pages for c in p.claims}
         for change, key, *_ in claims_diff.rows:
             old, new = old_claims.get(key), now.get(key)
-            before = old.get("verdict") if old else None
-            after = new.look.verdict if new else None
-            if before != after:
-                changes.append((key, before, after, new))
+            if old is None or new is None or any(old.get(k) != new.row.get(k) for k in CLAIM_MEANING if k in old):
+                changes.append((key, old, new))
     return DiffView(
         prow, tables,
         sorted(set(new_in) - set(old_in)), sorted(set(old_in) - set(new_in)),

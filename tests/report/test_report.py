@@ -100,7 +100,7 @@ def test_the_diff_page_says_what_changed_and_why(built):
     assert "from version 1 to version 2" in diff
     assert f"Input files edited: {edited}" in " ".join(diff.split())
     assert f"articles/{HOSTILE_ID}.md" in diff  # the new file
-    assert "Verdicts that changed" in diff and built.new_phrase in diff
+    assert "Claims that now read or rate differently" in diff and f"“{built.old_phrase}”" in diff and built.new_phrase in diff
     first = parse((built.report(1) / "diff.html").read_text()).text
     assert "first published version" in first
 
@@ -148,7 +148,7 @@ def test_hostile_text_is_escaped_and_hostile_links_are_dropped(built, version2):
     page.article.update(title=HOSTILE_TITLE, url="javascript:alert(1)", outlet="<img src=x onerror=alert(1)>")
     page.claims[0].row["phrase"] = "</script><script>alert('phrase')</script>"
     page.reviews.append({"@type": "ClaimReview", "claimReviewed": "</script><script>alert('ld')</script>"})
-    html = build.render(model)[page.file]
+    html = dict(build.render(model))[page.file]
     assert "<script>alert" not in html and "<img src=x" not in html
     assert "javascript:" not in html.lower()
     tree = parse(html)
