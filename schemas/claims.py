@@ -18,7 +18,7 @@ from schemas._base import QUALIFIERS, SHA256_PATTERN, LakeTable, Timestamp
 VERDICTS = ("exact", "rounded", "wrong_scope", "contradicted", "not_in_source")
 ASSERTIVE_VERDICTS = ("exact", "rounded", "wrong_scope", "contradicted")
 KINDS = ("count", "percent", "money", "duration", "ratio", "other")
-BASES = ("before", "after", "opening", "sentence", "unnamed", "unlisted", "only changing measure")
+BASES = ("before", "after", "opening", "sentence", "unnamed", "unlisted", "only changing measure", "previous sentence")
 DIRECTIONS = ("up", "down")
 DATE_GRANULARITIES = ("day", "week", "month", "year", "period")
 

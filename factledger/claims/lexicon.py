@@ -183,6 +183,7 @@ class Lexicon:
     restrictor: re.Pattern            # "from", "involving" ... after a total's cue, anchored at the start
     not_parts: re.Pattern             # words after a restrictor that name no part
     not_names: frozenset[str]         # capitalised words that name no place or body
+    anaphora: re.Pattern              # a sentence opening that points back ("Of those, ...")
     date_events: dict[str, re.Pattern]
     reaction_events: dict[str, re.Pattern]
     max_event_distance: int
@@ -245,6 +246,7 @@ def load(path: str | None = None) -> Lexicon:
         direction_max_gap={k: int(v) for k, v in directions["max_gap"].items()},
         restrictor=re.compile(rf"\s+(?:{'|'.join(raw['restrictors'])})\s+(?P<part>[a-z][\w-]*)"),
         not_names=frozenset(raw["not_names"]),
+        anaphora=re.compile(rf"^\W*(?:{'|'.join(raw['anaphora'])})\b", re.IGNORECASE),
         not_parts=re.compile(rf"^(?:{'|'.join(raw['not_parts'])})$"),
         date_events={k: any_of(v) for k, v in dates["events"].items()},
         reaction_events={k: any_of(v) for k, v in dates["reactions"].items()},

@@ -32,9 +32,12 @@ def extract_article(article_id: str, body: str, published: dt.date | None, sha25
     found = numbers.find_numbers(text, lexicon, [(m.start, m.end) for m in mentions])
     cues = scope.find_cues(lowered(_blank_addresses(text, lexicon)), lexicon) if found else []
     out = Extraction()
+    previous: list[dict] = []  # the claims of the sentence just before
     for sentence in sentences(text, lexicon.abbreviations):
         in_sentence = [n for n in found if sentence.start <= n.start < sentence.end]
         dated = [m for m in mentions if sentence.start <= m.start < sentence.end]
+        if not in_sentence:
+            previous = []
         if not in_sentence and not dated:
             continue
         sentence_span = norm.original_span(sentence.start, sentence.end)
@@ -43,7 +46,10 @@ def extract_article(article_id: str, body: str, published: dt.date | None, sha25
         out.dates += date_rows
         if in_sentence:
             sentence_cues = scope.in_span(cues, sentence.start, sentence.end)
-            out.claims += context.claim_rows(article_id, sha256, in_sentence, dated, date_rows, sentence_cues)
+            rows = context.claim_rows(article_id, sha256, in_sentence, dated, date_rows, sentence_cues)
+            _refer_back(rows, previous, sentence.text, lexicon)
+            out.claims += rows
+            previous = rows
     _resolve_earlier_mentions(out.claims)
     _carry_measure_to_changes(out.claims, lexicon)
     for row in out.claims:
@@ -184,6 +190,20 @@ def _resolve_earlier_mentions(rows: list[dict]) -> None:
             row.update(date_first=earlier["date_first"], date_last=earlier["date_last"], date_phrase=earlier["date_phrase"])
 
 
+def _refer_back(rows: list[dict], previous: list[dict], sentence: str, lexicon: Lexicon) -> None:
+    """"Of those, 13,099 ...", "Among them, ...": a sentence that opens by pointing back counts
+    within the population of the previous sentence's last count: its numbers take that count's
+    measure and every dimension they do not name themselves (basis `previous sentence`)."""
+    if not rows or not lexicon.anaphora.match(sentence):
+        return
+    donor = next((r for r in reversed(previous) if r["kind"] == "count" and r["measure"]), None)
+    if donor is None:
+        return
+    for row in rows:
+        if row["kind"] == "count":
+            _inherit_scope(row, donor, "previous sentence")
+
+
 def _carry_measure_to_changes(rows: list[dict], lexicon: Lexicon) -> None:
     """A rise or fall with no measure cue in its sentence ("That's down 3% from 2022.") is a change
     of what the article was just counting: the measure of the nearest claim before it that has one,
@@ -208,9 +228,10 @@ _TO = re.compile(r"^\s*(?:(?:in|during)\s+\d{4}\s+)?to\s+(?:an?\s+|the\s+)?(?:es
 
 
 def _inherit_scope(row: dict, donor: dict, basis: str, force: bool = False) -> None:
-    """`donor`'s measure, and each dimension `row` does not name itself (every dimension, with
-    `force`), with `basis` as the reason."""
-    row.update(measure=donor["measure"], measure_cue=donor["measure_cue"], measure_basis=basis)
+    """`donor`'s measure (unless `row` has one of its own), and each dimension `row` does not name
+    itself (every dimension and the measure, with `force`), with `basis` as the reason."""
+    if force or row["measure"] is None:
+        row.update(measure=donor["measure"], measure_cue=donor["measure_cue"], measure_basis=basis)
     for dim, given in donor["scope"].items():
         own = row["scope"].get(dim)
         if (force or own is None or own.value is None) and given.value is not None:
@@ -269,6 +290,34 @@ def claim_facts(row: dict, lexicon: Lexicon) -> ClaimFacts:
     )
 
 
+_WHERE = {"before": "just before the number (list pattern)", "after": "after the number", "opening": "in the sentence opening",
+          "sentence": "elsewhere in the sentence", "previous sentence": "in the previous sentence",
+          "unlisted": "which the source does not list", "only changing measure": "the source's only measure with changes"}
+
+
+def _where(basis: str | None) -> str:
+    if basis is None:
+        return ""
+    for prefix, words in (("paired with mention at", "from the number it is paired with"),
+                          ("earlier mention at", "from an earlier mention of the number"),
+                          ("compared with mention at", "from the number it is compared with")):
+        if basis.startswith(prefix):
+            return f"{words} (offset {basis.rsplit(' ', 1)[-1]})"
+    return _WHERE.get(basis, basis)
+
+
+def scope_note(row: dict) -> str:
+    """Which words decided a claim's scope and where they were: "drug 'fentanyl' after the number;
+    measure 'deaths' in the sentence opening"."""
+    parts = [f"{dim} '{d.cue}' {_where(d.basis)}" for dim, d in sorted(scope_decisions(row).items()) if d.cue]
+    if row.get("measure_cue") or (row.get("measure") and row.get("measure_basis")):
+        cue = f" '{row['measure_cue']}'" if row.get("measure_cue") else ""
+        parts.append(f"measure{cue} {_where(row.get('measure_basis'))}".rstrip())
+    if row.get("direction_cue"):
+        parts.append(f"direction '{row['direction_cue']}'")
+    return "; ".join(parts)
+
+
 def reconcile_rows(rows: list[dict], cites: dict[str, str | None], context: SourceContext, language: Lexicon) -> list[dict]:
     """Verdict columns for claim rows (`cites`: article_id -> the article's cites)."""
     out = []
@@ -277,9 +326,11 @@ def reconcile_rows(rows: list[dict], cites: dict[str, str | None], context: Sour
         lexicon = context.lexicon_for(article_cites, language)
         labels = {d: r.labels for d, r in lexicon.dimensions.items()}
         verdict = reconcile(claim_facts(row, lexicon), context.index, context.cited(article_cites), labels)
+        note = scope_note(row)
         out.append({
             **row, "verdict": verdict.verdict, "figure_id": verdict.figure_id, "figure_value": verdict.figure_value,
-            "relative_difference": verdict.relative_difference, "explanation": verdict.explanation,
+            "relative_difference": verdict.relative_difference,
+            "explanation": f"{verdict.explanation}. Scope: {note}" if note else verdict.explanation,
             "figures_fingerprint": context.fingerprint,
         })
     return out

@@ -63,10 +63,19 @@ def tolerance(unit: float, significant_digits: int) -> float:
     return unit / 2 if significant_digits <= 1 else unit
 
 
+# How far a hedge may stretch, as a share of the number, on top of one unit of its last digit:
+# "almost 14,000" for 13,099 is 6.4% short, no rounding; "nearly 16,000" for 15,811 (1.2%) is.
+# "more than" / "at least" are floors (a writer may pick any round number below the figure within
+# one unit: "over 100,000" for 107,543), so they are not capped.
+HEDGE_MAX_SHARE = {"nearly": 0.05, "about": 0.05}
+
+
 def claim_interval(value: float, qualifier: str, unit: float, significant_digits: int) -> Interval:
     """The values a hedged, possibly rounded number is consistent with. A hedge has a direction:
     "more than X" needs the figure above X, "nearly X" below X and close, "about X" close."""
     tol = tolerance(unit, significant_digits)
+    if qualifier in HEDGE_MAX_SHARE and value > 0:
+        tol = min(tol, HEDGE_MAX_SHARE[qualifier] * value)
     if qualifier == "more_than":
         return Interval(value, value + tol, low_open=True)
     if qualifier == "at_least":
@@ -204,14 +213,45 @@ class Verdict:
     explanation: str
 
 
+# Where a dimension's words were found that govern the number itself (not the rest of its sentence).
+GOVERNING_BASES = ("before", "after")
+
+
 def reconcile(claim: ClaimFacts, index: FigureIndex, source_ids: list[str], labels: dict[str, dict[str, str]]) -> Verdict:
     verdict = _reconcile_scoped(claim, index, source_ids, labels)
-    if claim.names_a_figure and verdict.verdict in (WRONG_SCOPE, CONTRADICTED, NOT_IN_SOURCE):
+    if verdict.verdict in (WRONG_SCOPE, CONTRADICTED, NOT_IN_SOURCE):
         named = _distinctive_figure(claim, index, source_ids)
-        if named is not None:
+        if named is not None and claim.names_a_figure:
             return _verdict(EXACT, claim, named, _explain_match(EXACT, claim, named, index, labels)
                             + " (the text names the figure by its value)")
+        if named is not None and claim.measure in (None, named.measure) and _conflicts_only_elsewhere(claim, named):
+            return _verdict(EXACT, claim, named, _explain_match(EXACT, claim, named, index, labels)
+                            + " (a number this distinctive is a citation; the words naming another population are not the number's own)")
     return verdict
+
+
+def _conflicts_only_elsewhere(claim: ClaimFacts, figure: Figure) -> bool:
+    """Whether every dimension on which the claim's scope disagrees with `figure` was decided by
+    words elsewhere in the sentence (its opening, another number's words), none by its own."""
+    conflicting = [d for d, v in figure.dims if claim.dims.get(d) is not None and claim.dims[d] != v]
+    return all(claim.dim_bases.get(d) not in GOVERNING_BASES for d in conflicting) and not (
+        claim.direction is not None)
+
+
+def one_digit_apart(a: float, b: float) -> str | None:
+    """'a digit differs' or 'two digits swapped' when two whole numbers of the same length are a
+    typo apart (662,556 for 662,566), else None."""
+    if a != int(a) or b != int(b) or a == b:
+        return None
+    x, y = str(int(abs(a))), str(int(abs(b)))
+    if len(x) != len(y):
+        return None
+    diff = [i for i in range(len(x)) if x[i] != y[i]]
+    if len(diff) == 1:
+        return "differs by one digit"
+    if len(diff) == 2 and diff[1] == diff[0] + 1 and x[diff[0]] == y[diff[1]] and x[diff[1]] == y[diff[0]]:
+        return "has two digits swapped"
+    return None
 
 
 def _pool_measures(claim: ClaimFacts, index: FigureIndex, source_ids: list[str]) -> list[str] | str:
@@ -275,6 +315,16 @@ def _reconcile_scoped(claim: ClaimFacts, index: FigureIndex, source_ids: list[st
     if others:
         best = min(others, key=lambda f: (not _same_value(claim, f), f.derived, _dims_apart(claim, f), abs(abs(f.value) - claim.value)))
         return _verdict(WRONG_SCOPE, claim, best, _explain_wrong_scope(claim, best, nearest_named, index, labels))
+    typo = _near_miss(claim, primary) or _near_miss(claim, dated)
+    if typo is not None:
+        figure, how = typo
+        return _verdict(CONTRADICTED, claim, figure,
+                        f"'{claim.phrase}' {how} from the {describe(figure, index, labels)} {_fmt(figure.value)}: likely a typo of it")
+    other_period = [f for f in pool if f not in dated and _names_population(claim, f, index) and _same_value(claim, f)]
+    if other_period and claim.significant_digits >= DISTINCTIVE_DIGITS:
+        best = min(other_period, key=lambda f: f.derived)
+        return _verdict(WRONG_SCOPE, claim, best, f"'{claim.phrase}' is the {describe(best, index, labels)} {_fmt(best.value)}, "
+                        f"but the text dates it to {claim.date_phrase} ({_span(claim)})")
     if nearest_named is not None:
         if _implausible(claim, nearest_named):
             return Verdict(NOT_IN_SOURCE, None, None, None,
@@ -283,6 +333,14 @@ def _reconcile_scoped(claim: ClaimFacts, index: FigureIndex, source_ids: list[st
         return _verdict(CONTRADICTED, claim, nearest_named, _explain_contradicted(claim, nearest_named, index, labels))
     return Verdict(NOT_IN_SOURCE, None, None, None,
                    f"the source gives no figure for the {_claim_population(claim, labels)} that '{claim.phrase}' counts")
+
+
+def _near_miss(claim: ClaimFacts, figures: list[Figure]) -> tuple[Figure, str] | None:
+    """The cell a distinctive, unhedged number is a typo of (one digit changed or two swapped)."""
+    if claim.significant_digits < DISTINCTIVE_DIGITS or claim.qualifier != "none":
+        return None
+    found = [(f, how) for f in figures if (how := one_digit_apart(claim.value, abs(f.value)))]
+    return min(found, key=lambda fh: (fh[0].derived, fh[0].figure_id)) if found else None
 
 
 def _implausible(claim: ClaimFacts, figure: Figure) -> bool:
