@@ -292,12 +292,19 @@ def _segments(body: str, spans: list[tuple[int, int, object]]) -> list[Segment]:
     return out
 
 
+MAX_CHECK_ROW_LINES = 100
+
+
 def _check_rows_text(value) -> str | None:
+    """A check's failing rows as text, cut after MAX_CHECK_ROW_LINES lines (a warning can list
+    thousands; the export's tables hold them all)."""
     if value is None:
         return None
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, indent=1, default=str)
+    text = value if isinstance(value, str) else json.dumps(value, indent=1, default=str)
+    lines = text.splitlines()
+    if len(lines) > MAX_CHECK_ROW_LINES:
+        lines = lines[:MAX_CHECK_ROW_LINES] + [f"… and {len(lines) - MAX_CHECK_ROW_LINES} more lines"]
+    return "\n".join(lines)
 
 
 def load(con: duckdb.DuckDBPyConnection, version: publish.Version, *, publisher: export.Publisher | None = None,
