@@ -269,6 +269,17 @@ def test_summary_lists_the_quarantined_article_with_its_line(history: History):
     assert "articles/early.md | 4 | quarantined: published >= document_date" in history.quarantine_rows
 
 
+@pytest.mark.parametrize("reason", ["value '12\x1b[31m' is not a number", "a\nforged: line", "x" * 5000, "nul \x00 \u2028 end"],
+                         ids=["escape_sequence", "newline", "very_long", "nul_and_line_separator"])
+def test_every_rejection_reason_is_one_capped_line(reason: str):
+    """Whatever stage refuses a file and whatever it quotes from it (sources too)."""
+    from factledger.rejections import MAX_REASON, Rejection
+
+    cleaned = Rejection("sources", "sources/x/figures.csv", 3, reason).reason
+    assert len(cleaned) <= MAX_REASON
+    assert not any(ord(c) < 32 or 0x7f <= ord(c) <= 0x9f or c in "\u2028\u2029" for c in cleaned), repr(cleaned)
+
+
 # --- resource limits: time as a ratio to a normal article ---------------------------------------
 
 
