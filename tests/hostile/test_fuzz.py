@@ -13,6 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
@@ -108,3 +109,66 @@ def test_figures_csv_parser_never_raises(tmp_path_factory, rows: list[str]):
     for rejection in parsed.rejections:
         assert rejection.reason
     shutil.rmtree(raw)
+
+
+# --- the read-only guard of `factledger sql` ------------------------------------------------------
+
+SQL_PIECES = ["SELECT ", "* ", "FROM ", "claims ", "articles ", "dataset_versions ", "lake.main.articles ",
+              "lake.published.claims ", "__ducklake_metadata_lake.ducklake_snapshot ", "; ", "ATTACH ", "DETACH ",
+              "COPY ", "TO ", "'{wh}/x.csv' ", "'{wh}/lake/catalog.sqlite' ", "'/etc/passwd' ", "(TYPE sqlite) ",
+              "AS rw ", "INSERT INTO ", "DELETE ", "UPDATE ", "SET ", "enable_external_access ", "= true ",
+              "PRAGMA ", "CALL ", "INSTALL ", "LOAD ", "EXPORT DATABASE ", "IMPORT DATABASE ", "CREATE ", "DROP ",
+              "read_text(", "read_blob(", "sqlite_query(", "sqlite_scan(", "query(", "glob(", "ducklake_expire_snapshots(",
+              "ducklake_cleanup_old_files(", "'lake'", ", ", "cleanup_all => true", ") ", "(", "WITH x AS ", "UNION ",
+              "WHERE ", "1 ", "= ", "(SELECT ", "LIMIT 1 ", "--", "/*", "*/", "\n", "\"", "'"]
+
+
+@seed(SEED)
+@settings(FUZZ, max_examples=max(20, EXAMPLES // 2))
+@given(st.lists(st.sampled_from(SQL_PIECES), min_size=1, max_size=14).map("".join))
+def test_sql_guard_never_lets_a_statement_change_the_lake(sql_lake, statement: str):
+    import duckdb
+
+    from factledger.commands import query
+
+    con, warehouse = sql_lake
+    text = statement.replace("{wh}", str(warehouse))
+    try:
+        query.check_statement(con, text)
+        con.execute(text).fetchmany(5)
+    except (query.RefusedQuery, duckdb.Error):
+        pass
+    assert not (warehouse / "x.csv").exists()
+
+
+@pytest.fixture(scope="module")
+def sql_lake(tmp_path_factory):
+    """A published lake (plain functions, no Dagster) and one `factledger sql` connection on it,
+    locked down as the command does; the lake's bytes are compared when the module ends."""
+    import hashlib
+
+    from factledger import figures, ingest, lake, tables
+    from factledger.claims import store
+    from factledger.commands import query
+    from tests.hostile import kill_publish
+
+    root = tmp_path_factory.mktemp("sqlfuzz")
+    raw, warehouse = root / "raw", root / "warehouse"
+    shutil.copytree(PROJECT_ROOT / "raw", raw)
+    with lake.connect(warehouse) as con:
+        tables.ensure_tables(con)
+        ingest.sync_articles(con, raw)
+        ingest.sync_sources(con, raw)
+        figures.rebuild_figures(con)
+        store.sync_claims(con, LEXICON)
+    kill_publish.publish_and_export(warehouse, "fuzz")
+
+    def lake_bytes():
+        return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((warehouse / "lake").rglob("*")) if p.is_file()}
+
+    before = lake_bytes()
+    with query.reader(str(warehouse)) as con:
+        query.open_version(con, None)
+        query.lock_down(con, [])
+        yield con, warehouse
+    assert lake_bytes() == before
