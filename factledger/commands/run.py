@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from factledger import lake, paths, publish
+from factledger.consistency import QUARANTINED_IDS_SQL
 from factledger.commands import add_warehouse_flag
 
 
@@ -110,7 +111,9 @@ def summarise(result: dg.ExecuteInProcessResult, warehouse: Path, before: int | 
             stated, derived = con.execute(
                 "SELECT count(*) FILTER (NOT derived), count(*) FILTER (derived) FROM figures").fetchone()
             rejected = con.execute("SELECT file, line, reason FROM rejected_inputs ORDER BY stage, file, line").fetchall()
-        lines.append(f"  articles ingested: {present} present" + (f", {retired} retired" if retired else ""))
+            quarantined, = con.execute(f"SELECT count(DISTINCT article_id) FROM ({QUARANTINED_IDS_SQL})").fetchone()
+        lines.append(f"  articles ingested: {present} present" + (f", {retired} retired" if retired else "")
+                     + (f", {quarantined} quarantined (not published: see articles_dates_coherent)" if quarantined else ""))
         lines.append(f"  official figures:  {stated} stated and {derived} derived, from {n_sources} source(s)")
     except Exception as err:  # noqa: BLE001 - say what could not be read, and carry on with the rest
         lines.append(f"  lake: could not be read ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})")
