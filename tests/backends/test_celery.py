@@ -20,6 +20,8 @@ from factledger.paths import PROJECT_ROOT
 from tests.backends.conftest import backend_env, subprocess_env
 from tests.publish.conftest import copy_raw
 
+pytestmark = pytest.mark.slow  # starts PostgreSQL and S3 servers
+
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -73,6 +75,7 @@ def celery_run(pg, s3, tmp_path_factory):
 
 def test_the_refresh_job_succeeds_through_the_celery_worker(celery_run):
     run = celery_run["run"]
+    print(f"\nrefresh through the Celery worker: {celery_run['seconds']:.1f} s")
     assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
     assert "Submitting celery task for step" in run.stdout + run.stderr
     log = celery_run["worker_log"]

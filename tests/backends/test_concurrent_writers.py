@@ -14,7 +14,10 @@ import sys
 import pytest
 
 from factledger import lake
+from factledger.paths import PROJECT_ROOT
 from tests.backends.conftest import subprocess_env
+
+pytestmark = pytest.mark.slow  # starts PostgreSQL and S3 servers
 
 COMMITS_PER_WRITER = 50
 WRITERS = 2
@@ -26,7 +29,7 @@ def concurrent_commits(env: dict, mode: str, label: str) -> dict:
         [(before,)] = con.execute("SELECT count(*) FROM lake.snapshots()").fetchall()
     procs = [subprocess.Popen([sys.executable, "-m", "tests.backends.writer_worker", f"{label}{w}",
                                str(COMMITS_PER_WRITER), mode], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, env=subprocess_env(env)) for w in range(WRITERS)]
+                              text=True, env=subprocess_env(env), cwd=PROJECT_ROOT) for w in range(WRITERS)]
     tallies = []
     for p in procs:
         out, err = p.communicate(timeout=300)

@@ -20,6 +20,8 @@ from factledger import cli, lake
 from tests.backends.conftest import backend_env, servers, subprocess_env
 from tests.publish.conftest import CHANGED_ARTICLE, change_article, copy_raw
 
+pytestmark = pytest.mark.slow  # starts PostgreSQL and S3 servers
+
 FACTLEDGER = str(Path(sys.executable).parent / "factledger")
 READ = "SELECT count(*) AS n, count(DISTINCT sha256) AS files FROM articles"
 
@@ -167,7 +169,7 @@ def test_a_wrong_s3_secret_names_the_setting_not_the_secret(history, tmp_path):
     done = subprocess.run([FACTLEDGER, "run", "--raw", str(history["raw"]), "--warehouse", str(tmp_path / "w")],
                           capture_output=True, text=True, env=subprocess_env(env), timeout=300)
     assert done.returncode != 0
-    assert "FACTLEDGER_S3_SECRET" in done.stderr
+    assert "FACTLEDGER_S3_SECRET" in done.stdout + done.stderr  # the summary names the failing setting
     assert wrong not in done.stdout + done.stderr
     # A missing setting is named too.
     env.pop("FACTLEDGER_S3_SECRET")

@@ -9,6 +9,8 @@ from tests.backends.conftest import backend_env
 from tests.backends.test_lake_on_postgres_s3 import factledger, s3_keys
 from tests.publish.conftest import CHANGED_ARTICLE, change_article, copy_raw
 
+pytestmark = pytest.mark.slow  # starts PostgreSQL and S3 servers
+
 QUESTIONS = [
     ("versions", "--csv"),
     ("sql", "--csv", "--version", "1", "SELECT article_id, title, sha256 FROM articles ORDER BY ALL"),
