@@ -101,6 +101,17 @@ def test_the_run_and_its_events_are_in_postgres(celery_run):
             assert "dataset_version" in {r.event_log_entry.step_key for r in steps}
 
 
+def test_no_credential_in_the_dagster_or_celery_databases(celery_run, pg):
+    from tests.backends import servers
+
+    secret = celery_run["env"]["FACTLEDGER_S3_SECRET"]
+    for database in ("dagster", "celery"):
+        dump = subprocess.run([str(servers._pg_bin() / "pg_dump"), "-h", pg.host, "-p", str(pg.port), "-U", pg.user,
+                               database], capture_output=True, text=True, timeout=120)
+        assert dump.returncode == 0, dump.stderr
+        assert len(dump.stdout) > 1000 and secret not in dump.stdout
+
+
 def test_the_celery_run_published_version_1(celery_run):
     with mock.patch.dict(os.environ, celery_run["env"]):
         with lake.connect(read_only=True) as con:
