@@ -19,7 +19,7 @@ VERDICTS = ("exact", "rounded", "wrong_scope", "contradicted", "not_in_source")
 ASSERTIVE_VERDICTS = ("exact", "rounded", "wrong_scope", "contradicted")
 KINDS = ("count", "percent", "money", "duration", "ratio", "other")
 BASES = ("before", "after", "opening", "sentence", "unnamed", "unlisted", "only changing measure", "previous sentence")
-DIRECTIONS = ("up", "down")
+DIRECTIONS = ("up", "down", "either")
 DATE_GRANULARITIES = ("day", "week", "month", "year", "period")
 
 
@@ -57,7 +57,7 @@ class Claims(LakeTable):
     measure_basis: dt.String = Field(nullable=True, description="Where they were: after (the number), opening (of the sentence), earlier mention at <offset> or compared with mention at <offset> (taken from that number).")
     dims: dt.String = Field(description="The dimension values the text names for the number, as a cell key (name=value, sorted; see factledger/cells.py); empty when it names none.")
     scope: dt.String = Field(description="JSON: per dimension of the cited sources, the value decided (null: not named), the cue words and where they were (before, after, opening, sentence, unnamed, earlier mention at <offset>).")
-    direction: dt.String = Field(nullable=True, isin=list(DIRECTIONS), description="up or down when the number is the size of a change ('fell 3%', '3,098 fewer'); null otherwise.")
+    direction: dt.String = Field(nullable=True, isin=list(DIRECTIONS), description="up or down when the number is the size of a change ('fell 3%', '3,098 fewer'), either when its words leave the direction open ('a difference of 3,486'); null otherwise.")
     direction_cue: dt.String = Field(nullable=True, description="The word that gave the direction.")
     date_first: dt.Date = Field(nullable=True, description="First day of the as-of date or period the text gives the number.")
     date_last: dt.Date = Field(nullable=True, description="Last day of it.")

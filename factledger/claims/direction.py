@@ -15,7 +15,7 @@ from factledger.claims.lexicon import Lexicon
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _CLAUSE_BREAK = re.compile(r"[;:.!?\"]|,\s|\s[-\u2013\u2014]\s")
 
-UP, DOWN = "up", "down"
+UP, DOWN, EITHER = "up", "down", "either"  # either: a change whose direction the words leave open
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Direction:
 
 
 def _word_direction(word: str, lexicon: Lexicon) -> str | None:
-    for direction in (DOWN, UP):
+    for direction in (DOWN, UP, EITHER):
         if lexicon.directions[direction].fullmatch(word):
             return direction
     return None

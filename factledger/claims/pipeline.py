@@ -121,6 +121,9 @@ class _SentenceContext:
             before_text = low[spans[i - 1][1] if i else 0:spans[i][0]]
             after_text = low[spans[i][1]:spans[i + 1][0] if i + 1 < len(spans) else len(low)]
             moved = direction.near(before_text, after_text, self.lexicon)
+            if moved.value is None and i and _OR_BY.match(before_text) and rows[i - 1].get("direction"):
+                # "fell 3.7%, or by 3,098": the same change, said twice.
+                moved = direction.Direction(rows[i - 1]["direction"], rows[i - 1]["direction_cue"], "before")
             if moved.value is None and number.kind == "percent":
                 moved = direction.in_sentence(low, spans[i][0], self.lexicon)
             row = self._claim_row(article_id, sha256, number, decided, _claim_date(claim_dates, opening, after))
@@ -223,6 +226,8 @@ def _unscoped_count(row: dict) -> bool:
     return row["kind"] == "count" and row["measure"] is None
 
 
+# "fell 3.7%, or by 3,098": the same change in other units.
+_OR_BY = re.compile(r"^\s*,?\s*or\s+(?:by\s+)?(?:about\s+|nearly\s+|some\s+)?$")
 # "from 84,181 to 81,083": a pair of levels of one population.
 _TO = re.compile(r"^\s*(?:(?:in|during)\s+\d{4}\s+)?to\s+(?:an?\s+|the\s+)?(?:estimated\s+)?$")
 

@@ -70,7 +70,7 @@ def tolerance(unit: float, significant_digits: int) -> float:
 HEDGE_MAX_SHARE = {"nearly": 0.05, "about": 0.05}
 
 
-def claim_interval(value: float, qualifier: str, unit: float, significant_digits: int) -> Interval:
+def claim_interval(value: float, qualifier: str, unit: float, significant_digits: int, percent: bool = False) -> Interval:
     """The values a hedged, possibly rounded number is consistent with. A hedge has a direction:
     "more than X" needs the figure above X, "nearly X" below X and close, "about X" close."""
     tol = tolerance(unit, significant_digits)
@@ -86,7 +86,7 @@ def claim_interval(value: float, qualifier: str, unit: float, significant_digits
         return Interval(value - tol, value)
     if qualifier == "about":
         return Interval(value - tol, value + tol)
-    if unit < 1:  # "3.7" stands for 3.65 to 3.75
+    if unit < 1 or (unit == 1 and percent):  # "3.7" stands for 3.65 to 3.75, "2%" for 1.5 to 2.5
         return Interval(value - unit / 2, value + unit / 2, high_open=True)
     if unit == 1:
         return Interval(value, value)
@@ -128,6 +128,7 @@ class Figure:
     decimals: int | None = None
     compared_from: dt.date | None = None  # a change cell: the start of the period it is compared with
     unit: str = "count"
+    is_change: bool = False               # a cell of a change_of measure (signed: negative for a decrease)
 
     @property
     def rounded(self) -> bool:
@@ -157,11 +158,12 @@ class FigureIndex:
         grouped: dict[tuple[str, str], list[Figure]] = defaultdict(list)
         for f in figures:
             start, end = as_date(f.get("period_start")), as_date(f.get("period_end"))
-            compared_from = start - (end - start) - dt.timedelta(days=1) if change_of.get((f["source_id"], f["measure"])) and start and end else None
+            is_change = bool(change_of.get((f["source_id"], f["measure"])))
+            compared_from = start - (end - start) - dt.timedelta(days=1) if is_change and start and end else None
             grouped[(f["source_id"], f["measure"])].append(Figure(
                 f["figure_id"], f["source_id"], f["measure"], tuple(sorted(parse_dims(f.get("dims")).items())),
                 float(f["value"]), f.get("qualifier") or "none", bool(f.get("derived")),
-                as_date(f.get("as_of_date")), start, end, f.get("decimals"), compared_from, f.get("unit") or "count",
+                as_date(f.get("as_of_date")), start, end, f.get("decimals"), compared_from, f.get("unit") or "count", is_change,
             ))
         index.by_measure = dict(grouped)
         index.totals = {(d["source_id"], d["dimension"]): d["value"] for d in dimensions if d["is_total"]}
@@ -224,7 +226,8 @@ def reconcile(claim: ClaimFacts, index: FigureIndex, source_ids: list[str], labe
         if named is not None and claim.names_a_figure:
             return _verdict(EXACT, claim, named, _explain_match(EXACT, claim, named, index, labels)
                             + " (the text names the figure by its value)")
-        if named is not None and claim.measure in (None, named.measure) and _conflicts_only_elsewhere(claim, named):
+        if (named is not None and claim.measure in (None, named.measure) and _same_time(claim, named)
+                and _conflicts_only_elsewhere(claim, named)):
             return _verdict(EXACT, claim, named, _explain_match(EXACT, claim, named, index, labels)
                             + " (a number this distinctive is a citation; the words naming another population are not the number's own)")
     return verdict
@@ -261,10 +264,12 @@ def _pool_measures(claim: ClaimFacts, index: FigureIndex, source_ids: list[str])
     if claim.direction is not None:
         kind = "percent" if claim.kind == "percent" else "difference"
         changes = index.change_measures(source_ids, claim.measure, kind)
-        if not changes:
-            what = "percent change" if kind == "percent" else "change"
-            return f"the cited source gives no {what} of {claim.measure.replace('_', ' ')}"
-        return changes
+        if changes:
+            return changes
+        if kind == "percent":
+            return f"the cited source gives no percent change of {claim.measure.replace('_', ' ')}"
+        # A source without changes of this count: the number is read as a level ("1,498 more with
+        # pending charges" adds to a list; it is no change the source could state).
     if claim.kind == "percent":
         if any(index.measure_units.get((s, claim.measure)) == "percent" for s in source_ids):
             return [claim.measure]
@@ -278,6 +283,11 @@ def _reconcile_scoped(claim: ClaimFacts, index: FigureIndex, source_ids: list[st
     if claim.measure is None:
         measure = _distinctive_match(claim, index, source_ids)
         if measure is None:
+            typo = _near_miss(claim, _level_figures(index, source_ids))
+            if typo is not None:
+                figure, how = typo
+                return _verdict(CONTRADICTED, claim, figure,
+                                f"'{claim.phrase}' {how} from the {describe(figure, index, labels)} {_fmt(figure.value)}: likely a typo of it")
             return Verdict(NOT_IN_SOURCE, None, None, None,
                            f"nothing near '{claim.phrase}' says it counts something the source measures")
         found = reconcile(replace(claim, measure=measure), index, source_ids, labels)
@@ -292,7 +302,7 @@ def _reconcile_scoped(claim: ClaimFacts, index: FigureIndex, source_ids: list[st
     pool = [f for s in source_ids for m in measures for f in index.by_measure.get((s, m), [])]
     if not pool:
         return Verdict(NOT_IN_SOURCE, None, None, None, f"the cited source has no {claim.measure.replace('_', ' ')} figures")
-    interval = claim_interval(claim.value, claim.qualifier, claim.unit, claim.significant_digits)
+    interval = claim_interval(claim.value, claim.qualifier, claim.unit, claim.significant_digits, claim.kind == "percent")
     dated = [f for f in pool if _same_time(claim, f)]
     if not dated:
         elsewhere = [f for f in pool if _names_population(claim, f, index) and _fits(claim, interval, f)
@@ -358,10 +368,14 @@ def _distinctive_figure(claim: ClaimFacts, index: FigureIndex, source_ids: list[
     """The cited source's figure a distinctive, unhedged count equals exactly (a stated one first)."""
     if claim.significant_digits < DISTINCTIVE_DIGITS or claim.qualifier != "none" or claim.kind != "count":
         return None
-    equal = [f for (sid, m), figures in index.by_measure.items() if sid in source_ids
-             and index.measure_units.get((sid, m), "count") != "percent" and not _is_change(index, sid, m)
-             for f in figures if f.value == claim.value]
+    equal = [f for f in _level_figures(index, source_ids) if f.value == claim.value]
     return min(equal, key=lambda f: (source_ids.index(f.source_id), f.derived, f.figure_id)) if equal else None
+
+
+def _level_figures(index: FigureIndex, source_ids: list[str]) -> list[Figure]:
+    """The cited sources' cells that are counts (no percentage, no change)."""
+    return [f for (sid, m), figures in index.by_measure.items() if sid in source_ids
+            and index.measure_units.get((sid, m), "count") != "percent" and not _is_change(index, sid, m) for f in figures]
 
 
 def _is_change(index: FigureIndex, source_id: str, measure: str) -> bool:
@@ -369,26 +383,31 @@ def _is_change(index: FigureIndex, source_id: str, measure: str) -> bool:
 
 
 def _verdict(verdict: str, claim: ClaimFacts, figure: Figure, explanation: str) -> Verdict:
-    signed = _signed(claim)
+    signed = _signed(claim, figure)
     diff = (signed - figure.value) / abs(figure.value) if figure.value else None
     return Verdict(verdict, figure.figure_id, figure.value, diff, f"{explanation} [cell {figure.figure_id}]")
 
 
-def _signed(claim: ClaimFacts) -> float:
-    """The claim's value with the sign its direction gives ("fell 3%" -> -3)."""
-    return -claim.value if claim.direction == "down" else claim.value
+def _signed(claim: ClaimFacts, figure: Figure | None = None) -> float:
+    """The claim's value with the sign its direction gives ("fell 3%" -> -3), when it is compared
+    with a change (with any figure when none is given)."""
+    if claim.direction == "down" and (figure is None or figure.is_change):
+        return -claim.value
+    if claim.direction == "either" and figure is not None and figure.is_change and figure.value < 0:
+        return -claim.value
+    return claim.value
 
 
 def _same_value(claim: ClaimFacts, figure: Figure) -> bool:
-    return _signed(claim) == figure.value
+    return _signed(claim, figure) == figure.value
 
 
 def _fits(claim: ClaimFacts, interval: Interval, figure: Figure) -> bool:
     """Consistent by value and hedges; a text repeating the source's own number always is, even
     where the source hedges it ("893,600" for the source's "more than 893,600"). A change is
     compared by its size, and only with a change in the same direction."""
-    if claim.direction is not None:
-        if figure.value != 0 and (figure.value < 0) != (claim.direction == "down"):
+    if claim.direction is not None and figure.is_change:
+        if claim.direction != "either" and figure.value != 0 and (figure.value < 0) != (claim.direction == "down"):
             return False
         size = abs(figure.value)
         return claim.value == size or interval.overlaps(figure_interval(size, figure.qualifier, figure.decimals, figure.rounded))
@@ -481,7 +500,7 @@ def _explain_wrong_scope(claim: ClaimFacts, figure: Figure, named: Figure | None
 
 
 def _explain_contradicted(claim: ClaimFacts, figure: Figure, index: FigureIndex, labels) -> str:
-    diff = (_signed(claim) - figure.value) / abs(figure.value) if figure.value else 0
+    diff = (_signed(claim, figure) - figure.value) / abs(figure.value) if figure.value else 0
     return (f"the text says {_cues(claim) or 'this population'}; the {describe(figure, index, labels)} is {_fmt(figure.value)}, "
             f"which '{claim.phrase}' does not fit ({diff:+.1%})")
 

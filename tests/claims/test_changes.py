@@ -146,3 +146,13 @@ def test_the_change_claim_keeps_the_value_as_written_and_the_figure_signed():
     facts = claim_facts(row, LEX)
     assert isinstance(facts, ClaimFacts) and facts.value == 5 and facts.direction == "down"
     assert reconcile(facts, INDEX, ["s"], {}).figure_value == -5
+
+
+def test_a_difference_of_unstated_direction_is_compared_by_size():
+    verdicts = judged("Nationwide there were 20,000 incidents in 2022 and 19,000 in 2023, a difference of 1,000.")
+    assert verdicts[-1][1:] == ("either", "all", "exact", "diff_all")
+
+
+def test_a_change_restated_in_other_units_keeps_its_direction():
+    verdicts = judged("Nationwide incidents fell 5%, or by 1,000, in 2023.")
+    assert [v[1] for v in verdicts] == ["down", "down"] and [v[4] for v in verdicts] == ["pct_all", "diff_all"]

@@ -4,6 +4,7 @@ from dataclasses import replace
 import pytest
 
 from factledger.cells import dims_key
+from factledger.claims.numbers import unit_of
 from factledger.claims.reconcile import (
     ClaimFacts, FigureIndex, claim_interval, figure_interval, reconcile,
 )
@@ -35,10 +36,13 @@ MEASURES = [{"source_id": "s", "measure": "people", "dimensions": "offense, cust
 INDEX = FigureIndex.build(FIGURES, DIMENSION_ROWS, MEASURES)
 
 
-def claim(value, qualifier="none", unit=1, sig=5, measure="people", kind="count", date=None, **dims):
+def claim(value, qualifier="none", unit=1, sig=None, measure="people", kind="count", date=None, **dims):
+    # The named dimensions' cues are the number's own words (after it), as in "650 convicted and free".
     return ClaimFacts(
-        phrase=str(value), value=value, qualifier=qualifier, kind=kind, unit=unit, significant_digits=sig, measure=measure,
+        phrase=str(value), value=value, qualifier=qualifier, kind=kind, unit=unit,
+        significant_digits=sig if sig is not None else unit_of(value)[1], measure=measure,
         dims={d: dims.get(d) for d in DIMS}, dim_cues={d: dims.get(d) for d in DIMS},
+        dim_bases={d: "after" for d in DIMS if dims.get(d)},
         when_unnamed={"offense": "total", "custody": "any", "criminal_status": "any"},
         date_first=date[0] if date else None, date_last=date[1] if date else None, date_phrase="then" if date else None,
     )
@@ -126,7 +130,7 @@ def test_a_distinctive_number_without_cues_is_the_sources_own():
 def test_a_number_written_as_a_figures_name_is_that_figure():
     big = fig("x_free_conv_big", 13099, offense="x", custody="free", status="convicted")
     index = FigureIndex.build([*FIGURES, big], DIMENSION_ROWS, MEASURES)
-    scoped = claim(13099, custody="free", criminal_status="convicted")  # offense unnamed: every offense
+    scoped = claim(13099, custody="held", criminal_status="convicted")  # its own words say held, the figure is free
     assert reconcile(scoped, index, ["s"], LABELS).verdict == "wrong_scope"
     named = reconcile(replace(scoped, names_a_figure=True), index, ["s"], LABELS)
     assert (named.verdict, named.figure_id) == ("exact", "x_free_conv_big")

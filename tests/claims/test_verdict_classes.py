@@ -54,6 +54,11 @@ def test_class3_of_those_takes_the_previous_sentences_population(context):
     assert "in the previous sentence" in verdicts[1][3]
 
 
+def test_class3_another_adds_to_the_previous_sentences_population(context):
+    verdicts = judge(context, "The 13,099 homicide convicts everyone quotes are the non-detained ones. Another 277 are detained.")
+    assert verdicts[1][:3] == ("277", "exact", 277)
+
+
 def test_class4_small_counts_are_something_else_not_false_flags(context):
     verdicts = judge(context, "In the county, two of them were charged with assault, officials said.")
     assert verdicts[0][1] == "not_in_source"
