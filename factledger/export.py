@@ -57,6 +57,9 @@ def field_descriptor(model: type[LakeTable], name: str) -> dict:
     constraints = {}
     if not col.nullable:
         constraints["required"] = True
+        if descriptor["type"] == "string":
+            # An empty text cell is a value here (e.g. no dimensions), not a missing one (Table Schema v2).
+            descriptor["missingValues"] = []
     for check in col.checks:
         stats = check.statistics or {}
         if check.name == "isin":

@@ -53,3 +53,11 @@ def test_the_exported_csv_is_neutralised_and_the_parquet_raw(built):
             assert not value.startswith(export.FORMULA_PREFIXES), (article_id, column)
     if HOSTILE_ID in raw and raw[HOSTILE_ID]["outlet"] == HOSTILE_OUTLET:  # ingestion kept it as written
         assert rows[HOSTILE_ID]["outlet"] == "'" + HOSTILE_OUTLET
+
+
+def test_the_neutralised_export_still_validates(built):
+    """Neutralised cells and empty (but required) text cells keep the Data Package valid."""
+    from frictionless import validate
+
+    report = validate(str(built.exports / "v2" / "datapackage.json"))
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:10]
