@@ -45,7 +45,7 @@ CLAIMS_GROUP = "claims"
 def claims_tables(context: dg.AssetExecutionContext, lake: LakeResource):
     with lake.connect() as con:
         con.execute("BEGIN")
-        result = store.sync_claims(con, lexicon.load())
+        result = store.sync_claims(con, lexicon.load(), progress=context.log.info)
         con.execute("COMMIT")
         verdicts = dict(con.execute("SELECT verdict, count(*) FROM claims GROUP BY verdict ORDER BY verdict").fetchall())
         n_claims = row_count(con, Claims)

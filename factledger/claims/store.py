@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import multiprocessing
+import os
+import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,16 +84,69 @@ class ClaimsSync:
     fingerprint: str = ""
 
 
-def sync_claims(con: duckdb.DuckDBPyConnection, lexicon: Lexicon, now: dt.datetime | None = None) -> ClaimsSync:
-    """Bring claims, date_findings and name_findings up to date with articles and figures."""
+# Articles are read, processed and written this many at a time: memory stays flat with the corpus.
+BATCH = 2_000
+# Below this many stale articles one process is faster than starting workers.
+PARALLEL_FROM = 1_000
+
+
+def process_article(article: tuple, context: pipeline.SourceContext, language: Lexicon) -> tuple[list, list, list]:
+    """One article's claims (with verdicts), date findings and name findings: a pure function."""
+    article_id, body, published, sha256, cites = article
+    lexicon = context.lexicon_for(cites, language)
+    extraction = pipeline.extract_article(article_id, body, published, sha256, lexicon)
+    return (pipeline.reconcile_rows(extraction.claims, {article_id: cites}, context, language),
+            pipeline.check_date_rows(extraction.dates, {article_id: cites}, context),
+            pipeline.name_rows(article_id, body, cites, context, language))
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(context: pipeline.SourceContext, language: Lexicon) -> None:
+    _WORKER.update(context=context, language=language)
+
+
+def _process_in_worker(articles: list[tuple]) -> list[tuple[list, list, list]]:
+    return [process_article(a, _WORKER["context"], _WORKER["language"]) for a in articles]
+
+
+def _processed(batches: Iterator[list[tuple]], context: pipeline.SourceContext, language: Lexicon,
+               workers: int) -> Iterator[list[tuple[list, list, list]]]:
+    """Each batch's results, in order: in this process, or across `workers` processes (spawned, so
+    no DuckDB state is forked), each worker taking a slice of the batch."""
+    if workers <= 1:
+        for batch in batches:
+            yield [process_article(a, context, language) for a in batch]
+        return
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_init_worker, initargs=(context, language)) as pool:
+        for batch in batches:
+            step = -(-len(batch) // workers)
+            yield [r for part in pool.map(_process_in_worker, [batch[i:i + step] for i in range(0, len(batch), step)]) for r in part]
+
+
+def default_workers() -> int:
+    """$FACTLEDGER_WORKERS, else the cores this process may use."""
+    configured = os.environ.get("FACTLEDGER_WORKERS")
+    if configured:
+        return max(1, int(configured))
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def sync_claims(con: duckdb.DuckDBPyConnection, lexicon: Lexicon, now: dt.datetime | None = None,
+                progress: Callable[[str], None] | None = None, workers: int | None = None) -> ClaimsSync:
+    """Bring claims, date_findings and name_findings up to date with articles and figures, in
+    batches of BATCH articles (across processes when many are stale); `progress` gets a line per
+    batch with the rate and the time left."""
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     context = load_context(con)
     result = ClaimsSync(fingerprint=context.fingerprint)
-    stale = con.execute("""
-        SELECT a.article_id, a.body, a.published, a.sha256, a.cites FROM articles a
+    stale_ids = [r[0] for r in con.execute("""
+        SELECT a.article_id FROM articles a
         LEFT JOIN claim_extractions e USING (article_id)
         WHERE a.retired_at IS NULL AND (e.article_sha256 IS DISTINCT FROM a.sha256 OR e.figures_fingerprint IS DISTINCT FROM $fp)
-        ORDER BY a.article_id""", {"fp": context.fingerprint}).fetchall()
+        ORDER BY a.article_id""", {"fp": context.fingerprint}).fetchall()]
     result.dropped = [r[0] for r in con.execute("""
         SELECT article_id FROM claim_extractions
         WHERE article_id NOT IN (SELECT article_id FROM articles WHERE retired_at IS NULL)""").fetchall()]
@@ -97,26 +155,38 @@ def sync_claims(con: duckdb.DuckDBPyConnection, lexicon: Lexicon, now: dt.dateti
         SELECT count(*) FROM claim_extractions e JOIN articles a USING (article_id)
         WHERE a.retired_at IS NULL AND e.article_sha256 = a.sha256 AND e.figures_fingerprint IS DISTINCT FROM $fp""",
         {"fp": context.fingerprint}).fetchone()[0])
-    changed = [r[0] for r in stale] + result.dropped
+    changed = stale_ids + result.dropped
     if changed:
         for model in (Claims, DateFindings, NameFindings, ClaimExtractions):
             con.execute(f"DELETE FROM {model.table_name()} WHERE list_contains(?, article_id)", [changed])
-    cites = {article_id: article_cites for article_id, _, _, _, article_cites in stale}
-    claim_rows, date_rows, names = [], [], []
-    for article_id, body, published, sha256, article_cites in stale:
-        extraction = pipeline.extract_article(article_id, body, published, sha256, context.lexicon_for(article_cites, lexicon))
-        claim_rows += extraction.claims
-        date_rows += extraction.dates
-        names += pipeline.name_rows(article_id, body, article_cites, context, lexicon)
-    insert_rows(con, Claims, pipeline.reconcile_rows(claim_rows, cites, context, lexicon))
-    insert_rows(con, DateFindings, pipeline.check_date_rows(date_rows, cites, context))
-    insert_rows(con, NameFindings, names)
-    per_article = Counter(c["article_id"] for c in claim_rows)
-    insert_rows(con, ClaimExtractions, [
-        {"article_id": a, "article_sha256": s, "n_claims": per_article[a], "extracted_at": now,
-         "figures_fingerprint": context.fingerprint} for a, _, _, s, _ in stale
-    ])
-    result.extracted = [r[0] for r in stale]
+
+    def batches() -> Iterator[list[tuple]]:
+        for i in range(0, len(stale_ids), BATCH):
+            yield con.execute("""SELECT article_id, body, published, sha256, cites FROM articles
+                                 WHERE list_contains(?, article_id) AND retired_at IS NULL ORDER BY article_id""",
+                              [stale_ids[i:i + BATCH]]).fetchall()
+
+    workers = min(workers or default_workers(), 8) if len(stale_ids) >= PARALLEL_FROM else 1
+    start, done = time.monotonic(), 0
+    for batch_results in _processed(batches(), context, lexicon, workers):
+        claims = [row for c, _, _ in batch_results for row in c]
+        insert_rows(con, Claims, claims)
+        insert_rows(con, DateFindings, [row for _, d, _ in batch_results for row in d])
+        insert_rows(con, NameFindings, [row for _, _, n in batch_results for row in n])
+        per_article = Counter(c["article_id"] for c in claims)
+        batch_ids = stale_ids[done:done + len(batch_results)]
+        done += len(batch_results)
+        insert_rows(con, ClaimExtractions, [
+            {"article_id": a, "article_sha256": sha, "n_claims": per_article[a], "extracted_at": now,
+             "figures_fingerprint": context.fingerprint}
+            for a, sha in con.execute("SELECT article_id, sha256 FROM articles WHERE list_contains(?, article_id)", [batch_ids]).fetchall()
+        ])
+        if progress and len(stale_ids) > BATCH:
+            elapsed = time.monotonic() - start
+            rate = done / elapsed if elapsed else 0.0
+            progress(f"claims: {done:,}/{len(stale_ids):,} articles, {rate:,.0f}/s, "
+                     f"{(len(stale_ids) - done) / rate if rate else 0:,.0f} s left ({workers} process{'es' if workers > 1 else ''})")
+    result.extracted = stale_ids
     return result
 
 
