@@ -137,8 +137,8 @@ def default_workers() -> int:
 def sync_claims(con: duckdb.DuckDBPyConnection, lexicon: Lexicon, now: dt.datetime | None = None,
                 progress: Callable[[str], None] | None = None, workers: int | None = None) -> ClaimsSync:
     """Bring claims, date_findings and name_findings up to date with articles and figures, in
-    batches of BATCH articles (across processes when many are stale); `progress` gets a line per
-    batch with the rate and the time left."""
+    batches of BATCH articles, across `workers` processes (default: the cores, when at least
+    PARALLEL_FROM articles are stale); `progress` gets a line per batch with the rate and the time left."""
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     context = load_context(con)
     result = ClaimsSync(fingerprint=context.fingerprint)
@@ -166,7 +166,8 @@ def sync_claims(con: duckdb.DuckDBPyConnection, lexicon: Lexicon, now: dt.dateti
                                  WHERE list_contains(?, article_id) AND retired_at IS NULL ORDER BY article_id""",
                               [stale_ids[i:i + BATCH]]).fetchall()
 
-    workers = min(workers or default_workers(), 8) if len(stale_ids) >= PARALLEL_FROM else 1
+    if workers is None:  # by default, workers only pay off for many articles
+        workers = min(default_workers(), 8) if len(stale_ids) >= PARALLEL_FROM else 1
     start, done = time.monotonic(), 0
     for batch_results in _processed(batches(), context, lexicon, workers):
         claims = [row for c, _, _ in batch_results for row in c]

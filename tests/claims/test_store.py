@@ -61,3 +61,18 @@ def test_removed_article_drops_its_claims(raw_copy, tmp_path):
     assert result.dropped == [gone.stem]
     with lake.connect(warehouse) as con:
         assert con.execute("SELECT count(*) FROM claims WHERE article_id = ?", [gone.stem]).fetchone()[0] == 0
+
+
+def test_claims_across_worker_processes_equal_those_of_one_process(raw_copy, tmp_path):
+    results = {}
+    for workers in (1, 2):
+        warehouse = tmp_path / f"wh{workers}"
+        with lake.connect(warehouse) as con:
+            tables.ensure_tables(con)
+            ingest.sync_articles(con, raw_copy)
+            ingest.sync_sources(con, raw_copy)
+            figures.rebuild_figures(con)
+            store.sync_claims(con, lexicon.load(), workers=workers)
+            results[workers] = con.execute(
+                "SELECT claim_id, verdict, figure_id, explanation FROM claims ORDER BY claim_id").fetchall()
+    assert results[1] and results[1] == results[2]
