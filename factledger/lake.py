@@ -143,6 +143,9 @@ class LakeConfig:
     catalog: str
     data_path: str
     s3: S3Settings | None = field(default=None, repr=False)
+    # Both under the warehouse folder by default: the folder can be moved (or copied) as a whole, so
+    # the data path recorded in the catalog is overridden by the folder's current place.
+    in_warehouse: bool = False
 
     @property
     def backend(self) -> str:
@@ -171,6 +174,8 @@ class LakeConfig:
             options.append("READ_ONLY")
         if snapshot is not None:
             options.append(f"SNAPSHOT_VERSION {int(snapshot)}")
+        if self.in_warehouse:
+            options.append("OVERRIDE_DATA_PATH true")
         return f"ATTACH {_literal('ducklake:' + self.catalog)} AS {alias} ({', '.join(options)})"
 
     def lock_key(self) -> int:
@@ -198,7 +203,7 @@ def resolve(warehouse: str | os.PathLike | None = None, *, catalog: str | None =
     else:
         folder = Path(chosen_data).expanduser().resolve() if chosen_data else data_path(warehouse)
         data, s3 = str(folder) + "/", None
-    return LakeConfig(catalog_spec, data, s3)
+    return LakeConfig(catalog_spec, data, s3, in_warehouse=not chosen_catalog and not chosen_data)
 
 
 def _catalog(spec: str) -> str:

@@ -1,0 +1,25 @@
+"""A warehouse folder moved (or copied) elsewhere keeps working: the catalog's recorded data path is
+overridden by the folder's current place (issue 12, item 6)."""
+import shutil
+
+from factledger import figures, ingest, lake, tables
+from factledger.paths import PROJECT_ROOT
+
+
+def test_a_moved_warehouse_reads_and_writes_in_its_new_place(tmp_path):
+    before = tmp_path / "before"
+    with lake.connect(before) as con:
+        tables.ensure_tables(con)
+        ingest.sync_sources(con, PROJECT_ROOT / "raw")
+        figures.rebuild_figures(con)
+        n = con.execute("SELECT count(*) FROM figures").fetchone()[0]
+    after = tmp_path / "moved" / "elsewhere"
+    after.parent.mkdir()
+    shutil.move(before, after)
+    with lake.connect(after, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM figures").fetchone()[0] == n > 0
+    with lake.connect(after) as con:
+        tables.ensure_tables(con)
+        figures.rebuild_figures(con)
+        assert con.execute("SELECT count(*) FROM figures").fetchone()[0] == n
+    assert not before.exists() and any((after / "lake" / "data").rglob("*.parquet"))
