@@ -21,6 +21,7 @@ import duckdb
 from factledger import publish
 from factledger.report import explain
 from schemas._base import LakeTable
+from factledger import sql
 
 EXPORTS = "exports"
 DATAPACKAGE_PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
@@ -297,8 +298,8 @@ def export_version(con: duckdb.DuckDBPyConnection, warehouse: Path, version: pub
         order = ", ".join(publish.quote(k) for k in publish.row_key(model, publish.published_table(name))) if model else "ALL"
         query = f"SELECT * FROM {relation} ORDER BY {order}"
         csv_query = f"SELECT {neutralised_select(con, relation)} FROM {relation} ORDER BY {order}"
-        con.execute(f"COPY ({csv_query}) TO '{staging / (name + '.csv')}' (HEADER, DELIMITER ',', TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S.%f')")
-        con.execute(f"COPY ({query}) TO '{staging / (name + '.parquet')}' (FORMAT parquet)")  # raw values
+        con.execute(f"COPY ({csv_query}) TO {sql.literal(staging / (name + '.csv'))} (HEADER, DELIMITER ',', TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S.%f')")
+        con.execute(f"COPY ({query}) TO {sql.literal(staging / (name + '.parquet'))} (FORMAT parquet)")  # raw values
     (staging / "datapackage.json").write_text(json.dumps(datapackage(con, version, tables, created_at), indent=2) + "\n")
     (staging / "claim_reviews.jsonld").write_text(json.dumps(claim_reviews(con, version, tables, created_at), indent=2) + "\n")
     shutil.rmtree(target, ignore_errors=True)

@@ -46,7 +46,7 @@ import duckdb
 import duckdb_extension_ducklake
 import duckdb_extension_sqlite_scanner
 
-from factledger import paths
+from factledger import paths, sql
 
 LAKE = "lake"
 CATALOG_ENV = "FACTLEDGER_CATALOG"
@@ -246,8 +246,7 @@ def scrub(message: str, config: LakeConfig | None = None) -> str:
     return message
 
 
-def _literal(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
+_literal = sql.literal  # the one literal quoting (factledger/sql.py)
 
 
 # --- where the rest of a run's files go -------------------------------------------------------------

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 import schemas
-from factledger import paths
+from factledger import paths, sql
 from factledger.consistency import QUARANTINED_IDS_SQL
 from factledger.tables import insert_rows
 from schemas._base import LakeTable, duckdb_type
@@ -94,8 +94,7 @@ def row_key(model: type[LakeTable], table: PublishedTable) -> tuple[str, ...]:
     return tuple(k for k in model.key() if k not in table.volatile) or tuple(compared_columns(model, table))
 
 
-def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+quote = sql.identifier  # the one identifier quoting (factledger/sql.py)
 
 
 # --- fingerprints ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import pandera.ibis as pa
 from pandera.ibis import DataFrameModel
+from factledger.sql import identifier
 
 # Dimension and measure names are data, declared by each source's descriptor
 # (raw/sources/<id>/source.yaml); a cell's identity is defined once, in factledger/cells.py.
@@ -55,7 +56,7 @@ class LakeTable(DataFrameModel):
     @classmethod
     def ddl(cls, catalog: str = "lake") -> str:
         # Quoted: column names such as `end` are SQL keywords.
-        cols = ", ".join(f'"{name}" {duckdb_type(col.dtype.type)}' for name, col in cls.columns().items())
+        cols = ", ".join(f"{identifier(name)} {duckdb_type(col.dtype.type)}" for name, col in cls.columns().items())
         return f"CREATE TABLE IF NOT EXISTS {catalog}.main.{cls.table_name()} ({cols})"
 
     @classmethod

@@ -25,6 +25,7 @@ from factledger.claims.lexicon import Lexicon
 from factledger.claims.reconcile import FigureIndex
 from factledger.tables import insert_rows
 from schemas.claims import ClaimExtractions, Claims, DateFindings, NameFindings
+from factledger import sql
 
 EXPORT_RELATIVE_PATH = Path("reports") / "claims.csv"
 # The columns score.py needs first, then the ones a reader needs to see why.
@@ -193,9 +194,10 @@ def sync_claims(con: duckdb.DuckDBPyConnection, lexicon: Lexicon, now: dt.dateti
 
 def _export_expression(column: str, alias: str) -> str:
     """Whole numbers without a trailing '.0' (plain integers, no grouping: easy for any reader)."""
-    ref = f'{alias}."{column}"'
+    ref = f"{alias}.{sql.identifier(column)}"
     if column in ("value", "figure_value"):
-        return f'CASE WHEN {ref} = round({ref}) THEN CAST(CAST({ref} AS BIGINT) AS VARCHAR) ELSE CAST({ref} AS VARCHAR) END AS "{column}"'
+        return (f"CASE WHEN {ref} = round({ref}) THEN CAST(CAST({ref} AS BIGINT) AS VARCHAR) "
+                f"ELSE CAST({ref} AS VARCHAR) END AS {sql.identifier(column)}")
     return ref
 
 
@@ -206,6 +208,6 @@ def export_claims(con: duckdb.DuckDBPyConnection, warehouse: Path) -> Path:
     tmp = path.with_suffix(".csv.tmp")
     columns = ", ".join([*(_export_expression(c, "c") for c in EXPORT_COLUMNS), *(_export_expression(c, "a") for c in EXPORT_ARTICLE_COLUMNS)])
     con.execute(f"""COPY (SELECT {columns} FROM claims c LEFT JOIN articles a USING (article_id)
-                    ORDER BY c.article_id, c.start) TO '{tmp}' (HEADER, DELIMITER ',')""")
+                    ORDER BY c.article_id, c.start) TO {sql.literal(tmp)} (HEADER, DELIMITER ',')""")
     tmp.replace(path)
     return path

@@ -22,6 +22,7 @@ import duckdb
 
 from factledger import lake, paths, publish
 from factledger.commands import add_warehouse_flag
+from factledger import sql
 
 MAX_CELL = 80
 
@@ -265,8 +266,7 @@ def changed_values(con: duckdb.DuckDBPyConnection, d: publish.TableDiff, old_sna
     return {k: [tuple(v) for v in changes] for k, changes in rows}
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+_literal = sql.literal  # the one literal quoting (factledger/sql.py)
 
 
 def _shown(value: str | None, limit: int = 60) -> str:
