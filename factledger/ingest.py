@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from factledger.articles import (
     parse_article,
     sha256_hex,
 )
+from factledger.rawfiles import refusal as _refusal
 from factledger.rejections import Rejection
 from factledger.sources import ParsedSource, parse_source_folder
 from factledger.tables import insert_rows
@@ -88,33 +88,6 @@ def scan_articles(raw_root: Path) -> list[tuple[str, Path, str | None]]:
 
 def _rel(path: Path, raw_root: Path) -> str:
     return path.relative_to(raw_root).as_posix()
-
-
-def _refusal(path: Path, root: Path) -> str | None:
-    """Why the file at `path` must not be read, or None."""
-    try:
-        mode = path.lstat().st_mode
-    except OSError as err:
-        return f"unreadable: {err.strerror or err}"
-    if stat.S_ISLNK(mode):
-        try:
-            link = os.readlink(path)
-        except OSError:
-            link = "?"
-        try:
-            target = path.resolve(strict=True)
-        except FileNotFoundError:
-            return f"dangling symbolic link (to {link!r}, which does not exist); not read"
-        except (RuntimeError, OSError) as err:
-            return f"symbolic link loop (to {link!r}): {getattr(err, 'strerror', None) or err}; not read"
-        if not target.is_relative_to(root):
-            return f"symbolic link leaving the raw folder (to {str(target)!r}); not read"
-        mode = target.stat().st_mode
-        if not stat.S_ISREG(mode):
-            return "symbolic link to something that is not a regular file; not read"
-    elif not stat.S_ISREG(mode):
-        return "not a regular file (a FIFO, socket or device); not read"
-    return None
 
 
 def _read_limited(path: Path) -> bytes | str:

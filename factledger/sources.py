@@ -17,6 +17,7 @@ import yaml
 
 from factledger.articles import sha256_hex
 from factledger.cells import dims_key, valid_name
+from factledger.rawfiles import refusal
 from factledger.rejections import Rejection
 from schemas._base import CHANGE_KINDS, QUALIFIERS, WHEN_UNNAMED
 
@@ -53,9 +54,16 @@ def parse_source_folder(folder: Path, raw_root: Path) -> ParsedSource:
     refuses that row only; a CSV with a missing or unknown column refuses that file."""
     out = ParsedSource()
     rel = lambda p: p.relative_to(raw_root).as_posix()  # noqa: E731
+    root = Path(raw_root).resolve()
+    if folder.is_symlink() or not folder.resolve().is_relative_to(root):
+        out.rejections.append(Rejection("sources", rel(folder), None, "the source folder is a symbolic link; linked folders are not followed"))
+        return out
     descriptor_path = folder / DESCRIPTOR
-    if not descriptor_path.is_file():
+    if not descriptor_path.is_file() and not descriptor_path.is_symlink():
         out.rejections.append(Rejection("sources", rel(folder), None, f"no {DESCRIPTOR} descriptor in the folder"))
+        return out
+    if (why := refusal(descriptor_path, root)) is not None:
+        out.rejections.append(Rejection("sources", rel(descriptor_path), None, why))
         return out
     descriptor_bytes = descriptor_path.read_bytes()
     try:
@@ -65,7 +73,12 @@ def parse_source_folder(folder: Path, raw_root: Path) -> ParsedSource:
         return out
 
     source_id = descriptor["id"]
-    csv_paths = sorted(folder.glob("*.csv"))
+    csv_paths = []
+    for path in sorted(folder.glob("*.csv")):
+        if (why := refusal(path, root)) is not None:
+            out.rejections.append(Rejection("sources", rel(path), None, why))
+        else:
+            csv_paths.append(path)
     if not csv_paths:
         out.rejections.append(Rejection("sources", rel(folder), None, "no figures CSV in the folder"))
     all_bytes = descriptor_bytes

@@ -230,3 +230,17 @@ def test_a_warehouse_of_an_older_layout_stops_with_what_to_do(tmp_path):
         with pytest.raises(tables.WarehouseSchemaError, match=r"figures \(lacks .*dims.*has offense\).*move the warehouse folder aside"):
             tables.ensure_tables(con)
         assert con.execute("SELECT count(*) FROM information_schema.tables WHERE table_catalog = 'lake'").fetchone()[0] == 1
+
+
+def test_a_source_folder_is_confined_to_raw(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.csv").write_text("measure,value\nm,7\n", encoding="utf-8")
+    raw = tmp_path / "raw"
+    folder = _source_folder(raw, "s1", "id: s1\ndates: {document_date: 2024-01-01}\nmeasures:\n  m: {}\n", "measure,value\nm,1\n")
+    (folder / "leak.csv").symlink_to(outside / "secret.csv")
+    (raw / "sources" / "s2").symlink_to(outside, target_is_directory=True)
+    parsed = {p.name: parse_source_folder(p, raw) for p in sorted((raw / "sources").iterdir())}
+    assert [f["value"] for f in parsed["s1"].figures] == [1.0]
+    assert "symbolic link leaving the raw folder" in parsed["s1"].rejections[0].reason
+    assert parsed["s2"].source is None and "symbolic link" in parsed["s2"].rejections[0].reason
