@@ -35,6 +35,21 @@ def warehouse(tmp_path: Path) -> Path:
     return tmp_path / "warehouse"
 
 
+def build_lake(raw: Path, warehouse: Path) -> Path:
+    """The pipeline's tables from `raw` with plain functions (no Dagster, no checks, no publish):
+    ingest, derive, extract and reconcile. Returns the claims export's path."""
+    from factledger import figures, ingest, tables
+    from factledger.claims import lexicon, store
+
+    with lake.connect(warehouse) as con:
+        tables.ensure_tables(con)
+        ingest.sync_articles(con, raw)
+        ingest.sync_sources(con, raw)
+        figures.rebuild_figures(con)
+        store.sync_claims(con, lexicon.load())
+        return store.export_claims(con, warehouse)
+
+
 def run_pipeline(raw: Path, warehouse: Path, assets: tuple[str, ...] | None = None) -> dg.ExecuteInProcessResult:
     """Materialise the real Definitions' assets and checks in-process (optionally only `assets` and
     their checks) with the resources pointed at `raw` and `warehouse`."""

@@ -10,6 +10,7 @@ from factledger import figures, ingest, lake, tables
 from factledger.claims import lexicon, store
 from factledger.paths import PROJECT_ROOT
 from factledger.validation import validate
+from tests.conftest import build_lake
 from schemas.claims import CLAIM_PHRASES_SQL, ClaimExtractions, ClaimPhrases, Claims, DateFindings, NameFindings
 
 SHARED = PROJECT_ROOT.parent / "shared" / "eval"
@@ -48,14 +49,10 @@ def test_scorer_thresholds(built):
 
 
 def build_and_export(raw, warehouse):
-    with lake.connect(warehouse) as con:
-        tables.ensure_tables(con)
-        ingest.sync_articles(con, raw)
-        ingest.sync_sources(con, raw)
-        figures.rebuild_figures(con)
-        store.sync_claims(con, lexicon.load())
+    path = build_lake(raw, warehouse)
+    with lake.connect(warehouse, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM rejected_inputs").fetchone()[0] == 0
-        return store.export_claims(con, warehouse)
+    return path
 
 
 @pytest.mark.skipif(not (SHARED / "score.py").exists() or not OVERDOSE.is_dir(), reason="../shared is absent")
@@ -74,15 +71,7 @@ def test_the_second_story_scores_as_its_issue_requires(tmp_path):
     raw = tmp_path / "raw"
     shutil.copytree(OVERDOSE / "articles", raw / "articles")
     shutil.copytree(OVERDOSE / "sources", raw / "sources")
-    warehouse = tmp_path / "warehouse"
-    with lake.connect(warehouse) as con:
-        tables.ensure_tables(con)
-        ingest.sync_articles(con, raw)
-        ingest.sync_sources(con, raw)
-        figures.rebuild_figures(con)
-        store.sync_claims(con, lexicon.load())
-        assert con.execute("SELECT count(*) FROM rejected_inputs").fetchone()[0] == 0
-        path = store.export_claims(con, warehouse)
+    path = build_and_export(raw, tmp_path / "warehouse")
     last = score(OVERDOSE / "dev_claims.csv", path, 0.95, 0.90)
     assert "false_flags=0" in last
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from factledger import cells, figures, ingest, lake, tables
-from factledger.claims import lexicon, store
+from factledger import cells, lake, tables
 from factledger.paths import PROJECT_ROOT
 from factledger.sources import parse_number, parse_source_folder
 from factledger.validation import validate
 from schemas import Claims, FigureDerivations, Figures
+from tests.conftest import build_lake
 
 OVERDOSE = PROJECT_ROOT.parent / "shared" / "overdose"
 
@@ -76,13 +76,7 @@ def _source_folder(raw: Path, folder: str, descriptor: str, csv_text: str) -> Pa
     return target
 
 
-def build(raw: Path, warehouse: Path) -> None:
-    with lake.connect(warehouse) as con:
-        tables.ensure_tables(con)
-        ingest.sync_articles(con, raw)
-        ingest.sync_sources(con, raw)
-        figures.rebuild_figures(con)
-        store.sync_claims(con, lexicon.load())
+build = build_lake
 
 
 def rows(warehouse: Path, sql: str) -> list[tuple]:

@@ -4,6 +4,7 @@ import shutil
 
 from factledger import figures, ingest, lake, tables
 from factledger.paths import PROJECT_ROOT
+from tests.conftest import build_lake
 
 
 def test_a_moved_warehouse_reads_and_writes_in_its_new_place(tmp_path):
@@ -26,16 +27,8 @@ def test_a_moved_warehouse_reads_and_writes_in_its_new_place(tmp_path):
 
 
 def test_a_warehouse_path_with_a_quote_works(tmp_path):
-    from factledger.claims import lexicon, store
-
     warehouse = tmp_path / "o'brien's warehouse"
-    with lake.connect(warehouse) as con:
-        tables.ensure_tables(con)
-        ingest.sync_articles(con, PROJECT_ROOT / "raw")
-        ingest.sync_sources(con, PROJECT_ROOT / "raw")
-        figures.rebuild_figures(con)
-        store.sync_claims(con, lexicon.load())
-        path = store.export_claims(con, warehouse)
+    path = build_lake(PROJECT_ROOT / "raw", warehouse)
     assert path.read_text(encoding="utf-8").startswith("article_id,")
     with lake.connect(warehouse, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM claims").fetchone()[0] > 0
