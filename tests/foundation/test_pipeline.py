@@ -146,6 +146,7 @@ measures:
   detention_capacity_beds:
     description: Detention beds funded for the fiscal year
     unit: beds
+    cues: ["beds?", "bed space"]   # the words articles use for it (without cues: its name read as words)
 """
 NEW_SOURCE_CSV = """\
 measure,period_start,period_end,value,basis
