@@ -7,7 +7,7 @@ and per source, a diff page. It only reads the lake (attached read-only), so it 
 import dagster as dg
 
 from assets._lake import OWNER
-from factledger import lake as lake_db
+from factledger import export, lake as lake_db
 from factledger import publish
 from factledger.report import build
 from orchestration.resources import LakeResource
@@ -54,6 +54,9 @@ def report(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Material
     verb = "wrote" if written.regenerated else "kept (unchanged)"
     context.log.info(f"{verb} the report of version {version.version}: {written.path} "
                      f"({written.pages} pages, {written.bytes / 1e6:.2f} MB, {written.seconds:.2f} s)")
+    mirrored = export.mirror_to_object_storage(lake.warehouse, version.version)
+    if mirrored:
+        context.log.info(f"copied version {version.version}'s exports and report to {mirrored}")
     return dg.MaterializeResult(metadata={
         "summary": f"{verb} the report of version {version.version} ({written.pages} pages, {written.bytes / 1e6:.2f} MB, "
                    f"{written.seconds:.1f} s): {written.path}",

@@ -320,3 +320,24 @@ def point_latest(warehouse: Path, version: int) -> Path:
         pass  # no symlinks here (some filesystems): LATEST below still says which folder is current
     (root / "LATEST").write_text(f"v{version}\n")
     return link
+
+
+def mirror_to_object_storage(warehouse: Path, version: int) -> str | None:
+    """Copy the version's export folder (its report included) to the configured object storage,
+    then its LATEST marker: `lake.exports_location` (FACTLEDGER_EXPORTS, or a sibling `exports/` of
+    an S3 data path). Returns the URL written, or None when exports stay on local disk. The copy
+    uses the lake's own S3 settings; nothing is written that the local folder does not have."""
+    import pyarrow.fs as pafs
+
+    from factledger import lake
+
+    location = lake.exports_location(warehouse)
+    if not location.startswith("s3://"):
+        return None
+    fs, base = lake.filesystem(lake.resolve(warehouse), location)
+    source = version_dir(warehouse, version)
+    pafs.copy_files(str(source), f"{base}v{version}", source_filesystem=pafs.LocalFileSystem(), destination_filesystem=fs)
+    with fs.open_output_stream(f"{base}LATEST") as out:
+        out.write(f"v{version}\n".encode())
+    return f"{location}v{version}/"
+
