@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 from factledger.claims.lexicon import Lexicon
+from factledger.claims.reconcile import UNLISTED  # a value the text names that the source does not list
 
 MEASURE = "measure"
 
@@ -122,7 +123,6 @@ CLAUSE_BREAK = re.compile(r",\s+(?:and|but|while|whereas|whilst|though|although|
 _EXAMPLES = re.compile(r"\b(?:like|such as|including|especially|notably)\s+(?:[\w-]+\s+){0,3}$")
 
 
-from factledger.claims.reconcile import UNLISTED  # noqa: E402  (a value the text names that the source does not list)
 
 
 def unlisted_parts(scope: Scope, cues: list[Cue], lowered_sentence: str, lexicon: Lexicon) -> None:
