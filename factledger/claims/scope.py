@@ -123,8 +123,6 @@ CLAUSE_BREAK = re.compile(r",\s+(?:and|but|while|whereas|whilst|though|although|
 _EXAMPLES = re.compile(r"\b(?:like|such as|including|especially|notably)\s+(?:[\w-]+\s+){0,3}$")
 
 
-
-
 def unlisted_parts(scope: Scope, cues: list[Cue], lowered_sentence: str, lexicon: Lexicon) -> None:
     """A total's words narrowed by a restrictor and words that are no cue ("overdose deaths from
     semi-synthetic drugs like morphine"): the number counts a part the source does not break out.
