@@ -8,7 +8,6 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.jobs import refresh_job
-from orchestration.sensors import WRITER_TAGS
 
 DAILY_CRON = "0 6 * * *"
 TIMEZONE = "UTC"
@@ -27,5 +26,5 @@ def daily_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     # One run per scheduled day: evaluating the same tick again does not launch a second run.
     return dg.RunRequest(
         run_key=f"daily-{when:%Y-%m-%d}",
-        tags={**WRITER_TAGS, "factledger/trigger": "schedule"},
+        tags={"factledger/trigger": "schedule"},  # the writer tags are the job's own
     )

@@ -19,7 +19,6 @@ from orchestration.resources import RawFilesResource
 INTERVAL_ENV = "FACTLEDGER_SENSOR_INTERVAL"
 DEFAULT_INTERVAL_SECONDS = 30
 # Runs launched by the daemon carry this tag; dagster.yaml lets one such run be in progress at a time.
-WRITER_TAGS = {"factledger/lake": "writer"}
 MAX_TAG_PATHS = 20
 
 
@@ -31,7 +30,6 @@ def change_tags(changes: watch.Changes) -> dict[str, str]:
     paths = changes.paths
     listed = ", ".join(paths[:MAX_TAG_PATHS]) + (f", ... ({len(paths) - MAX_TAG_PATHS} more)" if len(paths) > MAX_TAG_PATHS else "")
     return {
-        **WRITER_TAGS,
         "factledger/trigger": "raw-files",
         "factledger/changes": changes.summary(),
         "factledger/changed_paths": listed,

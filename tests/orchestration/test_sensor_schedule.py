@@ -51,7 +51,8 @@ def test_one_run_request_per_change_with_a_stable_key(raw: Path) -> None:
         request = requests[0]
         assert request.tags["factledger/changes"] == "1 added, 0 changed, 0 removed"
         assert request.tags["factledger/changed_paths"] == "articles/900_new.md"
-        assert request.tags["factledger/lake"] == "writer"
+        # The writer tag is the job's own: UI launches carry it too.
+        assert defs.resolve_job_def("refresh").tags["factledger/lake"] == "writer"
         dg.validate_run_config(defs.resolve_job_def("refresh"), request.run_config)
         # The same tick evaluated again from the same cursor (e.g. the daemon died before storing
         # the cursor) asks for the same run key, which Dagster launches only once.
@@ -129,7 +130,8 @@ def test_daily_schedule_requests_a_refresh_run_per_day() -> None:
         assert len(data.run_requests) == 1
         request = data.run_requests[0]
         assert request.run_key == "daily-2026-11-03"
-        assert request.tags["factledger/lake"] == "writer"
+        assert request.tags["factledger/trigger"] == "schedule"
+        assert defs.resolve_job_def("refresh").tags["factledger/lake"] == "writer"
         assert daily_refresh.job_name == "refresh" and daily_refresh.cron_schedule == "0 6 * * *"
         # and the request is a valid run of the real job
         dg.validate_run_config(defs.resolve_job_def("refresh"), request.run_config)
