@@ -17,7 +17,7 @@ INGEST_ASSETS = ("articles", "sources", "official_figures", "figures")
 
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch):
-    """`factledger run` exports the folders it was given; keep that from leaking between tests."""
+    """Tests choose their folders explicitly: the developer's FACTLEDGER_RAW / FACTLEDGER_WAREHOUSE never leak in."""
     for name in (paths.RAW_ENV, paths.WAREHOUSE_ENV):
         monkeypatch.setenv(name, "")
 

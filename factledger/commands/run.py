@@ -36,8 +36,6 @@ def execute(args: argparse.Namespace) -> int:
     raw, warehouse = paths.raw_dir(args.raw), paths.warehouse_dir(args.warehouse)
     if not raw.is_dir():
         raise FileNotFoundError(f"raw folder {raw} does not exist")
-    # The Definitions' resources resolve their folders from these, as in the UI and the daemon.
-    os.environ[paths.RAW_ENV], os.environ[paths.WAREHOUSE_ENV] = str(raw), str(warehouse)
     from orchestration.definitions import defs
 
     print(f"factledger run\n  raw:       {raw}\n  warehouse: {warehouse}\n", file=sys.stderr, flush=True)
@@ -45,9 +43,12 @@ def execute(args: argparse.Namespace) -> int:
     with _instance() as instance:
         job = defs.resolve_job_def("refresh")
         # execute_in_process drops loggers a job inherits from Definitions; hand them over again.
+        # The folders go to the resources as run config (the process environment is left alone).
         result = job.with_logger_defs(job.loggers).execute_in_process(
-            instance=instance, raise_on_error=False, run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-        )
+            instance=instance, raise_on_error=False, run_config={
+                "loggers": {"console": {"config": {"log_level": "INFO"}}},
+                "resources": {"lake": {"config": {"warehouse_dir": str(warehouse)}}, "raw": {"config": {"raw_dir": str(raw)}}},
+            })
     print(summarise(result, warehouse, before))
     return 0 if result.success else 1
 
