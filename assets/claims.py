@@ -43,10 +43,8 @@ CLAIMS_GROUP = "claims"
     pool=LAKE_WRITER["pool"],
 )
 def claims_tables(context: dg.AssetExecutionContext, lake: LakeResource):
-    with lake.connect() as con:
-        con.execute("BEGIN")
+    with lake.transaction() as con:
         result = store.sync_claims(con, lexicon.load(), progress=context.log.info)
-        con.execute("COMMIT")
         verdicts = dict(con.execute("SELECT verdict, count(*) FROM claims GROUP BY verdict ORDER BY verdict").fetchall())
         n_claims = row_count(con, Claims)
         n_dates, n_flagged = con.execute("SELECT count(*), count(*) FILTER (flagged) FROM date_findings").fetchone()

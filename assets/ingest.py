@@ -25,10 +25,8 @@ def _log_rejections(context, rejections) -> None:
     **LAKE_WRITER,
 )
 def articles(context: dg.AssetExecutionContext, raw: RawFilesResource, lake: LakeResource) -> dg.MaterializeResult:
-    with lake.connect() as con:
-        con.execute("BEGIN")
+    with lake.transaction() as con:
         sync = ingest.sync_articles(con, raw.root)
-        con.execute("COMMIT")
         present = row_count(con, Articles, "retired_at IS NULL")
         total = row_count(con, Articles)
     _log_rejections(context, sync.rejections)
@@ -68,10 +66,8 @@ def articles(context: dg.AssetExecutionContext, raw: RawFilesResource, lake: Lak
     pool=LAKE_WRITER["pool"],
 )
 def official_sources(context: dg.AssetExecutionContext, raw: RawFilesResource, lake: LakeResource):
-    with lake.connect() as con:
-        con.execute("BEGIN")
+    with lake.transaction() as con:
         parsed = ingest.sync_sources(con, raw.root)
-        con.execute("COMMIT")
         n_sources = row_count(con, Sources)
         n_figures = row_count(con, OfficialFigures)
         n_rejected = row_count(con, RejectedInputs, "stage = 'sources'")
@@ -94,10 +90,8 @@ def official_sources(context: dg.AssetExecutionContext, raw: RawFilesResource, l
     **LAKE_WRITER,
 )
 def figures(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-    with lake.connect() as con:
-        con.execute("BEGIN")
+    with lake.transaction() as con:
         counts = figure_logic.rebuild_figures(con)
-        con.execute("COMMIT")
     context.log.info(f"figures: {counts['stated']} stated, {counts['derived']} derived in {counts['rounds']} rounds")
     return dg.MaterializeResult(
         metadata={"dagster/row_count": counts["stated"] + counts["derived"], "stated": counts["stated"], "derived": counts["derived"]}

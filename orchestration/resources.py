@@ -62,6 +62,20 @@ class LakeResource(dg.ConfigurableResource):
             lock.close()
 
     @contextlib.contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection inside BEGIN ... COMMIT: what the block writes becomes one lake
+        snapshot, or nothing when the block raises (rolled back). Assets write only through this."""
+        with self.connect() as con:
+            con.execute("BEGIN")
+            try:
+                yield con
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    @contextlib.contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection with every pipeline table present. Writes made inside one
         `BEGIN`/`COMMIT` become one lake snapshot. On a Postgres catalog the connection holds the

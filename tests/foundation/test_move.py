@@ -32,3 +32,21 @@ def test_a_warehouse_path_with_a_quote_works(tmp_path):
     assert path.read_text(encoding="utf-8").startswith("article_id,")
     with lake.connect(warehouse, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM claims").fetchone()[0] > 0
+
+
+def test_the_lake_resource_rolls_back_a_failed_write(tmp_path):
+    import pytest
+
+    from orchestration.resources import LakeResource
+
+    resource = LakeResource(warehouse_dir=str(tmp_path / "warehouse"))
+    with pytest.raises(RuntimeError, match="half-way"):
+        with resource.transaction() as con:
+            con.execute("INSERT INTO source_people VALUES ('s', 'A Person', 'sender')")
+            raise RuntimeError("half-way")
+    with resource.connect() as con:
+        assert con.execute("SELECT count(*) FROM source_people").fetchone()[0] == 0
+    with resource.transaction() as con:
+        con.execute("INSERT INTO source_people VALUES ('s', 'A Person', 'sender')")
+    with resource.connect() as con:
+        assert con.execute("SELECT count(*) FROM source_people").fetchone()[0] == 1
