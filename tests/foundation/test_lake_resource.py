@@ -1,5 +1,6 @@
-"""A warehouse folder moved (or copied) elsewhere keeps working: the catalog's recorded data path is
-overridden by the folder's current place (issue 12, item 6)."""
+"""The lake of a warehouse folder: moved or copied, it keeps working (the catalog's recorded data
+path is overridden by the folder's current place); a path with a quote works; the resource's write
+transaction is all or nothing."""
 import shutil
 
 from factledger import figures, ingest, lake, tables
