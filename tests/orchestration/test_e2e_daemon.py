@@ -61,6 +61,13 @@ def published_article_ids(warehouse: Path) -> set[str]:
     return set(done.stdout.split()[1:])
 
 
+def runs_finished(home: Path) -> bool:
+    """Whether every run in the instance has ended (read while the daemon runs)."""
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs()
+    return bool(runs) and all(r.is_finished for r in runs)
+
+
 def stop(proc: subprocess.Popen, log) -> None:
     """SIGINT to the whole process group (as Ctrl-C would), then SIGTERM, then SIGKILL."""
     for sig, grace in ((signal.SIGINT, 30), (signal.SIGTERM, 15), (signal.SIGKILL, 5)):
@@ -118,6 +125,8 @@ def test_a_dropped_article_is_published_by_the_daemon(tmp_path: Path) -> None:
                            PUBLISH_TIMEOUT, "the new article in the published dataset", proc=proc)
         timings["drop to published"] = time.monotonic() - t1
         assert after == initial | {NEW_ARTICLE_ID}
+        # Publishing commits before the run's last steps (exports, the report): wait for them too.
+        wait_until(lambda: runs_finished(home), PUBLISH_TIMEOUT, "the sensor's runs to finish", proc=proc)
     except BaseException:
         print(log_path.read_text()[-6000:])
         raise
