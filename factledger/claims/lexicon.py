@@ -106,6 +106,8 @@ class Vocabulary:
     dimensions: dict[str, DimensionRules] = field(default_factory=dict)
     measures: dict[str, MeasureRules] = field(default_factory=dict)
     measure_scanner: Scanner | None = None
+    # Dimensions whose values are proper names (states, countries, agencies): most labels capitalised.
+    entity_dimensions: tuple[str, ...] = ()
 
     @classmethod
     def build(cls, dimension_rows: list[dict], measure_rows: list[dict]) -> "Vocabulary":
@@ -139,7 +141,16 @@ class Vocabulary:
                 measure_cues[row["measure"]] = []
             else:
                 measure_cues[row["measure"]] = _cues(row["cues"], None, row["measure"])
-        return cls(dimensions, measures, Scanner.build(_lowered_cues(measure_cues)))
+        return cls(dimensions, measures, Scanner.build(_lowered_cues(measure_cues)), _entity_dimensions(dimensions))
+
+
+def _entity_dimensions(dimensions: dict[str, DimensionRules]) -> tuple[str, ...]:
+    out = []
+    for name, rules in dimensions.items():
+        labels = [label for value, label in rules.labels.items() if value != rules.total and label]
+        if labels and sum(label[:1].isupper() for label in labels) * 3 >= len(labels) * 2:
+            out.append(name)
+    return tuple(out)
 
 
 def _split(text: str | None) -> list[str]:
@@ -197,11 +208,12 @@ class Lexicon:
     dimensions: dict[str, DimensionRules] = field(default_factory=dict)
     measures: dict[str, MeasureRules] = field(default_factory=dict)
     measure_scanner: Scanner | None = None
+    entity_dimensions: tuple[str, ...] = ()
 
     def with_vocabulary(self, vocabulary: Vocabulary) -> "Lexicon":
         """This language plus the cited sources' words."""
         return replace(self, dimensions=vocabulary.dimensions, measures=vocabulary.measures,
-                       measure_scanner=vocabulary.measure_scanner)
+                       measure_scanner=vocabulary.measure_scanner, entity_dimensions=vocabulary.entity_dimensions)
 
 
 def _anchored_before(patterns: list[str]) -> re.Pattern:

@@ -107,6 +107,7 @@ class _SentenceContext:
         cues = scope.drop_examples(cues, low)
         clauses = scope.clause_starts(spans, low)
         prefixes = [scope.tight_prefix(cues, start, spans[i - 1][1] if i else 0, low) for i, (start, _) in enumerate(spans)]
+        # The plain regions first: the list pattern is read from them, then the regions are cut at it.
         opening, afters = scope.regions(spans, len(text))
         prefixes = scope.orient(prefixes, afters, cues)
         opening, afters = scope.regions(spans, len(text), [p[0] if p else None for p in prefixes], low)
@@ -117,7 +118,7 @@ class _SentenceContext:
             scope.unlisted_parts(decided, cues, low, self.lexicon)
             scope.unlisted_names(decided, text, spans[i - 1][1] if i else 0, spans[i][0],
                                  [after] + ([opening] if clauses[i] <= opening[1] else []), cues,
-                                 scope.entity_dimensions(self.lexicon), self.lexicon.not_names)
+                                 self.lexicon.entity_dimensions, self.lexicon.not_names)
             before_text = low[spans[i - 1][1] if i else 0:spans[i][0]]
             after_text = low[spans[i][1]:spans[i + 1][0] if i + 1 < len(spans) else len(low)]
             moved = direction.near(before_text, after_text, self.lexicon)

@@ -149,18 +149,8 @@ _NAME_BEFORE = re.compile(r"(?:^|[^\w.])(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*)
 _NAME_AFTER_IN = re.compile(r"\b(?:in|across)\s+(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*)")
 
 
-def entity_dimensions(lexicon: Lexicon) -> list[str]:
-    """Dimensions whose values are proper names (states, countries, agencies): most labels capitalised."""
-    out = []
-    for name, rules in lexicon.dimensions.items():
-        labels = [label for value, label in rules.labels.items() if value != rules.total and label]
-        if labels and sum(label[:1].isupper() for label in labels) * 3 >= len(labels) * 2:
-            out.append(name)
-    return out
-
-
 def unlisted_names(scope: Scope, text: str, previous_end: int, number_start: int, regions: list[tuple[int, int]],
-                   cues: list[Cue], entity_dims: list[str], not_names: frozenset[str]) -> None:
+                   cues: list[Cue], entity_dims: tuple[str, ...], not_names: frozenset[str]) -> None:
     """A number whose own words name a place or body the source does not list ("North Carolina
     (14%)" where the source lists seven states): for each dimension of proper names that the text
     does not name at the number itself, mark it UNLISTED, so the number is not judged against the
