@@ -320,7 +320,8 @@ def _reconcile_scoped(claim: ClaimFacts, index: FigureIndex, source_ids: list[st
         best = min(fits, key=lambda f: _rank(claim, f, index))
         verdict = EXACT if _same_value(claim, best) else ROUNDED
         return _verdict(verdict, claim, best, _explain_match(verdict, claim, best, index, labels))
-    others = [f for f in dated if f not in primary and (_same_value(claim, f) or _fits(claim, interval, f))]
+    in_primary = {id(f) for f in primary}  # identity, not equality: comparing frozen dataclasses field by field is slow
+    others = [f for f in dated if id(f) not in in_primary and (_same_value(claim, f) or _fits(claim, interval, f))]
     nearest_named = min(primary, key=lambda f: (abs(abs(f.value) - claim.value), f.derived)) if primary else None
     if others:
         best = min(others, key=lambda f: (not _same_value(claim, f), f.derived, _dims_apart(claim, f), abs(abs(f.value) - claim.value)))
@@ -330,7 +331,8 @@ def _reconcile_scoped(claim: ClaimFacts, index: FigureIndex, source_ids: list[st
         figure, how = typo
         return _verdict(CONTRADICTED, claim, figure,
                         f"'{claim.phrase}' {how} from the {describe(figure, index, labels)} {_fmt(figure.value)}: likely a typo of it")
-    other_period = [f for f in pool if f not in dated and _names_population(claim, f, index) and _same_value(claim, f)]
+    in_dated = {id(f) for f in dated}
+    other_period = [f for f in pool if id(f) not in in_dated and _names_population(claim, f, index) and _same_value(claim, f)]
     if other_period and claim.significant_digits >= DISTINCTIVE_DIGITS:
         best = min(other_period, key=lambda f: f.derived)
         return _verdict(WRONG_SCOPE, claim, best, f"'{claim.phrase}' is the {describe(best, index, labels)} {_fmt(best.value)}, "
