@@ -6,6 +6,7 @@ changes; reconciliation and checks depend on the figures, so they are redone whe
 """
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import json
 import re
@@ -33,9 +34,10 @@ def extract_article(article_id: str, body: str, published: dt.date | None, sha25
     cues = scope.find_cues(lowered(_blank_addresses(text, lexicon)), lexicon) if found else []
     out = Extraction()
     previous: list[dict] = []  # the claims of the sentence just before
-    for sentence in sentences(text, lexicon.abbreviations):
-        in_sentence = [n for n in found if sentence.start <= n.start < sentence.end]
-        dated = [m for m in mentions if sentence.start <= m.start < sentence.end]
+    split = sentences(text, lexicon.abbreviations)
+    numbers_of, mentions_of = by_sentence(found, split), by_sentence(mentions, split)
+    for i, sentence in enumerate(split):
+        in_sentence, dated = numbers_of[i], mentions_of[i]
         if not in_sentence:
             previous = []
         if not in_sentence and not dated:
@@ -54,6 +56,18 @@ def extract_article(article_id: str, body: str, published: dt.date | None, sha25
     _carry_measure_to_changes(out.claims, lexicon)
     for row in out.claims:
         finish_scope(row)
+    return out
+
+
+def by_sentence(items: list, split: list) -> list[list]:
+    """For each sentence of `split` (in order, disjoint), the items (anything with a `start`) that
+    start inside it, in their order in `items`."""
+    out: list[list] = [[] for _ in split]
+    starts = [s.start for s in split]
+    for item in items:
+        i = bisect.bisect_right(starts, item.start) - 1
+        if i >= 0 and item.start < split[i].end:
+            out[i].append(item)
     return out
 
 
