@@ -19,7 +19,10 @@ _SAME_LENGTH = {
     "\u2044": "/", "\uff0c": ",",
     **{chr(0xFF10 + d): str(d) for d in range(10)},  # full-width digits
 }
-_TRANSLATE = str.maketrans(_SAME_LENGTH)
+# Replaced one after the other with str.replace (an `in` test skips those absent): many times
+# faster than str.translate with a mapping, and the same because no replacement is itself replaced.
+_REPLACEMENTS = tuple(_SAME_LENGTH.items())
+assert not set(_SAME_LENGTH.values()) & set(_SAME_LENGTH)
 # Invisible characters that only get in the way of matching: dropped, so offsets need a map.
 _DROPPED = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 
@@ -52,7 +55,16 @@ class Normalised:
 def normalise(text: str) -> Normalised:
     dropped = tuple(m.start() for m in _DROPPED.finditer(text))
     kept = _DROPPED.sub("", text) if dropped else text
-    return Normalised(kept.translate(_TRANSLATE), dropped)
+    return Normalised(_replace_same_length(kept), dropped)
+
+
+def _replace_same_length(text: str) -> str:
+    if text.isascii():
+        return text
+    for char, replacement in _REPLACEMENTS:
+        if char in text:
+            text = text.replace(char, replacement)
+    return text
 
 
 def lowered(text: str) -> str:

@@ -2,6 +2,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from factledger.claims import lexicon
+from factledger.claims import text as text_module
 from factledger.claims.text import normalise, sentences
 
 LEX = lexicon.load()
@@ -14,6 +15,13 @@ def test_same_length_replacements_keep_offsets():
     assert len(norm.text) == len(body)
     start = norm.text.index("425,431")
     assert body[norm.original(start):norm.original(start + 7)] == "425,431"
+
+
+@given(st.text(alphabet=st.sampled_from([*text_module._SAME_LENGTH, *"ab -'\"1,\u00ad\u00e9"]), max_size=60))
+def test_replacements_are_a_per_character_mapping(body):
+    """The replacements run one after the other; that is a per-character mapping (str.translate)."""
+    kept = body.replace("\u00ad", "")
+    assert normalise(body).text == kept.translate(str.maketrans(text_module._SAME_LENGTH))
 
 
 def test_dropped_characters_map_back():
