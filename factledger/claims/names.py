@@ -46,10 +46,17 @@ def split_name(name: str) -> tuple[str | None, str]:
 def find_variants(text: str, people: list[str], lexicon: Lexicon) -> list[NameVariant]:
     found: list[NameVariant] = []
     evidenced: dict[str, str] = {}  # variant word -> person, once tied by first name or title
+    parts = [(person, *split_name(person)) for person in people]  # once per article, not per word
+    # A word can be a variant of a person only if it starts like their surname or first name.
+    surname_initials = {surname[0].lower() for _, _, surname in parts}
+    first_initials = {first[0] for _, first, _ in parts if first}
     for m in _CAPITALISED.finditer(text):
         word = m.group()
-        for person in people:
-            first, surname = split_name(person)
+        if word[0].lower() not in surname_initials and word[0] not in first_initials:
+            continue
+        for person, first, surname in parts:
+            if word[0].lower() != surname[0].lower() and (not first or word[0] != first[0]):
+                continue  # neither check below can pass
             variant = _surname_variant(text, m, word, person, first, surname, lexicon, evidenced)
             variant = variant or _first_name_variant(text, m, word, person, first, surname)
             if variant:
