@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, replace
 
 from factledger.claims.lexicon import Lexicon
+from factledger.claims.prefilter import Prefiltered, candidates
 
 MONTHS = {
     "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4, "may": 5,
@@ -40,6 +41,22 @@ _RELATIVE = re.compile(
 )
 _RANGE_JOIN = re.compile(r"^\s*(?:and|through|thru|to|until|till|-)\s+$", re.IGNORECASE)
 _RANGE_OPEN = re.compile(r"(?:^|\W)(?P<word>between|from|since)\s+$", re.IGNORECASE)
+# The scans above start with a word boundary, an optional group or IGNORECASE letters, which the
+# regex engine tries at every position: each is tried only where one of its first words starts
+# (see prefilter.py; the same matches).
+_MONTH_NAMES = _MONTH.removeprefix("(?:").removesuffix(r")\.?").split("|")
+_MONTH_DATE_SCAN = Prefiltered(_MONTH_DATE, candidates(
+    [("the", r"\s+(?:end|beginning|start|middle)\s")] + [(w, r"\s+of\s") for w in ("end", "beginning", "start", "middle")]
+    + [("early", r"\s"), ("late", r"\s"), ("mid-", "")] + [(w, r"\s+[A-Z]") for w in ("this", "last", "next")]
+    + [(m, "") for m in _MONTH_NAMES]))
+_FISCAL_SCAN = Prefiltered(_FISCAL, candidates([("fiscal", r"\s"), ("fy", "")], ignorecase=True, word_start=True))
+_BARE_YEAR_SCAN = Prefiltered(_BARE_YEAR, candidates([("19", ""), ("20", "")], word_start=True))
+_WEEKDAY_SCAN = Prefiltered(_WEEKDAY, candidates(
+    [(w, r"\s+[MTWFS]") for w in ("last", "this", "next", "past")]
+    + [(d, "") for d in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")], word_start=True))
+_RELATIVE_SCAN = Prefiltered(_RELATIVE, candidates(
+    [(w, r"\s+this\s") for w in ("earlier", "later")] + [(w, r"\s+(?:week|month|year)") for w in ("this", "last", "next", "past")]
+    + [(w, "") for w in ("yesterday", "today", "tonight")], ignorecase=True, word_start=True))
 # "May" is also a verb: it is a month only with a day or year, or after a preposition.
 _MAY_CONTEXT = re.compile(r"(?:^|\W)(?:in|since|from|between|through|until|by|of|early|late|mid-|end of|during)\s*$", re.IGNORECASE)
 
@@ -64,9 +81,9 @@ class Resolved:
 def find_mentions(text: str, lexicon: Lexicon) -> list[DateMention]:
     """Every date mention, ranges joined ("between May 2023 and the end of July" is one)."""
     found: list[DateMention] = []
-    for m in _FISCAL.finditer(text):
+    for m in _FISCAL_SCAN.finditer(text):
         found.append(DateMention(m.start(), m.end(), m.group(), ("fiscal_year", m.group("fy"))))
-    for m in _MONTH_DATE.finditer(text):
+    for m in _MONTH_DATE_SCAN.finditer(text):
         if _taken(found, m.start("month")):
             continue
         month = m.group("month").rstrip(".")
@@ -77,14 +94,14 @@ def find_mentions(text: str, lexicon: Lexicon) -> list[DateMention]:
         rel = m.group("rel") or m.group("this")
         found.append(DateMention(m.start(), m.end(), m.group(),
                                  ("month", MONTHS[month.lower()], m.group("day") and int(m.group("day")), m.group("year") and int(m.group("year")), rel)))
-    for m in _BARE_YEAR.finditer(text):
+    for m in _BARE_YEAR_SCAN.finditer(text):
         if not _taken(found, m.start()):
             found.append(DateMention(m.start(), m.end(), m.group(), ("year", int(m.group("year")))))
-    for m in _WEEKDAY.finditer(text):
+    for m in _WEEKDAY_SCAN.finditer(text):
         if _taken(found, m.start()):
             continue
         found.append(DateMention(m.start(), m.end(), m.group(), ("weekday", WEEKDAYS[m.group("weekday").lower()], m.group("mod"))))
-    for m in _RELATIVE.finditer(text):
+    for m in _RELATIVE_SCAN.finditer(text):
         if _taken(found, m.start()) or _taken(found, m.end() - 1):
             continue
         if m.group("day"):

@@ -93,3 +93,35 @@ def test_event_dates_do_not_date_numbers():
 ])
 def test_as_date_reads_every_shape_a_lake_date_arrives_in(value, expected):
     assert as_date(value) == expected
+
+
+# ---- the prefiltered scans find what the plain patterns find --------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from factledger.claims import dates  # noqa: E402
+
+_SCANS = ("_FISCAL", "_MONTH_DATE", "_BARE_YEAR", "_WEEKDAY", "_RELATIVE")
+_DATE_WORDS = ["the", "end", "of", "beginning", "start", "middle", "mid-", "early", "late", "this", "last", "next", "past",
+               "earlier", "later", "week", "month", "year", "today", "tonight", "yesterday", "fiscal", "FY", "fy", "Fiscal",
+               "May", "Sept.", "Sep", "March", "Mar", "Dec", "December", "Jan", "Monday", "Fridays", "Sunday", "THIS", "Week",
+               "2024", "1999", "24", "25th", "3", "$2024", "2,024", "bathe", "amid-", "x", " ", "  ", "\n", ",", ".", "-", "'"]
+
+
+def _spans(pattern, text):
+    return [(m.span(), m.groupdict()) for m in pattern.finditer(text)]
+
+
+@settings(max_examples=400)
+@given(st.lists(st.sampled_from(_DATE_WORDS), max_size=30).map("".join))
+def test_prefiltered_scans_match_the_plain_patterns(text):
+    for name in _SCANS:
+        assert _spans(getattr(dates, name + "_SCAN"), text) == _spans(getattr(dates, name), text), name
+
+
+def test_prefiltered_scans_on_mid_word_and_odd_case_starts():
+    for text in ["thistart of May", "bathe end of Sept. 3, 2024", "ſince this ſpring, THIS WEEK, Fiſcal Year 2024",
+                 "x2024 and 2024, 1999.5", "last  Monday and nextFriday", "early\nJune 3rd of next year"]:
+        for name in _SCANS:
+            assert _spans(getattr(dates, name + "_SCAN"), text) == _spans(getattr(dates, name), text), (name, text)

@@ -47,3 +47,28 @@ def test_sentences_respect_abbreviations_and_newlines():
     assert got == ["Rep. Tony Smith wrote on Sept. 25 to Mr. Jones.", "The U.S. Senate met.", "Next line here"]
     for s in sentences(text, LEX.abbreviations):
         assert text[s.start:s.end] == s.text
+
+
+def test_case_variants_are_every_character_ignorecase_matches():
+    """prefilter.case_variants lists exactly the characters IGNORECASE matches with an ASCII letter."""
+    import re
+    import sys
+
+    from factledger.claims.prefilter import case_variants
+
+    for letter in "abcdefghijklmnopqrstuvwxyz":
+        pattern = re.compile(letter, re.IGNORECASE)
+        expected = {chr(c) for c in range(sys.maxunicode + 1) if pattern.fullmatch(chr(c))}
+        assert set(case_variants(letter, True)) == expected == set(case_variants(letter.upper(), True))
+    assert case_variants("a", False) == ["a"] and case_variants("1", True) == ["1"]
+
+
+def test_prefiltered_finditer_is_the_plain_finditer():
+    import re
+
+    from factledger.claims.prefilter import Prefiltered, candidates
+
+    pattern = re.compile(r"\b(?:an?\s+)?(?:one|two)(?:-\s*one|\s+two)*\b", re.IGNORECASE)
+    scan = Prefiltered(pattern, candidates([("a", r"\s"), ("an", r"\s"), ("one", ""), ("two", "")], ignorecase=True, word_start=True))
+    for text in ["one two, a one-one ONE and An two", "gone two", "atwo a  one", "", "İ one ſ two"]:
+        assert [m.span() for m in scan.finditer(text)] == [m.span() for m in pattern.finditer(text)]
