@@ -1,17 +1,18 @@
-"""Asset checks: every lake table validated against its pandera schema inside DuckDB, plus the
-cross-row consistency views (totals add up, dates in order).
+"""Asset checks: every lake table validated against its pandera schema inside DuckDB, the check
+views (derivations agree, dates in order, phrases at their offsets), and the warnings.
 
-A failing blocking check stops what depends on its asset in the same run; its metadata carries
-the failing rows themselves.
+Every check is one query for its offending rows (factledger/validation.py) and reports them in the
+one result shape of assets/_checks.py. A failing blocking check stops what depends on its asset
+in the same run; its metadata carries the failing rows themselves, each input-table row with the
+raw file and line it came from.
 """
 
 from dataclasses import dataclass
 
 import dagster as dg
 
-from factledger.articles import field_line
-from factledger.consistency import DATE_ORDER_SQL, QUARANTINED_ARTICLES_SQL
-from factledger.validation import Validation, failures_markdown, validate
+from assets._checks import check_result
+from factledger.validation import offending_rows, validate, with_lines
 from orchestration.resources import LakeResource, RawFilesResource
 from schemas import (
     Articles,
@@ -27,17 +28,19 @@ from schemas import (
     Sources,
 )
 from schemas._base import LakeTable
-from schemas.claims import CLAIM_PHRASES_SQL, ClaimExtractions, ClaimPhrases, Claims, DateFindings, NameFindings
+from schemas.articles import QUARANTINED_ARTICLES_SQL
+from schemas.claims import ClaimExtractions, ClaimPhrases, Claims, DateFindings, NameFindings
+
+WARN = dg.AssetCheckSeverity.WARN
 
 
 @dataclass(frozen=True)
 class SchemaCheck:
-    """A pandera model validated against a lake table (or the rows of `sql`), attached to `asset`."""
+    """A pandera model validated against its lake table (or its check view's rows), attached to `asset`."""
 
     asset: str
     model: type[LakeTable]
     name: str | None = None
-    sql: str | None = None
     description: str | None = None
     additional_deps: tuple[str, ...] = ()
 
@@ -68,31 +71,16 @@ SCHEMA_CHECKS: list[SchemaCheck] = [
         "sources",
         DateOrder,
         name="dates_coherent",
-        sql=DATE_ORDER_SQL,
         description="A source's own dates are in order: request <= as-of <= document date <= every reaction. "
         "(An article's dates are checked by articles_dates_coherent, which quarantines the article instead.)",
     ),
     SchemaCheck("claims", Claims),
     SchemaCheck("claims", ClaimExtractions),
-    SchemaCheck("claims", ClaimPhrases, name="phrases_at_offsets", sql=CLAIM_PHRASES_SQL, additional_deps=("articles",),
+    SchemaCheck("claims", ClaimPhrases, name="phrases_at_offsets", additional_deps=("articles",),
                 description="Every claim's offsets point at its phrase: body[start:end] of its article equals the stored phrase."),
     SchemaCheck("date_findings", DateFindings),
     SchemaCheck("name_findings", NameFindings),
 ]
-
-
-def check_result(result: Validation) -> dg.AssetCheckResult:
-    metadata = {"rows_checked": result.rows_checked, "failure_count": result.failure_count}
-    if not result.passed:
-        metadata["failing_checks"] = result.failing_checks()
-        metadata["failing_rows"] = dg.MetadataValue.md(failures_markdown(result))
-        metadata["failing_rows_json"] = dg.MetadataValue.json(result.failures.head(200).to_dict("records"))
-    return dg.AssetCheckResult(
-        passed=result.passed,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata=metadata,
-        description=None if result.passed else f"{result.failure_count} failing rows: {', '.join(result.failing_checks())}",
-    )
 
 
 def build_check(spec: SchemaCheck) -> dg.AssetChecksDefinition:
@@ -105,14 +93,14 @@ def build_check(spec: SchemaCheck) -> dg.AssetChecksDefinition:
         description=description,
         additional_deps=list(spec.additional_deps),
     )
-    def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
+    def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource, raw: RawFilesResource) -> dg.AssetCheckResult:
         with lake.connect() as con:
-            result = validate(con, spec.model, spec.sql)
-        if result.passed:
-            context.log.info(f"check {spec.check_name}: passed on {result.rows_checked} rows")
+            outcome = validate(con, spec.model, line_of=raw.line_of)
+        if outcome.passed:
+            context.log.info(f"check {spec.check_name}: passed on {outcome.rows_checked} rows")
         else:
-            context.log.error(f"check {spec.check_name}: FAILED on {result.failure_count} rows\n{failures_markdown(result, 10)}")
-        return check_result(result)
+            context.log.error(f"check {spec.check_name}: FAILED on {outcome.failure_count} rows\n{outcome.markdown(10)}")
+        return check_result(outcome)
 
     return _check
 
@@ -127,8 +115,8 @@ def build_check(spec: SchemaCheck) -> dg.AssetChecksDefinition:
 )
 def no_rejected_inputs(lake: LakeResource) -> dg.AssetCheckResult:
     with lake.connect() as con:
-        rows = con.execute("SELECT stage, file, line, reason FROM rejected_inputs ORDER BY stage, file, line").fetchall()
-    return listed_rows_warning(("stage", "file", "line", "reason"), rows)
+        outcome = offending_rows(con, "SELECT stage, file, line, reason FROM rejected_inputs ORDER BY stage, file, line")
+    return check_result(outcome, WARN)
 
 
 @dg.asset_check(
@@ -141,22 +129,11 @@ def no_rejected_inputs(lake: LakeResource) -> dg.AssetCheckResult:
 )
 def articles_dates_coherent(lake: LakeResource, raw: RawFilesResource) -> dg.AssetCheckResult:
     with lake.connect() as con:
-        rows = con.execute(f"""SELECT source_path, rule, CAST(earlier AS VARCHAR), CAST(later AS VARCHAR)
-                               FROM ({QUARANTINED_ARTICLES_SQL}) ORDER BY source_path, rule""").fetchall()
-    listed = [(path, field_line(raw.root / path, "published"), f"quarantined: {rule} ({earlier} > {later})")
-              for path, rule, earlier, later in rows]
-    return listed_rows_warning(("file", "line", "reason"), listed)
-
-
-def listed_rows_warning(columns: tuple[str, ...], rows: list[tuple]) -> dg.AssetCheckResult:
-    """A WARN result that passes when `rows` is empty, and otherwise shows them all as a table."""
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join("" if v is None else str(v).replace("|", "/") for v in row) + " |" for row in rows]
-    return dg.AssetCheckResult(
-        passed=not rows,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={"failure_count": len(rows), "rows": dg.MetadataValue.md("\n".join(lines))},
-    )
+        outcome = offending_rows(con, f"""
+            SELECT article_id, source_path AS file, NULL::BIGINT AS line,
+                   'quarantined: ' || rule || ' (' || earlier || ' > ' || later || ')' AS reason
+            FROM ({QUARANTINED_ARTICLES_SQL}) ORDER BY source_path, rule""")
+    return check_result(with_lines(outcome, raw.line_of, field="published"), WARN)
 
 
 schema_checks = [build_check(spec) for spec in SCHEMA_CHECKS]

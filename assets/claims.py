@@ -4,9 +4,10 @@ factledger.claims (pure functions) and factledger.claims.store (lake reads and w
 
 import dagster as dg
 
-from assets.checks import listed_rows_warning
+from assets._checks import check_result
 from assets._lake import LAKE_WRITER, column_schema, row_count, table_spec
 from factledger.claims import lexicon, store
+from factledger.validation import offending_rows
 from orchestration.resources import LakeResource
 from schemas.claims import Claims, DateFindings, NameFindings
 
@@ -89,9 +90,9 @@ def claims_export(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.M
 )
 def no_flagged_dates(lake: LakeResource) -> dg.AssetCheckResult:
     with lake.connect() as con:
-        rows = con.execute("""SELECT article_id, phrase, event, CAST(source_date AS VARCHAR), explanation
-                              FROM date_findings WHERE flagged ORDER BY article_id, start""").fetchall()
-    return listed_rows_warning(("article", "phrase", "event", "source date", "why"), rows)
+        outcome = offending_rows(con, """SELECT article_id, phrase, event, source_date, explanation
+                                         FROM date_findings WHERE flagged ORDER BY article_id, start""")
+    return check_result(outcome, dg.AssetCheckSeverity.WARN)
 
 
 @dg.asset_check(
@@ -100,7 +101,7 @@ def no_flagged_dates(lake: LakeResource) -> dg.AssetCheckResult:
 )
 def no_name_variants(lake: LakeResource) -> dg.AssetCheckResult:
     with lake.connect() as con:
-        rows = con.execute("""SELECT article_id, phrase, person, CAST(start AS VARCHAR), evidence
-                              FROM name_findings ORDER BY article_id, start""").fetchall()
-    return listed_rows_warning(("article", "as written", "person", "offset", "evidence"), rows)
+        outcome = offending_rows(con, """SELECT article_id, phrase, person, start, evidence
+                                         FROM name_findings ORDER BY article_id, start""")
+    return check_result(outcome, dg.AssetCheckSeverity.WARN)
 

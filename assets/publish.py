@@ -42,7 +42,7 @@ def run_checks(instance: dg.DagsterInstance, run_id: str) -> list[dict]:
                 "severity": evaluation.severity.value,
                 "blocking": evaluation.blocking,
                 "failure_count": None if count is None else int(count.value),
-                "rows_checked": None if rows_checked is None else int(rows_checked.value),
+                "rows_checked": None if rows_checked is None or rows_checked.value is None else int(rows_checked.value),
                 "description": evaluation.description,
                 "evaluated_at": dt.datetime.fromtimestamp(timestamp, dt.UTC).replace(tzinfo=None),
             }

@@ -6,6 +6,7 @@ and per source, a diff page. It only reads the lake (attached read-only), so it 
 
 import dagster as dg
 
+from assets._checks import outcome_of
 from assets._lake import OWNER
 from factledger import export, lake as lake_db
 from factledger import publish
@@ -13,7 +14,6 @@ from factledger.report import build
 from orchestration.resources import LakeResource
 
 REPORT_GROUP = "publish"
-ROW_KEYS = ("failing_rows", "rows", "failing_rows_json")
 
 
 def failing_rows(instance: dg.DagsterInstance, run_id: str | None) -> dict[str, str]:
@@ -26,12 +26,9 @@ def failing_rows(instance: dg.DagsterInstance, run_id: str | None) -> dict[str, 
         evaluation = record.event_log_entry.dagster_event.event_specific_data
         if evaluation.passed:
             continue
-        metadata = evaluation.metadata or {}
-        for key in ROW_KEYS:
-            if key in metadata:
-                value = metadata[key].value
-                found[f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}"] = value if isinstance(value, str) else str(value)
-                break
+        outcome = outcome_of(evaluation)
+        if outcome is not None:
+            found[f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}"] = outcome.markdown()
     return found
 
 

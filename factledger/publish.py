@@ -23,7 +23,7 @@ import duckdb
 
 import schemas
 from factledger import paths, sql
-from factledger.consistency import QUARANTINED_IDS_SQL
+from schemas.articles import QUARANTINED_IDS_SQL
 from factledger.tables import insert_rows
 from schemas._base import LakeTable, duckdb_type
 from schemas.published import CheckResults, DatasetVersions
@@ -44,7 +44,7 @@ class PublishedTable:
     volatile: tuple[str, ...] = ()
 
 
-# Present and not quarantined (an article whose dates break an article-level rule: see consistency.py).
+# Present and not quarantined (an article whose dates break an article-level rule: see schemas/articles.py).
 PUBLISHABLE_ARTICLE = f"retired_at IS NULL AND article_id NOT IN ({QUARANTINED_IDS_SQL})"
 PRESENT_ARTICLE = f"article_id IN (SELECT article_id FROM lake.main.articles WHERE {PUBLISHABLE_ARTICLE})"
 

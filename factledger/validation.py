@@ -1,84 +1,232 @@
-"""Run a pandera.ibis schema inside DuckDB and keep the failing rows, not just a count."""
+"""Checks as queries: every check returns the rows that break it, and passes when there are none.
+
+One shape for every result, whatever the check: `CheckOutcome` (the offending rows as real
+columns, how many rows were checked, how many break it). Two ways to get one:
+
+- `offending_rows(con, sql)`: a check written as one SQL query returning its offending rows
+  (the warnings: refused inputs, quarantined articles, flagged dates, name variants);
+- `validate(con, model)`: a pandera model, compiled into one SQL pass over its table (or over a
+  check view's query, `model._rows_sql`). Every column check, not-null rule and dataframe check
+  of the model becomes a boolean column of that pass; only when some row fails is a second query
+  run, which lists each failing (row, rule) pair. pandera stays the one definition of each check
+  (its builtin check functions build the expressions); this module only decides how they run,
+  which is much faster than pandera.ibis's one query per check (see benchmarks/bench_checks.py).
+
+A failing row of an input table names the raw file and line it came from (`model._file_sql`,
+`model._line_sql`; for a front-matter or descriptor field, `line_of(file, column)` finds it).
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import duckdb
 import ibis
-import pandas as pd
+import ibis.expr.types as ir
 import pandera.ibis as pa
+from pandera.api.ibis.types import IbisData
+from pandera.backends.ibis.register import register_ibis_backends
 
-from schemas._base import LakeTable
+from factledger.sql import identifier, literal
+from schemas._base import LakeTable, duckdb_type
 
-MAX_ROWS_SHOWN = 50
+MAX_ROWS_KEPT = 200
+FILE, LINE = "file", "line"
+CHECKED = "__checked"
+
+register_ibis_backends()  # pandera's builtin checks dispatch on ibis types once this has run
 
 
-@dataclass
-class Validation:
-    schema: str
-    passed: bool
-    rows_checked: int
-    failures: pd.DataFrame = field(default_factory=pd.DataFrame)
+@dataclass(frozen=True)
+class CheckOutcome:
+    """The rows that break a check (at most MAX_ROWS_KEPT of them, in a stable order), with how
+    many there are in all and how many rows were checked (None when not counted)."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple, ...] = ()
+    failure_count: int = 0
+    rows_checked: int | None = None
 
     @property
-    def failure_count(self) -> int:
-        return len(self.failures)
+    def passed(self) -> bool:
+        return self.failure_count == 0
 
-    def failing_checks(self) -> list[str]:
-        return sorted(self.failures["check"].astype(str).unique()) if len(self.failures) else []
+    def records(self) -> list[dict]:
+        return [dict(zip(self.columns, row)) for row in self.rows]
 
+    def rules(self) -> list[str]:
+        """The distinct broken rules, when the rows have a `check` column."""
+        if "check" not in self.columns:
+            return []
+        at = self.columns.index("check")
+        return sorted({str(row[at]) for row in self.rows})
 
-def validate(con: duckdb.DuckDBPyConnection, model: type[LakeTable], sql: str | None = None) -> Validation:
-    """Validate the model's lake table, or the rows of `sql` (a check view), with pandera in DuckDB."""
-    backend = ibis.duckdb.from_connection(con)
-    table = backend.sql(sql) if sql else backend.table(model.table_name())
-    rows = int(table.count().execute())
-    if rows == 0:
-        # pandera.ibis reports not-null failures on an empty table; check only columns and types.
-        return Validation(model.table_name(), *_shape_only(model, table))
-    try:
-        model.validate(table, lazy=True)
-    except pa.errors.SchemaErrors as err:
-        return Validation(model.table_name(), False, rows, _tidy(err.failure_cases))
-    except pa.errors.SchemaError as err:  # a schema-level problem (missing column, wrong type)
-        frame = pd.DataFrame([{"check": str(err.check or err.reason_code), "column": None, "failure_case": str(err)}])
-        return Validation(model.table_name(), False, rows, frame)
-    return Validation(model.table_name(), True, rows)
+    def markdown(self, limit: int = 50) -> str:
+        lines = ["| " + " | ".join(self.columns) + " |", "|" + "---|" * len(self.columns)]
+        lines += ["| " + " | ".join(_cell(v).replace("|", "/") for v in row) + " |" for row in self.rows[:limit]]
+        if self.failure_count > min(limit, len(self.rows)):
+            lines.append("| … " + "| " * (len(self.columns) - 1) + f"| {self.failure_count - min(limit, len(self.rows))} more |")
+        return "\n".join(lines)
 
 
-def _shape_only(model: type[LakeTable], table: ibis.Table) -> tuple[bool, int, pd.DataFrame]:
-    actual = table.schema()
-    problems = [
-        {"check": "column present" if name not in actual else f"dtype('{col.dtype}')", "column": name,
-         "failure_case": "missing" if name not in actual else str(actual[name])}
-        for name, col in model.columns().items()
-        if name not in actual or actual[name].copy(nullable=True) != col.dtype.type.copy(nullable=True)
-    ]
-    return not problems, 0, pd.DataFrame(problems)
+def _cell(value) -> str:
+    return "" if value is None else str(value)
 
 
-def _tidy(cases: pd.DataFrame) -> pd.DataFrame:
-    keep = [c for c in ("check", "column", "failure_case", "index") if c in cases.columns]
-    frame = cases[keep].copy()
-    frame["check"] = frame["check"].astype(str)
-    frame["failure_case"] = frame["failure_case"].map(_plain)
-    return frame.reset_index(drop=True)
+def offending_rows(con: duckdb.DuckDBPyConnection, sql: str, rows_checked: int | None = None) -> CheckOutcome:
+    """A check written as one query that returns its offending rows (ordered as they should show)."""
+    relation = con.sql(sql)
+    count = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
+    rows = relation.limit(MAX_ROWS_KEPT).fetchall() if count else []
+    return CheckOutcome(tuple(relation.columns), tuple(rows), count, rows_checked)
 
 
-def _plain(value) -> str:
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={_plain(v)}" for k, v in value.items())
-    if value is None or (not isinstance(value, (list, dict, str)) and pd.isna(value)):
-        return "null"
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat() if value == value.normalize() else value.isoformat()
-    return str(value)
+# --- pandera models compiled to SQL ------------------------------------------------------------
 
 
-def failures_markdown(result: Validation, limit: int = MAX_ROWS_SHOWN) -> str:
-    shown = result.failures.head(limit)
-    lines = ["| check | column | failing row |", "|---|---|---|"]
-    lines += [f"| {r.check} | {r.column or ''} | {str(r.failure_case).replace('|', '/')} |" for r in shown.itertuples()]
-    if len(result.failures) > limit:
-        lines.append(f"| … | | {len(result.failures) - limit} more |")
-    return "\n".join(lines)
+@dataclass(frozen=True)
+class Rule:
+    """One check of a model: its name as pandera reports it and the column it is on (None for a
+    row check)."""
+
+    name: str
+    column: str | None
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    """A model's checks as one SQL pass: `flags_sql` adds a boolean `__ok<i>` per rule to every row."""
+
+    rules: tuple[Rule, ...]
+    identifying: tuple[str, ...]
+    relation_sql: str
+    flags_sql: str
+    has_provenance: bool
+
+    def _with(self) -> str:
+        return f"WITH {CHECKED} AS ({self.relation_sql}), __flags AS ({self.flags_sql})"
+
+    def _all_ok(self) -> str:
+        return " AND ".join(f"__ok{i}" for i in range(len(self.rules))) or "TRUE"
+
+    def count_sql(self) -> str:
+        """Rows checked, and rows failing any rule: the one pass a passing model costs."""
+        return f"{self._with()} SELECT count(*), count(*) FILTER (WHERE NOT ({self._all_ok()})) FROM __flags"
+
+    def failure_count_sql(self) -> str:
+        counts = " + ".join(f"count(*) FILTER (WHERE NOT __ok{i})" for i in range(len(self.rules))) or "0"
+        return f"{self._with()} SELECT {counts} FROM __flags"
+
+    def failures_sql(self) -> str:
+        """One row per failing (row, rule) pair: the rule, its column and value, the row's key."""
+        rules = ", ".join(f"({i}, {literal(r.name)}, {literal(r.column) if r.column else 'NULL'})"
+                          for i, r in enumerate(self.rules))
+        broken = "CASE __rule.i " + " ".join(f"WHEN {i} THEN NOT __ok{i}" for i in range(len(self.rules))) + " END"
+        on_columns = [(i, r.column) for i, r in enumerate(self.rules) if r.column]
+        value = ("CASE __rule.i " + " ".join(f"WHEN {i} THEN CAST({identifier(c)} AS VARCHAR)" for i, c in on_columns)
+                 + " END") if on_columns else "NULL"
+        shown = ", ".join(identifier(c) for c in self.identifying)
+        provenance = f", __file AS {FILE}, __line AS {LINE}" if self.has_provenance else ""
+        order = ", ".join(["__rule.i", *(identifier(c) for c in self.identifying)])
+        return f"""{self._with()}, __failing AS (SELECT * FROM __flags WHERE NOT ({self._all_ok()}))
+            SELECT __rule."check", __rule."column", {value} AS value, {shown}{provenance}
+            FROM __failing JOIN (VALUES {rules}) AS __rule(i, "check", "column") ON {broken}
+            ORDER BY {order} LIMIT {MAX_ROWS_KEPT}"""
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return ("check", "column", "value", *self.identifying, *((FILE, LINE) if self.has_provenance else ()))
+
+
+def rows_sql(model: type[LakeTable]) -> str:
+    """The rows `model` checks: its table, or its check view's query."""
+    return model._rows_sql or f"SELECT * FROM {identifier(model.table_name())}"
+
+
+def compile_model(model: type[LakeTable]) -> CompiledModel:
+    """The model's checks as boolean columns of one pass over its rows (see the module docstring)."""
+    schema = model.to_schema()
+    types = {name: col.dtype.type for name, col in schema.columns.items()}
+    provenance = model._file_sql is not None
+    relation = rows_sql(model)
+    if provenance:
+        types |= {"__file": ibis.dtype("string"), "__line": ibis.dtype("int64")}
+        relation = (f"SELECT t.*, {model._file_sql} AS __file, CAST({model._line_sql or 'NULL'} AS BIGINT) AS __line "
+                    f"FROM ({relation}) AS t")
+    table = ibis.table(types, name=CHECKED)
+    rules: list[Rule] = []
+    oks: dict[str, ir.BooleanValue] = {}
+    for name, col in schema.columns.items():
+        if not col.nullable:
+            rules.append(Rule("not_nullable", name))
+            oks[f"__ok{len(oks)}"] = table[name].notnull()
+        for check in col.checks:
+            rules.append(Rule(str(check.error or check.name), name))
+            oks[f"__ok{len(oks)}"] = _predicate(table, check, name)
+    for check in schema.checks:
+        rules.append(Rule(str(check.name), None))
+        oks[f"__ok{len(oks)}"] = _predicate(table, check, None)
+    flags = table.mutate(**{k: v.fill_null(True) for k, v in oks.items()})
+    return CompiledModel(tuple(rules), model.shown(), relation,
+                         ibis.to_sql(flags, dialect="duckdb"), provenance)
+
+
+def _predicate(table: ir.Table, check: pa.Check, column: str | None) -> ir.BooleanValue:
+    """A pandera check's output on `table` as one boolean expression (true where a row passes;
+    null counts as passing, as in pandera)."""
+    if check.element_wise:
+        raise TypeError(f"check {check.name!r} is element-wise (a Python function per value); write it as an ibis expression")
+    out = check._check_fn(IbisData(table, column), **check._check_kwargs)
+    if isinstance(out, dict):
+        outputs = list(out.values())
+    elif isinstance(out, ir.Table):  # builtin checks: a projection of `table` whose columns are the results
+        outputs = [value.to_expr() for value in out.op().values.values()]
+    else:
+        outputs = [out]
+    expr = outputs[0]
+    for more in outputs[1:]:
+        expr = expr & more
+    return expr
+
+
+def shape_problems(con: duckdb.DuckDBPyConnection, model: type[LakeTable]) -> list[tuple]:
+    """(check, column, value) for each column that is missing or of another type than the model's."""
+    actual = {row[0]: row[1] for row in con.execute(f"DESCRIBE ({rows_sql(model)})").fetchall()}
+    problems = []
+    for name, col in model.columns().items():
+        expected = duckdb_type(col.dtype.type)
+        if name not in actual:
+            problems.append(("column present", name, "missing"))
+        elif actual[name] != expected:
+            problems.append((f"dtype('{expected}')", name, actual[name]))
+    return problems
+
+
+def validate(con: duckdb.DuckDBPyConnection, model: type[LakeTable],
+             line_of: Callable[[str, str], int | None] | None = None) -> CheckOutcome:
+    """Validate the model's rows (its table, or its check view) in DuckDB: one pass when they pass."""
+    problems = shape_problems(con, model)
+    if problems:
+        return CheckOutcome(("check", "column", "value"), tuple(problems), len(problems))
+    compiled = compile_model(model)
+    checked, failing_rows = con.execute(compiled.count_sql()).fetchone()
+    if not failing_rows:
+        return CheckOutcome(compiled.columns, (), 0, checked)
+    count = con.execute(compiled.failure_count_sql()).fetchone()[0]
+    rows = con.execute(compiled.failures_sql()).fetchall()
+    outcome = CheckOutcome(compiled.columns, tuple(rows), count, checked)
+    return with_lines(outcome, line_of) if compiled.has_provenance and line_of is not None else outcome
+
+
+def with_lines(outcome: CheckOutcome, line_of: Callable[[str, str], int | None], field: str | None = None) -> CheckOutcome:
+    """A failing row that names its file but no line gets the line of its field: `field`, or the
+    `column` it fails on (a front-matter or descriptor key)."""
+    at = {c: i for i, c in enumerate(outcome.columns)}
+    rows = []
+    for row in outcome.rows:
+        row = list(row)
+        name = field or (row[at["column"]] if "column" in at else None)
+        if row[at[LINE]] is None and row[at[FILE]] is not None and name:
+            row[at[LINE]] = line_of(row[at[FILE]], name)
+        rows.append(tuple(row))
+    return CheckOutcome(outcome.columns, tuple(rows), outcome.failure_count, outcome.rows_checked)

@@ -9,7 +9,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 import duckdb
 
-from factledger import lake, paths, tables
+from factledger import articles, lake, paths, tables
 
 
 class RawFilesResource(dg.ConfigurableResource):
@@ -20,6 +20,10 @@ class RawFilesResource(dg.ConfigurableResource):
     @property
     def root(self) -> Path:
         return paths.raw_dir(self.raw_dir)
+
+    def line_of(self, file: str, field: str) -> int | None:
+        """The line of key `field` in raw file `file` (an article's front matter, a descriptor)."""
+        return articles.field_line(self.root / file, field)
 
 
 class LakeResource(dg.ConfigurableResource):

@@ -35,6 +35,18 @@ class LakeTable(DataFrameModel):
     `_key`: the columns that identify a row (checked unique; publishing diffs versions by it)."""
 
     _key: tuple[str, ...] = ()
+    # A check view sets the SQL of the rows it checks; a table's rows are the table itself.
+    _rows_sql: str | None = None
+    # An input table says where each row came from: SQL over its rows (aliased t) for the raw
+    # file, and for the line in it (a field's line is looked up when only the file is known).
+    _file_sql: str | None = None
+    _line_sql: str | None = None
+    # Columns a failing row shows beside its rule: the key by default (every column without one).
+    _shown: tuple[str, ...] = ()
+
+    @classmethod
+    def shown(cls) -> tuple[str, ...]:
+        return cls._shown or cls._key or tuple(cls.columns())
 
     @classmethod
     def key(cls) -> tuple[str, ...]:

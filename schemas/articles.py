@@ -13,6 +13,7 @@ class Articles(LakeTable):
     retired (retired_at set), not deleted, so a published version can still explain its claims."""
 
     _key = ("article_id",)
+    _file_sql = "t.source_path"  # the line: of the failing front-matter field
 
     article_id: dt.String = Field(description="File name without extension; the article's key.")
     source_path: dt.String = Field(description="Path of the file, relative to the raw folder.")
@@ -40,6 +41,31 @@ class Articles(LakeTable):
         present = t.retired_at.isnull()
         key = unique_key(t, "body_sha256", "retired_at")["body_sha256_retired_at_unique"]
         return {"body_unique": ~present | key}
+
+
+# An article's dates, per present article: published on or after the document of each source it
+# cites, and not in the future. One bad article must not hold back every good one, so an article
+# that breaks a rule is *quarantined*: left out of the published tables (with its claims and
+# findings) and listed by the `articles_dates_coherent` warning.
+ARTICLE_DATE_ORDER_SQL = """
+SELECT a.article_id AS subject, 'published >= document_date of cited ' || s.source_id AS rule,
+       s.document_date AS earlier, a.published AS later, a.source_path
+FROM articles a, unnest(string_split(a.cites, ', ')) AS c(source_id)
+JOIN sources s ON s.source_id = c.source_id
+WHERE a.retired_at IS NULL AND a.published IS NOT NULL
+UNION ALL
+SELECT article_id, 'published <= today', published, current_date, source_path
+FROM articles WHERE retired_at IS NULL AND published IS NOT NULL
+"""
+
+# Articles that break a rule: one row per broken rule.
+QUARANTINED_ARTICLES_SQL = f"""
+SELECT subject AS article_id, source_path, rule, earlier, later
+FROM ({ARTICLE_DATE_ORDER_SQL}) WHERE earlier > later
+"""
+
+# A subquery of the quarantined article ids, for `article_id NOT IN (...)` filters.
+QUARANTINED_IDS_SQL = f"SELECT article_id FROM ({QUARANTINED_ARTICLES_SQL})"
 
 
 class RejectedInputs(LakeTable):

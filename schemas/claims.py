@@ -102,6 +102,10 @@ class Claims(LakeTable):
 class ClaimPhrases(LakeTable):
     """Check view: each claim beside the slice of its article's body at its offsets."""
 
+    _rows_sql = """
+        SELECT c.claim_id, c.phrase, substring(a.body, c.start + 1, c."end" - c.start) AS body_slice
+        FROM claims c LEFT JOIN articles a ON a.article_id = c.article_id AND a.retired_at IS NULL"""
+
     claim_id: dt.String = Field(description="The claim.")
     phrase: dt.String = Field(description="The stored phrase.")
     body_slice: dt.String = Field(nullable=True, description="body[start:end] of the claim's article.")
@@ -115,10 +119,6 @@ class ClaimPhrases(LakeTable):
         return t.body_slice.notnull() & (t.body_slice == t.phrase)
 
 
-CLAIM_PHRASES_SQL = """
-SELECT c.claim_id, c.phrase, substring(a.body, c.start + 1, c."end" - c.start) AS body_slice
-FROM claims c LEFT JOIN articles a ON a.article_id = c.article_id AND a.retired_at IS NULL
-"""
 
 
 class DateFindings(LakeTable):

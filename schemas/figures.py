@@ -6,6 +6,11 @@ import pandera.ibis as pa
 from pandera.ibis import Field
 
 from schemas._base import DIMS_DESCRIPTION, QUALIFIERS, LakeTable
+from schemas.sources import DESCRIPTOR_FILE_SQL
+
+# A stated cell came from one row of a source's CSV (derived cells have none).
+STATED_FILE_SQL = "(SELECT min(o.source_file) FROM official_figures o WHERE o.figure_id = t.figure_id)"
+STATED_LINE_SQL = "(SELECT min(o.source_line) FROM official_figures o WHERE o.figure_id = t.figure_id)"
 
 
 class Figures(LakeTable):
@@ -14,6 +19,8 @@ class Figures(LakeTable):
     how (formula, derived_from). A cell is identified by source, measure, dims and period."""
 
     _key = ("figure_id",)
+    _file_sql = STATED_FILE_SQL
+    _line_sql = STATED_LINE_SQL
 
     figure_id: dt.String = Field(description="Stable id: source:measure[:dims][:period_start..period_end] (factledger/cells.py).")
     source_id: dt.String = Field(description="The source the figure comes from.")
@@ -67,6 +74,9 @@ class FigureDerivations(LakeTable):
     rounding and hedge: a stated -3 percent change agrees with a derived -3.14, a stated -5 does not."""
 
     _key = ("figure_id", "derived_from")
+    _shown = ("figure_id", "rule", "stated_value", "derived_value", "formula")
+    _file_sql = STATED_FILE_SQL
+    _line_sql = STATED_LINE_SQL
 
     figure_id: dt.String = Field(description="The stated cell.")
     source_id: dt.String = Field(description="Its source.")
@@ -88,8 +98,24 @@ class FigureDerivations(LakeTable):
 
 
 class DateOrder(LakeTable):
-    """Check view: every pair of dates that must be ordered (request <= as-of <= document <=
-    reaction; document <= article publication <= today), one row per pair."""
+    """Check view: every pair of a source's dates that must be ordered (request <= as-of <=
+    document <= every reaction), one row per pair. A source that breaks them is not fit to check
+    anything against, so the check blocks publishing. (An article's dates are checked by
+    ARTICLE_DATE_ORDER_SQL in schemas/articles.py, which quarantines the article instead.)"""
+
+    _rows_sql = """
+        SELECT source_id AS subject, 'request_date <= as_of_date' AS rule, request_date AS earlier, as_of_date AS later
+        FROM sources WHERE request_date IS NOT NULL AND as_of_date IS NOT NULL
+        UNION ALL
+        SELECT source_id, 'request_date <= document_date', request_date, document_date
+        FROM sources WHERE request_date IS NOT NULL
+        UNION ALL
+        SELECT source_id, 'as_of_date <= document_date', as_of_date, document_date
+        FROM sources WHERE as_of_date IS NOT NULL
+        UNION ALL
+        SELECT r.source_id, 'document_date <= reaction: ' || r.event, s.document_date, r.date
+        FROM source_reactions r JOIN sources s USING (source_id)"""
+    _file_sql = DESCRIPTOR_FILE_SQL.replace("t.source_id", "t.subject")
 
     subject: dt.String = Field(description="Source or article the dates belong to.")
     rule: dt.String = Field(description="The ordering rule, e.g. 'as_of_date <= document_date'.")

@@ -8,10 +8,15 @@ from pandera.ibis import Field
 from schemas._base import CHANGE_KINDS, DIMS_DESCRIPTION, QUALIFIERS, SHA256_PATTERN, WHEN_UNNAMED, LakeTable, Timestamp
 
 
+# Where a source table's row came from: its source's descriptor (raw/sources/<id>/source.yaml).
+DESCRIPTOR_FILE_SQL = "(SELECT min(s.descriptor_path) FROM sources s WHERE s.source_id = t.source_id)"
+
+
 class Sources(LakeTable):
     """One row per official source folder under raw/sources/."""
 
     _key = ("source_id",)
+    _file_sql = "t.descriptor_path"
 
     source_id: dt.String = Field(description="The source's id (its folder name).")
     title: dt.String = Field(nullable=True, description="What the document is.")
@@ -33,6 +38,8 @@ class Sources(LakeTable):
 class SourceReactions(LakeTable):
     """Dated reactions to a source (someone posted, quoted or answered it): none can precede it."""
 
+    _file_sql = DESCRIPTOR_FILE_SQL
+
     source_id: dt.String = Field(description="The source reacted to.")
     event: dt.String = Field(description="What happened.")
     date: dt.Date = Field(description="When it happened.")
@@ -46,6 +53,7 @@ class SourcePeople(LakeTable):
     """People named by a source, with the spelling the source uses."""
 
     _key = ("source_id", "name")
+    _file_sql = DESCRIPTOR_FILE_SQL
 
     source_id: dt.String = Field(description="The source naming them.")
     name: dt.String = Field(description="The name as the source spells it.")
@@ -60,6 +68,7 @@ class SourceDimensions(LakeTable):
     that say an article's number is of that value. Any dimension names, per source."""
 
     _key = ("source_id", "dimension", "value")
+    _file_sql = DESCRIPTOR_FILE_SQL
 
     source_id: dt.String = Field(description="The declaring source.")
     dimension: dt.String = Field(str_matches=r"^[A-Za-z0-9_.\-]+$", description="Dimension name, as the source declares it.")
@@ -80,6 +89,7 @@ class SourceMeasures(LakeTable):
     """The measures a source reports, with the dimensions each is broken down by."""
 
     _key = ("source_id", "measure")
+    _file_sql = DESCRIPTOR_FILE_SQL
 
     source_id: dt.String = Field(description="The declaring source.")
     measure: dt.String = Field(str_matches=r"^[A-Za-z0-9_.\-]+$", description="Measure name, as the source declares it.")
@@ -101,6 +111,8 @@ class OfficialFigures(LakeTable):
     """Each figure a source states, one per CSV row, in long form."""
 
     _key = ("figure_id",)
+    _file_sql = "t.source_file"
+    _line_sql = "t.source_line"
 
     figure_id: dt.String = Field(description="Stable id: source:measure[:dims][:period_start..period_end] (factledger/cells.py).")
     source_id: dt.String = Field(description="The stating source.")

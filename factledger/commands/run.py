@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from factledger import lake, paths, publish
-from factledger.consistency import QUARANTINED_IDS_SQL
+from schemas.articles import QUARANTINED_IDS_SQL
 from factledger.commands import add_warehouse_flag
 
 
@@ -168,15 +168,15 @@ def _verdict(result: dg.ExecuteInProcessResult, warehouse: Path, before: int | N
 
 
 def _listed_rows(evaluation: dg.AssetCheckEvaluation) -> list[str]:
-    """The rows a check listed in its metadata (a markdown table), indented, at most MAX_LISTED."""
-    metadata = evaluation.metadata
-    table = metadata.get("rows") or metadata.get("failing_rows")
-    if table is None:
+    """The rows a check listed in its metadata, indented, at most MAX_LISTED."""
+    from assets._checks import outcome_of
+
+    outcome = outcome_of(evaluation)
+    if outcome is None:
         return []
-    rows = [ln for ln in str(table.value).splitlines() if ln.startswith("|")][2:]  # header, rule
-    out = [f"      {ln.strip('| ').replace(' | ', '  ')}" for ln in rows[:MAX_LISTED]]
-    if len(rows) > MAX_LISTED:
-        out.append(f"      ... and {len(rows) - MAX_LISTED} more")
+    out = ["      " + "  ".join("" if v is None else str(v) for v in row) for row in outcome.rows[:MAX_LISTED]]
+    if outcome.failure_count > MAX_LISTED:
+        out.append(f"      ... and {outcome.failure_count - MAX_LISTED} more")
     return out
 
 

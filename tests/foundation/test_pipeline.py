@@ -6,14 +6,11 @@ from pathlib import Path
 
 
 from factledger.commands.run import steps_not_run
+from tests.check_rows import failing_rows, outcome
 from tests.conftest import INGEST_ASSETS, check_evaluations, query, run_pipeline
 
 SOURCE_DIR = Path("sources/ice-letter-2024-09-25")
 FIGURES_CSV = SOURCE_DIR / "figures.csv"
-
-
-def _failing_rows(evaluation) -> list[dict]:
-    return evaluation.metadata["failing_rows_json"].value
 
 
 def test_real_data_ingests_and_every_check_passes(raw, warehouse):
@@ -22,6 +19,7 @@ def test_real_data_ingests_and_every_check_passes(raw, warehouse):
     evaluations = check_evaluations(result)
     assert {"derivations_agree", "dates_coherent", "articles_schema", "figures_schema"} <= set(evaluations)
     assert all(e.passed for e in evaluations.values()), [n for n, e in evaluations.items() if not e.passed]
+    assert all(outcome(e).rows == () for e in evaluations.values())  # every check: the same shape
     files = sorted(p.stem for p in (raw / "articles").iterdir())
     assert [r[0] for r in query(warehouse, "SELECT article_id FROM articles ORDER BY 1")] == files
     csv_rows = (raw / FIGURES_CSV).read_text().count("\n") - 1
@@ -58,10 +56,15 @@ def test_totals_check_fails_on_a_corrupted_figure_and_blocks_downstream(raw, war
     assert not result.success
     totals = check_evaluations(result)["derivations_agree"]
     assert not totals.passed
-    rows = _failing_rows(totals)
-    assert any("criminal_status=all, custody=all, offense=all" in r["failure_case"] and "rule=total" in r["failure_case"] for r in rows)
-    assert "435,718" in json.dumps(rows)  # the corrupted part, in the failing derivation's formula
-    assert "agree with their derivation" in totals.metadata["failing_rows"].value
+    rows = failing_rows(totals)
+    total = [r for r in rows if "criminal_status=all, custody=all, offense=all" in r["figure_id"] and r["rule"] == "total"]
+    assert total and "435,718" in json.dumps(rows)  # the corrupted part, in the failing derivation's formula
+    assert {r["check"] for r in rows} == {"stated cells agree with their derivation"}
+    assert totals.metadata["failing_rules"].value == ["stated cells agree with their derivation"]
+    # A stated cell's failing row names the CSV and the line it came from.
+    assert total[0]["file"] == FIGURES_CSV.as_posix()
+    stated_line = (raw / FIGURES_CSV).read_text().splitlines()[total[0]["line"] - 1]
+    assert f",{int(total[0]['stated_value'])}," in stated_line
 
 
 def test_dates_check_fails_when_as_of_follows_the_letter_and_stops_figures(raw, warehouse):
@@ -69,8 +72,9 @@ def test_dates_check_fails_when_as_of_follows_the_letter_and_stops_figures(raw, 
     result = run_pipeline(raw, warehouse, INGEST_ASSETS)
     dates = check_evaluations(result)["dates_coherent"]
     assert not dates.passed
-    rules = {r["failure_case"].split("rule=")[1].split(",")[0] for r in _failing_rows(dates)}
-    assert "as_of_date <= document_date" in rules
+    rows = failing_rows(dates)
+    assert "as_of_date <= document_date" in {r["rule"] for r in rows}
+    assert {r["file"] for r in rows} == {(SOURCE_DIR / "source.yaml").as_posix()}
     assert "figures" not in {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "figures" in steps_not_run(result)
 
@@ -82,7 +86,9 @@ def test_article_published_before_the_letter_is_quarantined_not_blocking(raw, wa
     assert evaluations["dates_coherent"].passed  # the source's own dates are fine
     quarantine = evaluations["articles_dates_coherent"]
     assert not quarantine.passed and quarantine.severity.value == "WARN"
-    assert "articles/001_3055ad8304499099.md | 4 | quarantined: published >= document_date" in quarantine.metadata["rows"].value
+    [row] = failing_rows(quarantine)
+    assert (row["article_id"], row["file"], row["line"]) == ("001_3055ad8304499099", "articles/001_3055ad8304499099.md", 4)
+    assert row["reason"].startswith("quarantined: published >= document_date")
 
 
 def test_bad_inputs_are_rejected_by_name_and_line_while_good_files_load(raw, warehouse):
@@ -116,6 +122,7 @@ def test_bad_inputs_are_rejected_by_name_and_line_while_good_files_load(raw, war
     assert query(warehouse, "SELECT count(*) FROM official_figures WHERE value = 0")[0][0] == 0
     warning = check_evaluations(result)["no_rejected_inputs"]
     assert not warning.passed and warning.metadata["failure_count"].value == 7
+    assert {(r["file"], r["line"]) for r in failing_rows(warning)} == set(rejected)
 
 
 def test_ingestion_is_incremental_by_hash(raw, warehouse):
@@ -197,4 +204,4 @@ def test_every_keyed_table_refuses_a_duplicate_key(raw, warehouse):
             assert validate(con, model).passed, table
             con.execute(f"INSERT INTO {table} SELECT * FROM {table} LIMIT 1")
             failed = validate(con, model)
-            assert not failed.passed and "key_is_unique" in set(failed.failures["check"]), table
+            assert not failed.passed and "key_is_unique" in failed.rules(), table

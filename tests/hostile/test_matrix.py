@@ -26,6 +26,7 @@ import pytest
 from factledger import cli, lake, paths, publish
 from factledger.paths import PROJECT_ROOT
 from tests.conftest import check_evaluations, run_pipeline
+from tests.check_rows import outcome
 
 GENUINE = "000_3871ccdfb730cf6f"        # an article of the corpus
 EARLY_SOURCE = "ice-letter-2024-09-25"  # the source every article cites, dated 2024-09-25
@@ -223,7 +224,7 @@ def history(tmp_path_factory) -> History:
         rejections = con.execute("SELECT file, line, reason FROM rejected_inputs WHERE stage = 'articles'").fetchall()
         articles_v2 = {r[0] for r in _published(con, v2, "articles", "article_id")}
         claims_max = dict(con.execute(f"SELECT article_id, max(value) FROM {publish.relation_at('claims', v2.snapshot_id)} GROUP BY ALL").fetchall())
-    return History(warehouse, raw, v1, v2, rejections, articles_v2, str(evaluation.metadata["rows"].value), claims_max)
+    return History(warehouse, raw, v1, v2, rejections, articles_v2, outcome(evaluation).markdown(limit=1000), claims_max)
 
 
 @pytest.mark.parametrize("case", ARTICLE_CASES, ids=lambda c: c.id)
