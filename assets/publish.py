@@ -9,7 +9,7 @@ import datetime as dt
 import dagster as dg
 
 from assets._lake import LAKE_WRITER, table_metadata
-from factledger import export, publish
+from factledger import export, publish, versions
 from orchestration.resources import LakeResource
 from schemas import DatasetVersions
 
@@ -67,7 +67,7 @@ def dataset_version(context: dg.AssetExecutionContext, lake: LakeResource) -> dg
         context.log.info(f"removed {stale}, left by an interrupted export")
     with lake.connect() as con:
         outcome = publish.publish(con, checks, run_id=context.run_id, log=context.log.info)
-        version = publish.resolve(con, outcome.version)
+        version = versions.resolve(con, outcome.version)
         created_at = con.execute(
             "SELECT strftime(created_at, '%Y-%m-%dT%H:%M:%SZ') FROM lake.main.dataset_versions WHERE version = ?",
             [version.version]).fetchone()[0]
@@ -78,7 +78,7 @@ def dataset_version(context: dg.AssetExecutionContext, lake: LakeResource) -> dg
         export.point_latest(lake.warehouse, version.version)
     context.log.info(outcome.summary)
     for diff in outcome.diffs:
-        if diff.rows:
+        if diff.changed:
             context.log.info(f"  {diff.summary()}")
     return dg.MaterializeResult(
         metadata={

@@ -9,7 +9,7 @@ import dagster as dg
 from assets._checks import outcome_of
 from assets._lake import OWNER
 from factledger import export, lake as lake_db
-from factledger import publish
+from factledger import versions
 from factledger.report import build
 from orchestration.resources import LakeResource
 
@@ -44,7 +44,7 @@ def failing_rows(instance: dg.DagsterInstance, run_id: str | None) -> dict[str, 
 )
 def report(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     with lake_db.connect(lake.warehouse, read_only=True) as con:
-        version = publish.resolve(con, None)
+        version = versions.resolve(con, None)
         run_id = con.execute("SELECT run_id FROM lake.main.dataset_versions WHERE version = ?", [version.version]).fetchone()[0]
         rows = failing_rows(context.instance, run_id) or None
         written = build.write_report(con, lake.warehouse, version, check_rows=rows)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from factledger import paths, publish
+from factledger import catalog, paths
 from factledger.export import frictionless_type
 from schemas._base import LakeTable
 from schemas.published import DatasetVersions
@@ -60,12 +60,12 @@ def render() -> str:
         "`lake.published.<table>` (see docs/publishing.md). Types are the Frictionless types of the "
         "export (`integer` is a 64-bit integer, `datetime` is UTC).",
         "",
-        "Published tables: " + ", ".join(f"`{t.name}`" for t in publish.PUBLISHED_TABLES) + ". "
+        "Published tables: " + ", ".join(f"`{t.name}`" for t in catalog.PUBLISHED_TABLES) + ". "
         "A table whose schema is not registered yet is listed as pending.",
         "",
     ]
-    for table in publish.PUBLISHED_TABLES:
-        model = publish.model_for(table.name)
+    for table in catalog.PUBLISHED_TABLES:
+        model = catalog.model_for(table.name)
         if model is None:
             lines += [f"## `{table.name}`", "", "Pending: no schema registered in `schemas.LAKE_TABLES` yet, so not published.", ""]
             continue
@@ -74,7 +74,7 @@ def render() -> str:
             where += f" where `{table.where}`"
         if table.name == "check_results":
             where = "`lake.published.check_results` (this version's rows of the append-only `lake.main.check_results`)"
-        lines += _table(model, where, publish.row_key(model, table))
+        lines += _table(model, where, catalog.row_key(model, table))
     lines += _table(DatasetVersions, "`lake.main.dataset_versions`, append-only; `dataset_versions` in `factledger sql`", ("version",))
     return "\n".join(lines).rstrip() + "\n"
 

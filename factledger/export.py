@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import duckdb
 
-from factledger import publish
+from factledger import catalog, versions
 from factledger.report import explain
 from schemas._base import LakeTable
 from factledger import sql
@@ -85,14 +85,14 @@ def table_schema(model: type[LakeTable], columns: list[str], key: tuple[str, ...
     return schema
 
 
-def datapackage(con: duckdb.DuckDBPyConnection, version: publish.Version, tables: list[str], created_at: str) -> dict:
+def datapackage(con: duckdb.DuckDBPyConnection, version: versions.Version, tables: list[str], created_at: str) -> dict:
     resources = []
     for name in tables:
-        table = publish.published_table(name)
-        model = publish.model_for(name)
+        table = catalog.published_table(name)
+        model = catalog.model_for(name)
         if model is None:
             continue
-        columns = publish.columns_at(con, publish.relation_at(name, version.snapshot_id))
+        columns = versions.columns_at(con, versions.relation_at(name, version.snapshot_id))
         resources.append({
             "name": name,
             "path": f"{name}.csv",
@@ -102,12 +102,12 @@ def datapackage(con: duckdb.DuckDBPyConnection, version: publish.Version, tables
             "encoding": "utf-8",
             "title": name.replace("_", " "),
             "description": " ".join((model.__doc__ or "").split()),
-            "schema": table_schema(model, [c for c in columns if c in model.columns()], publish.row_key(model, table)),
+            "schema": table_schema(model, [c for c in columns if c in model.columns()], catalog.row_key(model, table)),
         })
     sources = [{"title": "News articles (raw/articles)", "path": "raw/articles"}]
     if "sources" in tables:
         for title, issuer, url, source_id in con.execute(
-            f"SELECT title, issuer, url, source_id FROM {publish.relation_at('sources', version.snapshot_id)} ORDER BY source_id"
+            f"SELECT title, issuer, url, source_id FROM {versions.relation_at('sources', version.snapshot_id)} ORDER BY source_id"
         ).fetchall():
             entry = {"title": title or source_id}
             if url:
@@ -192,7 +192,7 @@ def neutralised_select(con: duckdb.DuckDBPyConnection, relation: str) -> str:
     other columns as they are (a number is never a formula)."""
     exprs = []
     for name, type_, *_ in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall():
-        col = publish.quote(name)
+        col = catalog.quote(name)
         if str(type_).upper() == "VARCHAR":
             exprs.append(f"CASE WHEN regexp_matches({col}, '{_FORMULA_REGEX}') THEN chr(39) || {col} ELSE {col} END AS {col}")
         else:
@@ -275,33 +275,101 @@ def claim_review(claim: dict, article: dict, review_url: str, publisher: Publish
     return review
 
 
-def claim_reviews(con: duckdb.DuckDBPyConnection, version: publish.Version, tables: list[str], created_at: str,
+def claim_reviews(con: duckdb.DuckDBPyConnection, version: versions.Version, tables: list[str], created_at: str,
                   publisher: Publisher | None = None) -> dict:
     """schema.org ClaimReview JSON-LD (an @graph) for every rated claim of the version whose
-    article can be pointed at: the same reviews the report's article pages embed."""
+    article can be pointed at: the same reviews the report's article pages embed. (Holds every
+    review: write_claim_reviews streams the same document to a file.)"""
+    return {"@context": "https://schema.org",
+            "@graph": list(iter_claim_reviews(con, version, created_at, publisher))}
+
+
+def iter_claim_reviews(con: duckdb.DuckDBPyConnection, version: versions.Version, created_at: str,
+                       publisher: Publisher | None = None):
+    """Every ClaimReview of the version, article by article (a batch of articles at a time)."""
     from factledger.report import data as report_data  # the report and the export read one model
 
-    model = report_data.load(con, version, publisher=publisher or Publisher.from_env(), created_at=created_at)
-    return {"@context": "https://schema.org", "@graph": [r for page in model.articles for r in page.reviews]}
+    pages = report_data.iter_pages(con, version, publisher=publisher or Publisher.from_env(), created_at=created_at)
+    for page in pages:
+        yield from page.reviews
 
 
-def export_version(con: duckdb.DuckDBPyConnection, warehouse: Path, version: publish.Version, created_at: str) -> Path:
-    """Write exports/v<N>/ (atomically: a temp folder renamed into place) and return it."""
+def write_claim_reviews(con: duckdb.DuckDBPyConnection, version: versions.Version, tables: list[str], created_at: str,
+                        path: Path, publisher: Publisher | None = None) -> int:
+    """Write claim_reviews.jsonld, byte for byte what json.dumps(claim_reviews(...), indent=2)
+    gives, one review at a time; returns how many."""
+    count = 0
+    with open(path, "w", encoding="utf-8") as out:
+        out.write('{\n  "@context": "https://schema.org",\n  "@graph": [')
+        for review in iter_claim_reviews(con, version, created_at, publisher):
+            text = json.dumps(review, indent=2).replace("\n", "\n    ")
+            out.write(("," if count else "") + "\n    " + text)
+            count += 1
+        out.write("\n  ]\n}\n" if count else "]\n}\n")
+    return count
+
+
+def table_unchanged(con: duckdb.DuckDBPyConnection, name: str, old_snapshot: int, new_snapshot: int) -> bool:
+    """Whether published table `name` holds the same rows and columns at both snapshots, from
+    DuckLake's change feed (no row read when nothing changed); False when it cannot tell."""
+    if old_snapshot == new_snapshot:
+        return True
+    try:
+        old, new = versions.relation_at(name, old_snapshot), versions.relation_at(name, new_snapshot)
+        if con.execute(f"DESCRIBE SELECT * FROM {old}").fetchall() != con.execute(f"DESCRIBE SELECT * FROM {new}").fetchall():
+            return False
+        changed = con.execute(
+            "SELECT count(*) FROM ducklake_table_changes('lake', ?, ?, ?, ?)",
+            [catalog.PUBLISHED_SCHEMA, name, int(old_snapshot) + 1, int(new_snapshot)]).fetchone()[0]
+    except duckdb.Error:
+        return False
+    return changed == 0
+
+
+def previous_export(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versions.Version) -> tuple[versions.Version, Path] | None:
+    """The latest earlier version whose export folder is complete, with that folder."""
+    for earlier in reversed([v for v in versions.versions(con) if v.version < version.version]):
+        folder = version_dir(warehouse, earlier.version)
+        if (folder / "datapackage.json").is_file():
+            return earlier, folder
+    return None
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """Hard-link an unchanged file from the previous export (files are never edited in place),
+    copying where links fail (another filesystem)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def export_version(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versions.Version, created_at: str) -> Path:
+    """Write exports/v<N>/ (atomically: a temp folder renamed into place) and return it. A table
+    with the same rows as in the previous exported version has its CSV and Parquet files taken
+    from that version's folder instead of being written again."""
     target = version_dir(warehouse, version.version)
     staging = target.with_name(target.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    tables = publish.tables_at(con, version.snapshot_id)
+    tables = versions.tables_at(con, version.snapshot_id)
+    previous = previous_export(con, warehouse, version)
     for name in tables:
-        relation = publish.relation_at(name, version.snapshot_id)
-        model = publish.model_for(name)
-        order = ", ".join(publish.quote(k) for k in publish.row_key(model, publish.published_table(name))) if model else "ALL"
+        files = [staging / (name + ".csv"), staging / (name + ".parquet")]
+        if previous is not None and all((previous[1] / f.name).is_file() for f in files) \
+                and table_unchanged(con, name, previous[0].snapshot_id, version.snapshot_id):
+            for f in files:
+                _link_or_copy(previous[1] / f.name, f)
+            continue
+        relation = versions.relation_at(name, version.snapshot_id)
+        model = catalog.model_for(name)
+        order = ", ".join(catalog.quote(k) for k in catalog.row_key(model, catalog.published_table(name))) if model else "ALL"
         query = f"SELECT * FROM {relation} ORDER BY {order}"
         csv_query = f"SELECT {neutralised_select(con, relation)} FROM {relation} ORDER BY {order}"
-        con.execute(f"COPY ({csv_query}) TO {sql.literal(staging / (name + '.csv'))} (HEADER, DELIMITER ',', TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S.%f')")
-        con.execute(f"COPY ({query}) TO {sql.literal(staging / (name + '.parquet'))} (FORMAT parquet)")  # raw values
+        con.execute(f"COPY ({csv_query}) TO {sql.literal(files[0])} (HEADER, DELIMITER ',', TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S.%f')")
+        con.execute(f"COPY ({query}) TO {sql.literal(files[1])} (FORMAT parquet)")  # raw values
     (staging / "datapackage.json").write_text(json.dumps(datapackage(con, version, tables, created_at), indent=2) + "\n")
-    (staging / "claim_reviews.jsonld").write_text(json.dumps(claim_reviews(con, version, tables, created_at), indent=2) + "\n")
+    write_claim_reviews(con, version, tables, created_at, staging / "claim_reviews.jsonld")
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     return target

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from factledger import lake, paths, publish
+from factledger import catalog, lake, paths, provenance, versions
 from factledger.commands import add_warehouse_flag
 
 
@@ -100,7 +100,7 @@ def migrate(source_catalog: str, target_catalog: str, target_data_path: str | No
     report = Report(source, target)
 
     with lake.connect(source, read_only=True) as con:  # a readable lake, and what to compare later
-        report.versions = [v.version for v in publish.versions(con)]
+        report.versions = [v.version for v in versions.versions(con)]
     log(f"source: {source.describe()} ({len(report.versions)} published versions)")
 
     # An empty target, initialised by DuckLake itself (its metadata tables, with their types).
@@ -177,14 +177,14 @@ def copy_catalog(source: lake.LakeConfig, target: lake.LakeConfig, log) -> dict[
             "SELECT table_name FROM duckdb_tables() WHERE database_name = 'dst' AND schema_name = ?", [schema]).fetchall()}
         con.execute("BEGIN")
         for name in names:
-            columns = [r[0] for r in con.execute(f"SELECT * FROM src.{publish.quote(name)} LIMIT 0").description]
-            cols = ", ".join(publish.quote(c) for c in columns)
+            columns = [r[0] for r in con.execute(f"SELECT * FROM src.{catalog.quote(name)} LIMIT 0").description]
+            cols = ", ".join(catalog.quote(c) for c in columns)
             if name in present:
-                con.execute(f"DELETE FROM dst.{schema}.{publish.quote(name)}")
-                con.execute(f"INSERT INTO dst.{schema}.{publish.quote(name)} ({cols}) SELECT {cols} FROM src.{publish.quote(name)}")
+                con.execute(f"DELETE FROM dst.{schema}.{catalog.quote(name)}")
+                con.execute(f"INSERT INTO dst.{schema}.{catalog.quote(name)} ({cols}) SELECT {cols} FROM src.{catalog.quote(name)}")
             else:  # inlined-data tables exist per table and schema version: create them like the source's
-                con.execute(f"CREATE TABLE dst.{schema}.{publish.quote(name)} AS SELECT * FROM src.{publish.quote(name)}")
-            copied[name] = con.execute(f"SELECT count(*) FROM src.{publish.quote(name)}").fetchone()[0]
+                con.execute(f"CREATE TABLE dst.{schema}.{catalog.quote(name)} AS SELECT * FROM src.{catalog.quote(name)}")
+            copied[name] = con.execute(f"SELECT count(*) FROM src.{catalog.quote(name)}").fetchone()[0]
         con.execute(f"UPDATE dst.{schema}.ducklake_metadata SET value = ? WHERE key = 'data_path' AND scope IS NULL",
                     [target.data_path])
         con.execute("COMMIT")
@@ -207,11 +207,11 @@ def compare(source: lake.LakeConfig, target: lake.LakeConfig, report: Report, lo
                 "SELECT list(snapshot_id ORDER BY snapshot_id), list(coalesce(commit_message, '') ORDER BY snapshot_id) "
                 "FROM lake.snapshots()").fetchone()
             out["dataset_versions"] = _hash(con, "lake.main.dataset_versions") if report.versions else None
-            for v in publish.versions(con):
-                for name in publish.tables_at(con, v.snapshot_id):
-                    out[(v.version, name)] = _hash(con, publish.relation_at(name, v.snapshot_id))
-            for name in sorted(publish.lake_tables(con, "main")):
-                out[("current", name)] = _hash(con, f"lake.main.{publish.quote(name)}")
+            for v in versions.versions(con):
+                for name in versions.tables_at(con, v.snapshot_id):
+                    out[(v.version, name)] = _hash(con, versions.relation_at(name, v.snapshot_id))
+            for name in sorted(catalog.lake_tables(con, "main")):
+                out[("current", name)] = _hash(con, f"lake.main.{catalog.quote(name)}")
         return out
 
     before, after = hashes(source), hashes(target)
@@ -226,4 +226,4 @@ def compare(source: lake.LakeConfig, target: lake.LakeConfig, report: Report, lo
 def _hash(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[int, str]:
     columns = [d[0] for d in con.execute(f"SELECT * FROM {relation} LIMIT 0").description]
     [(count,)] = con.execute(f"SELECT count(*) FROM {relation}").fetchall()
-    return count, con.execute(publish.table_hash_sql(relation, columns)).fetchone()[0]
+    return count, con.execute(provenance.table_hash_sql(relation, columns)).fetchone()[0]

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import duckdb
 
-from factledger import lake, paths, publish
+from factledger import catalog, diff, lake, paths, versions
+from factledger.catalog import PUBLISHED_TABLES
 from factledger.commands import add_warehouse_flag
 from factledger import sql
 
@@ -60,12 +61,12 @@ def reader(warehouse_flag: str | None) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
 
 
-def open_version(con: duckdb.DuckDBPyConnection, version: int | None) -> publish.Version:
+def open_version(con: duckdb.DuckDBPyConnection, version: int | None) -> versions.Version:
     """Views named like the published tables, as of `version`; plus dataset_versions."""
-    chosen = publish.resolve(con, version)
-    for name in publish.tables_at(con, chosen.snapshot_id):
-        con.execute(f"CREATE OR REPLACE VIEW memory.main.{publish.quote(name)} AS "
-                    f"SELECT * FROM {publish.relation_at(name, chosen.snapshot_id)}")
+    chosen = versions.resolve(con, version)
+    for name in versions.tables_at(con, chosen.snapshot_id):
+        con.execute(f"CREATE OR REPLACE VIEW memory.main.{catalog.quote(name)} AS "
+                    f"SELECT * FROM {versions.relation_at(name, chosen.snapshot_id)}")
     con.execute("CREATE OR REPLACE VIEW memory.main.dataset_versions AS "
                 f"SELECT * FROM lake.main.dataset_versions WHERE version <= {chosen.version}")
     return chosen
@@ -142,7 +143,7 @@ def check_statement(con: duckdb.DuckDBPyConnection, query: str, files_allowed: b
             if catalog not in ALLOWED_CATALOGS or (not catalog and schema not in {"", "main", "information_schema", "pg_catalog"}):
                 raise RefusedQuery(
                     f"only the published tables can be queried, by their plain names "
-                    f"({', '.join(t.name for t in publish.PUBLISHED_TABLES)}, dataset_versions): "
+                    f"({', '.join(t.name for t in PUBLISHED_TABLES)}, dataset_versions): "
                     f"{named}.{node.get('table_name')} is not one of them")
 
 
@@ -163,7 +164,7 @@ def lock_down(con: duckdb.DuckDBPyConnection, allow_files: Sequence[str | Path] 
     changed back. (The working tables' files under <data path>/main/ stay out of reach.)"""
     row = con.execute("SELECT options FROM duckdb_databases() WHERE database_name = ?", [lake.LAKE]).fetchone()
     data = str(((row[0] if row else None) or {}).get("data_path") or "").rstrip("/")
-    folders = [f"{data}/{publish.PUBLISHED_SCHEMA}/", f"{data}/main/dataset_versions/"] if data else []
+    folders = [f"{data}/{catalog.PUBLISHED_SCHEMA}/", f"{data}/main/dataset_versions/"] if data else []
     for folder in allow_files:
         path = Path(folder).expanduser().resolve()
         if not path.is_dir():
@@ -200,7 +201,7 @@ def _first_line(err: BaseException) -> str:
 
 def run_versions(args: argparse.Namespace) -> int:
     with reader(args.warehouse) as con:
-        publish.resolve(con, None)  # a clear error when nothing is published yet
+        versions.resolve(con, None)  # a clear error when nothing is published yet
         cursor = con.execute("""
             SELECT version, snapshot_id AS snapshot, strftime(created_at, '%Y-%m-%d %H:%M:%S') AS created_at_utc,
                    coalesce(left(code_version, 12) || CASE WHEN code_version LIKE '%-dirty' THEN '-dirty' ELSE '' END, '') AS code,
@@ -222,8 +223,8 @@ def _counts(row_counts: str) -> str:
 
 def run_diff(args: argparse.Namespace) -> int:
     with reader(args.warehouse) as con:
-        old, new = publish.resolve(con, args.old), publish.resolve(con, args.new)
-        diffs = publish.diff(con, old.snapshot_id, new.snapshot_id)
+        old, new = versions.resolve(con, args.old), versions.resolve(con, args.new)
+        diffs = diff.diff(con, old.snapshot_id, new.snapshot_id)
         if args.csv:
             emit(["table", "change", "key", "article_id", "figure_id", "columns"],
                  [(d.table, *r) for d in diffs for r in d.rows], True)
@@ -243,19 +244,19 @@ def run_diff(args: argparse.Namespace) -> int:
     return 0
 
 
-def changed_values(con: duckdb.DuckDBPyConnection, d: publish.TableDiff, old_snapshot: int, new_snapshot: int) -> dict[str, list]:
+def changed_values(con: duckdb.DuckDBPyConnection, d: diff.TableDiff, old_snapshot: int, new_snapshot: int) -> dict[str, list]:
     """For the changed rows of one table: key text -> [(column, old value, new value)] as text."""
-    table = publish.published_table(d.table)
-    model = publish.model_for(d.table)
+    table = catalog.published_table(d.table)
+    model = catalog.model_for(d.table)
     if model is None:
         return {}
-    a, b = publish.relation_at(d.table, old_snapshot), publish.relation_at(d.table, new_snapshot)
-    available = set(publish.columns_at(con, a)) & set(publish.columns_at(con, b))
-    key = [k for k in publish.row_key(model, table) if k in available]
-    others = [c for c in publish.compared_columns(model, table) if c in available and c not in key]
+    a, b = versions.relation_at(d.table, old_snapshot), versions.relation_at(d.table, new_snapshot)
+    available = set(versions.columns_at(con, a)) & set(versions.columns_at(con, b))
+    key = [k for k in catalog.row_key(model, table) if k in available]
+    others = [c for c in catalog.compared_columns(model, table) if c in available and c not in key]
     if not key or not others:
         return {}
-    q = publish.quote
+    q = catalog.quote
     key_text = " || ' / ' || ".join(f"coalesce(CAST(b.{q(k)} AS VARCHAR), 'NULL')" for k in key)
     cells = ", ".join(f"CASE WHEN a.{q(c)} IS DISTINCT FROM b.{q(c)} THEN [{_literal(c)}, CAST(a.{q(c)} AS VARCHAR), "
                       f"CAST(b.{q(c)} AS VARCHAR)] END" for c in others)

@@ -6,7 +6,7 @@ import argparse
 import sys
 import webbrowser
 
-from factledger import lake, paths, publish
+from factledger import lake, paths, versions
 from factledger.commands import add_warehouse_flag
 from factledger.report import build
 
@@ -24,7 +24,7 @@ def execute(args: argparse.Namespace) -> int:
     warehouse = paths.warehouse_dir(args.warehouse)
     with lake.connect(warehouse, read_only=True) as con:
         con.execute("USE memory")
-        version = publish.resolve(con, args.version)
+        version = versions.resolve(con, args.version)
         written = build.write_report(con, warehouse, version, force=args.force)
     state = "written" if written.regenerated else "unchanged"
     print(f"report of version {version.version} {state}: {written.pages} pages, {written.bytes / 1e6:.2f} MB, "

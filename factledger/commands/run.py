@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from factledger import lake, paths, publish
+from factledger import lake, paths, versions
 from schemas.articles import QUARANTINED_IDS_SQL
 from factledger.commands import add_warehouse_flag
 
@@ -57,7 +57,7 @@ def current_version(warehouse: Path) -> int | None:
     """The current dataset version, or None (nothing published, no lake, or it cannot be read)."""
     try:
         with lake.connect(warehouse, read_only=True) as con:
-            found = publish.current_version(con)
+            found = versions.current_version(con)
     except Exception:  # noqa: BLE001 - the summary reports what it can; the run's own errors are printed
         return None
     return found.version if found else None

@@ -8,13 +8,14 @@ import os
 import shutil
 import time
 from dataclasses import dataclass
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import jinja2
 
-from factledger import export, publish
+from factledger import export, versions
 from factledger.report import charts, data, explain
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -74,8 +75,8 @@ def code_hash() -> str:
     return digest.hexdigest()
 
 
-def stamp_for(version: publish.Version, publisher: export.Publisher, check_rows: dict | None) -> str:
-    payload = {"fingerprint": version.fingerprint, "snapshot": version.snapshot_id, "code": code_hash(),
+def stamp_for(version: versions.Version, publisher: export.Publisher, check_rows: dict | None) -> str:
+    payload = {"fingerprint": version.content_hash, "snapshot": version.snapshot_id, "code": code_hash(),
                "publisher": [publisher.name, publisher.url, publisher.report_url],
                "check_rows": hashlib.sha256(json.dumps(check_rows or {}, sort_keys=True, default=str).encode()).hexdigest()}
     return json.dumps(payload, sort_keys=True)
@@ -87,22 +88,25 @@ def _published_at(value) -> str:
     return str(value or "")
 
 
-def render(model: data.Report) -> Iterator[tuple[str, str]]:
-    """Every page of the report as (relative path, HTML), one at a time (a large corpus has
-    thousands of pages: each is written before the next is rendered)."""
-    env = environment()
-    sources = {s.source["source_id"]: s for s in model.sources}
-    figure_anchor = {f.figure["figure_id"]: f.anchor for s in model.sources for f in s.figures}
-    common = {
+def _common(model: data.Report) -> dict:
+    return {
         "report": model,
         "published_at": _published_at(model.version.get("created_at")),
-        "report_sources": sources,
-        "figure_anchor": figure_anchor,
+        "report_sources": {s.source["source_id"]: s for s in model.sources},
+        "figure_anchor": {f.figure["figure_id"]: f.anchor for s in model.sources for f in s.figures},
         "max_listed": MAX_LISTED,
         "max_per_outlet": MAX_PER_OUTLET,
         "max_rows": MAX_ROWS,
         "max_inputs": MAX_INPUTS,
     }
+
+
+def render(model: data.Report, articles: bool = True) -> Iterator[tuple[str, str]]:
+    """Every page of the report as (relative path, HTML), one at a time (a large corpus has
+    thousands of pages: each is written before the next is rendered). `articles` False: all
+    but the article pages (write_report renders those as the pages stream by)."""
+    env = environment()
+    common = _common(model)
     styles = model.styles()
 
     outlets = model.outlets()
@@ -127,15 +131,52 @@ def render(model: data.Report) -> Iterator[tuple[str, str]]:
         common, root="", article_pages=article_pages, page_of=page_of, article_titles=article_titles,
         styles={v: explain.style(v, model.words) for v in {*model.verdict_order(), *changed_verdicts} if v})
 
-    article = env.get_template("article.html")
-    for page in model.articles:
-        yield page.file, article.render(common, root="../", page=page)
+    if articles:
+        article = env.get_template("article.html")
+        for page in model.articles:
+            yield page.file, article.render(common, root="../", page=page)
     source = env.get_template("source.html")
     for i, s in enumerate(model.sources):
         cited = [(f.cell, dict(f.counts)) for f in s.figures if f.citations]
         cited.sort(key=lambda t: -sum(t[1].values()))
         svg = charts.stacked_bars("Citations per figure, by verdict", cited, styles, f"source-{i}") if cited else ""
         yield s.file, source.render(common, root="../", source=s, chart=svg)
+
+
+def _verdicts_seen(con: duckdb.DuckDBPyConnection, version: versions.Version, ctx: data.Context) -> Counter:
+    """Claims per verdict of the version (as the pages will count them), from SQL."""
+    if "claims" not in ctx.present:
+        return Counter()
+    seen: Counter = Counter()
+    for verdict, n in con.execute(f"SELECT verdict, count(*) FROM {versions.relation_at('claims', version.snapshot_id)} "
+                                  "GROUP BY ALL").fetchall():
+        seen[explain.style(verdict, ctx.words).verdict] += n
+    return seen
+
+
+def write_pages(con: duckdb.DuckDBPyConnection, version: versions.Version, publisher: export.Publisher,
+                check_rows: dict | None, write) -> None:
+    """Render every page of the report, passing (relative path, HTML) to `write`: article pages as
+    the published rows stream by (each slimmed once written), then the overview, the lists, the
+    diff and the source pages."""
+    ctx = data.context(con, version, publisher=publisher)
+    earlier = [v for v in versions.versions(con) if v.version < version.version]
+    previous = versions.version_row(con, earlier[-1].version) if earlier else None
+    # What an article page shows of the whole report: the verdicts seen (legend, styles), the
+    # previous version (navigation), the sources' and figures' pages.
+    frame = data.Report(ctx.vrow, [], list(ctx.source_pages.values()), [],
+                        data.DiffView(previous, [], [], [], [], False, []), publisher, ctx.words,
+                        _counts=_verdicts_seen(con, version, ctx))
+    env = environment()
+    common = _common(frame)
+    article = env.get_template("article.html")
+    pages = []
+    for page in data.iter_pages(con, version, ctx=ctx):
+        write(page.file, article.render(common, root="../", page=page))
+        pages.append(data.slim(page))
+    model = data.assemble(con, version, ctx, pages, check_rows)
+    for rel, html in render(model, articles=False):
+        write(rel, html)
 
 
 def load_check_rows(folder: Path) -> dict | None:
@@ -148,7 +189,7 @@ def load_check_rows(folder: Path) -> dict | None:
     return None
 
 
-def write_report(con: duckdb.DuckDBPyConnection, warehouse: Path, version: publish.Version, *,
+def write_report(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versions.Version, *,
                  publisher: export.Publisher | None = None, check_rows: dict | None = None,
                  force: bool = False) -> Written:
     """Write exports/v<N>/report/ for `version` (atomically: a temporary folder renamed into
@@ -163,13 +204,15 @@ def write_report(con: duckdb.DuckDBPyConnection, warehouse: Path, version: publi
     stamp = stamp_for(version, publisher, check_rows)
     if not force and (target / STAMP).exists() and (target / STAMP).read_text() == stamp and (target / "index.html").exists():
         return Written(target / "index.html", *_size(target), time.perf_counter() - started, regenerated=False)
-    model = data.load(con, version, publisher=publisher, check_rows=check_rows)
     staging = target.with_name(target.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
-    for rel, html in render(model):
+
+    def write(rel: str, html: str) -> None:
         path = staging / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(html, encoding="utf-8")
+
+    write_pages(con, version, publisher, check_rows, write)
     if check_rows:
         (staging / CHECK_ROWS).write_text(json.dumps(check_rows, indent=1, default=str), encoding="utf-8")
     (staging / STAMP).write_text(stamp)

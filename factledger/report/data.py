@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from factledger import export, publish
+from factledger import diff, export, versions
 from factledger.report import explain
 
 
@@ -20,7 +20,7 @@ def rows(con: duckdb.DuckDBPyConnection, name: str, snapshot_id: int, present: l
     """Every row of published table `name` at `snapshot_id` as dicts ([] when absent)."""
     if name not in present:
         return []
-    cur = con.execute(f"SELECT * FROM {publish.relation_at(name, snapshot_id)}" + (f" ORDER BY {order}" if order else ""))
+    cur = con.execute(f"SELECT * FROM {versions.relation_at(name, snapshot_id)}" + (f" ORDER BY {order}" if order else ""))
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r)) for r in cur.fetchall()]
 
@@ -90,8 +90,12 @@ class ArticlePage:
     reviews: list[dict]
     sources: list[dict]
 
+    headline_text: str | None = None  # set when the page is slimmed (its body is gone)
+
     @property
     def headline(self) -> str:
+        if self.headline_text is not None:
+            return self.headline_text
         return self.article.get("title") or export.opening_words(self.article.get("body"), 80) or self.article["article_id"]
 
     @property
@@ -157,7 +161,7 @@ class CheckView:
 @dataclass
 class DiffView:
     previous: dict | None
-    tables: list[publish.TableDiff]
+    tables: list[diff.TableDiff]
     inputs_added: list[str]
     inputs_removed: list[str]
     inputs_changed: list[str]
@@ -307,29 +311,42 @@ def _check_rows_text(value) -> str | None:
     return "\n".join(lines)
 
 
-def load(con: duckdb.DuckDBPyConnection, version: publish.Version, *, publisher: export.Publisher | None = None,
-         created_at: str | None = None, check_rows: dict[str, object] | None = None) -> Report:
-    """The report's model of `version`. `check_rows`: failing rows per `asset.check` (from the run's
-    check metadata, when known)."""
+@dataclass
+class Context:
+    """What every article page needs besides its own rows: the version, the sources and figures
+    (small: a source's cells), the wording and the publisher."""
+
+    vrow: dict
+    created_at: str
+    words: dict
+    publisher: export.Publisher
+    sources: dict[str, dict]
+    figures: list[dict]
+    fig_by_id: dict[str, dict]
+    by_cell: dict[tuple, list[dict]]
+    source_pages: dict[str, SourcePage]
+    figure_views: dict[str, FigureView]
+    dim_cols: list[str]
+    present: list[str]
+
+
+def context(con: duckdb.DuckDBPyConnection, version: versions.Version, *, publisher: export.Publisher | None = None,
+            created_at: str | None = None) -> Context:
     words = explain.wording()
     publisher = publisher or export.Publisher.from_env()
     snap = version.snapshot_id
-    present = publish.tables_at(con, snap)
-    cur = con.execute("SELECT * FROM lake.main.dataset_versions WHERE version = ?", [version.version])
-    vrow = dict(zip([d[0] for d in cur.description], cur.fetchone()))
+    present = versions.tables_at(con, snap)
+    vrow = versions.version_row(con, version.version)
     created_at = created_at or (vrow["created_at"].strftime("%Y-%m-%dT%H:%M:%SZ") if isinstance(vrow.get("created_at"), dt.datetime)
                                 else str(vrow.get("created_at") or ""))
-
-    articles = rows(con, "articles", snap, present, "article_id")
     sources = {s["source_id"]: s for s in rows(con, "sources", snap, present, "source_id")}
     figures = rows(con, "figures", snap, present, "figure_id")
-    claims = rows(con, "claims", snap, present, "article_id, start")
-    dates = rows(con, "date_findings", snap, present, "article_id, start")
-    names = rows(con, "name_findings", snap, present, "article_id, start")
-    checks = rows(con, "check_results", snap, present, "asset_key, check_name")
-
-    dim_cols = dimension_columns(figures, claims)
-    for row in (*figures, *claims):
+    # The dimension columns figures and claims share (lakes without `dims`), read from the claims' columns.
+    claim_columns = versions.columns_at(con, versions.relation_at("claims", snap)) if "claims" in present else []
+    has_claims = bool(claim_columns) and con.execute(
+        f"SELECT count(*) > 0 FROM (SELECT 1 FROM {versions.relation_at('claims', snap)} LIMIT 1)").fetchone()[0]
+    dim_cols = dimension_columns(figures, [dict.fromkeys(claim_columns)] if has_claims else [])
+    for row in figures:
         add_dims(row, dim_cols)
     fig_by_id = {f["figure_id"]: f for f in figures}
     by_cell: dict[tuple, list[dict]] = defaultdict(list)
@@ -345,30 +362,68 @@ def load(con: duckdb.DuckDBPyConnection, version: publish.Version, *, publisher:
         figure_views[f["figure_id"]] = view
         if f.get("source_id") in source_pages:
             source_pages[f["source_id"]].figures.append(view)
+    return Context(vrow, created_at, words, publisher, sources, figures, fig_by_id, by_cell, source_pages,
+                   figure_views, dim_cols, present)
 
-    claims_by: dict[str, list[dict]] = defaultdict(list)
-    for c in claims:
-        claims_by[c["article_id"]].append(c)
-    dates_by: dict[str, list[dict]] = defaultdict(list)
-    for d in dates:
-        dates_by[d["article_id"]].append(d)
-    names_by: dict[str, list[dict]] = defaultdict(list)
-    for n in names:
-        names_by[n["article_id"]].append(n)
 
-    taken = set()
-    pages: list[ArticlePage] = []
-    for a in articles:
+# Rows fetched at a time from each published table while pages are built.
+BATCH_ROWS = 2000
+
+
+def _stream(con: duckdb.DuckDBPyConnection, name: str, snapshot_id: int, present: list[str], order: str):
+    """Rows of published table `name` as dicts, in `order`, a batch at a time (own cursor)."""
+    if name not in present:
+        return
+    cur = con.cursor()
+    try:
+        cur.execute(f"SELECT * FROM {versions.relation_at(name, snapshot_id)} ORDER BY {order}")
+        names = [d[0] for d in cur.description]
+        while batch := cur.fetchmany(BATCH_ROWS):
+            for r in batch:
+                yield dict(zip(names, r))
+    finally:
+        cur.close()
+
+
+class _ByArticle:
+    """Rows of a stream ordered by article_id, handed out one article at a time."""
+
+    def __init__(self, stream) -> None:
+        self.stream, self.head = stream, next(stream, None)
+
+    def take(self, article_id: str) -> list[dict]:
+        while self.head is not None and self.head["article_id"] < article_id:  # rows of no published article
+            self.head = next(self.stream, None)
+        out = []
+        while self.head is not None and self.head["article_id"] == article_id:
+            out.append(self.head)
+            self.head = next(self.stream, None)
+        return out
+
+
+def iter_pages(con: duckdb.DuckDBPyConnection, version: versions.Version, *, publisher: export.Publisher | None = None,
+               created_at: str | None = None, ctx: Context | None = None):
+    """Every article's page model, in article_id order, built as the published rows stream by
+    (a batch at a time: the corpus is never held). Each page's claims are added to the
+    citations of the figures they were matched to (`ctx.figure_views`)."""
+    ctx = ctx or context(con, version, publisher=publisher, created_at=created_at)
+    snap, present, words, sources, publisher = version.snapshot_id, ctx.present, ctx.words, ctx.sources, ctx.publisher
+    claims = _ByArticle(_stream(con, "claims", snap, present, "article_id, start"))
+    dates = _ByArticle(_stream(con, "date_findings", snap, present, "article_id, start"))
+    names = _ByArticle(_stream(con, "name_findings", snap, present, "article_id, start"))
+    taken: set[str] = set()
+    for a in _stream(con, "articles", snap, present, "article_id"):
         file = f"articles/{slug(a['article_id'], taken)}.html"
         body = a.get("body") or ""
         views: list[ClaimView] = []
-        for i, c in enumerate(claims_by.get(a["article_id"], []), 1):
-            figure = fig_by_id.get(c.get("figure_id")) if c.get("figure_id") else None
+        for i, c in enumerate(claims.take(a["article_id"]), 1):
+            add_dims(c, ctx.dim_cols)
+            figure = ctx.fig_by_id.get(c.get("figure_id")) if c.get("figure_id") else None
             source = _source_of(c, figure, a, sources)
             right = None
             if c.get("verdict") == "wrong_scope" and c.get("dims") is not None and c.get("measure"):
                 sid = (figure or {}).get("source_id") or (source or {}).get("source_id")
-                candidates = [f for f in by_cell.get(cell_key(sid, c["measure"], c.get("dims"), words), [])
+                candidates = [f for f in ctx.by_cell.get(cell_key(sid, c["measure"], c.get("dims"), words), [])
                               if figure is None or f["figure_id"] != figure["figure_id"]]
                 same_period = [f for f in candidates if figure is not None and f.get("period_start") == figure.get("period_start")
                                and f.get("period_end") == figure.get("period_end")]
@@ -376,16 +431,16 @@ def load(con: duckdb.DuckDBPyConnection, version: publish.Version, *, publisher:
             look = explain.style(c.get("verdict"), words)
             view = ClaimView(c, look, figure, source, explain.explain_claim(c, figure, source, right, words),
                              explain.cell_text(figure, words) if figure else "", f"claim-{i}", i)
-            review_url = publisher.review_url(int(vrow["version"]), file, view.anchor)
+            review_url = publisher.review_url(int(ctx.vrow["version"]), file, view.anchor)
             view.unrated = export.unrated_reason(c, a)
-            view.review = export.claim_review(c, a, review_url, publisher, created_at, view.sentence)
+            view.review = export.claim_review(c, a, review_url, publisher, ctx.created_at, view.sentence)
             views.append(view)
         findings: list[FindingView] = []
         default_source = _source_of({}, None, a, sources)
-        for j, n in enumerate(names_by.get(a["article_id"], []), 1):
+        for j, n in enumerate(names.take(a["article_id"]), 1):
             entry, sentence = explain.explain_finding("name", n, sources.get(n.get("source_id")) or default_source, words)
             findings.append(FindingView("name", n, entry["label"], entry["marker"], sentence, f"name-{j}"))
-        for j, d in enumerate(dates_by.get(a["article_id"], []), 1):
+        for j, d in enumerate(dates.take(a["article_id"]), 1):
             if d.get("flagged"):
                 kind = "date_flagged"
             elif d.get("consistent") is not None:
@@ -399,14 +454,28 @@ def load(con: duckdb.DuckDBPyConnection, version: publish.Version, *, publisher:
         spans += [(int(f.row["start"]), int(f.row["end"]), f) for f in findings if f.kind == "date"]
         cited = [sources[s.strip()] for s in (a.get("cites") or "").split(",") if s.strip() in sources]
         page = ArticlePage(a, file, views, findings, _segments(body, spans), [v.review for v in views if v.review], cited)
-        pages.append(page)
         for v in views:
-            if v.figure is not None and v.figure["figure_id"] in figure_views:
-                figure_views[v.figure["figure_id"]].citations.append((page, v))
+            if v.figure is not None and v.figure["figure_id"] in ctx.figure_views:
+                ctx.figure_views[v.figure["figure_id"]].citations.append((page, v))
+        yield page
 
+
+def slim(page: ArticlePage) -> ArticlePage:
+    """What the overview, the article list, the source and diff pages still need of a page once
+    it is written: its text, highlights, findings and reviews are dropped (the corpus is not held)."""
+    page.headline_text = page.headline
+    page.article = {k: v for k, v in page.article.items() if k != "body"}
+    page.segments, page.reviews, page.findings = [], [], []
+    for c in page.claims:
+        c.review = None
+    return page
+
+
+def checks_view(con: duckdb.DuckDBPyConnection, version: versions.Version, present: list[str],
+                check_rows: dict[str, object] | None) -> list[CheckView]:
     stored = check_rows or {}
     check_views = []
-    for c in checks:
+    for c in rows(con, "check_results", version.snapshot_id, present, "asset_key, check_name"):
         if c.get("passed") is True:
             status = "passed"
         elif c.get("passed") is None:
@@ -418,25 +487,48 @@ def load(con: duckdb.DuckDBPyConnection, version: publish.Version, *, publisher:
         check_views.append(CheckView(c, status, _check_rows_text(stored.get(f"{c['asset_key']}.{c['check_name']}"))))
     order = {"failed": 0, "warning": 1, "not evaluated": 2, "passed": 3}
     check_views.sort(key=lambda c: (order[c.status], c.row["asset_key"], c.row["check_name"]))
-
-    return Report(vrow, pages, list(source_pages.values()), check_views,
-                  _diff(con, version, vrow, pages), publisher, words)
+    return check_views
 
 
-def _diff(con: duckdb.DuckDBPyConnection, version: publish.Version, vrow: dict, pages: list[ArticlePage]) -> DiffView:
-    earlier = [v for v in publish.versions(con) if v.version < version.version]
+def assemble(con: duckdb.DuckDBPyConnection, version: versions.Version, ctx: Context, pages: list[ArticlePage],
+             check_rows: dict[str, object] | None = None) -> Report:
+    """The report's model from its (possibly slimmed) article pages."""
+    return Report(ctx.vrow, pages, list(ctx.source_pages.values()), checks_view(con, version, ctx.present, check_rows),
+                  _diff(con, version, ctx.vrow, pages), ctx.publisher, ctx.words)
+
+
+def load(con: duckdb.DuckDBPyConnection, version: versions.Version, *, publisher: export.Publisher | None = None,
+         created_at: str | None = None, check_rows: dict[str, object] | None = None) -> Report:
+    """The report's model of `version`, every page whole. `check_rows`: failing rows per
+    `asset.check` (from the run's check metadata, when known)."""
+    ctx = context(con, version, publisher=publisher, created_at=created_at)
+    return assemble(con, version, ctx, list(iter_pages(con, version, ctx=ctx)), check_rows)
+
+
+# Rows of each table's diff the diff page lists (it says how many more there are).
+DIFF_ROWS = 500
+
+
+def _diff(con: duckdb.DuckDBPyConnection, version: versions.Version, vrow: dict, pages: list[ArticlePage]) -> DiffView:
+    earlier = [v for v in versions.versions(con) if v.version < version.version]
     if not earlier:
-        return DiffView(None, publish.diff(con, None, version.snapshot_id), sorted(json.loads(vrow.get("input_hashes") or "{}")),
-                        [], [], False, [])
+        return DiffView(None, diff.diff(con, None, version.snapshot_id, limit=DIFF_ROWS),
+                        sorted(json.loads(vrow.get("input_hashes") or "{}")), [], [], False, [])
     prev = earlier[-1]
-    cur = con.execute("SELECT * FROM lake.main.dataset_versions WHERE version = ?", [prev.version])
-    prow = dict(zip([d[0] for d in cur.description], cur.fetchone()))
-    tables = publish.diff(con, prev.snapshot_id, version.snapshot_id)
+    prow = versions.version_row(con, prev.version)
+    tables = diff.diff(con, prev.snapshot_id, version.snapshot_id, limit=DIFF_ROWS)
     old_in, new_in = json.loads(prow.get("input_hashes") or "{}"), json.loads(vrow.get("input_hashes") or "{}")
     changes = []
     claims_diff = next((d for d in tables if d.table == "claims"), None)
-    if claims_diff and claims_diff.rows:
-        old_claims = {c["claim_id"]: c for c in rows(con, "claims", prev.snapshot_id, publish.tables_at(con, prev.snapshot_id))}
+    if claims_diff and claims_diff.changed:
+        if claims_diff.total > len(claims_diff.rows):  # every changed claim is compared, not only the listed ones
+            claims_diff = next(d for d in diff.diff(con, prev.snapshot_id, version.snapshot_id, tables=["claims"]))
+        old_claims = {}
+        if "claims" in versions.tables_at(con, prev.snapshot_id):  # only the changed ones: not the whole version
+            cur = con.execute(f"SELECT * FROM {versions.relation_at('claims', prev.snapshot_id)} "
+                              "WHERE list_contains(?, CAST(claim_id AS VARCHAR))", [[r[1] for r in claims_diff.rows]])
+            names = [d[0] for d in cur.description]
+            old_claims = {row["claim_id"]: row for row in (dict(zip(names, r)) for r in cur.fetchall())}
         now = {c.row["claim_id"]: c for p in pages for c in p.claims}
         for change, key, *_ in claims_diff.rows:
             old, new = old_claims.get(key), now.get(key)

@@ -11,7 +11,7 @@ import signal
 import sys
 from pathlib import Path
 
-from factledger import export, lake, publish
+from factledger import catalog, export, lake, publish, versions
 
 
 def fake_checks(run_id: str, n: int = 19) -> list[dict]:
@@ -26,7 +26,7 @@ def publish_and_export(warehouse: Path, run_id: str) -> publish.Outcome:
     publish.remove_stale_exports(export.exports_dir(warehouse))
     with lake.connect(warehouse) as con:
         outcome = publish.publish(con, fake_checks(run_id), run_id=run_id)
-        version = publish.resolve(con, outcome.version)
+        version = versions.resolve(con, outcome.version)
         created_at = con.execute("SELECT strftime(created_at, '%Y-%m-%dT%H:%M:%SZ') FROM lake.main.dataset_versions "
                                  "WHERE version = ?", [version.version]).fetchone()[0]
         folder = export.version_dir(warehouse, version.version)
@@ -58,7 +58,7 @@ if __name__ == "__main__":
     def maybe_die(*args, **kwargs):
         # publish.lake_tables also runs before the transaction: die on its one call inside it,
         # the one that lists the published schema's tables.
-        if boundary == "inside_the_first_commit" and publish.PUBLISHED_SCHEMA not in args:
+        if boundary == "inside_the_first_commit" and catalog.PUBLISHED_SCHEMA not in args:
             return original(*args, **kwargs)
         _die()
 

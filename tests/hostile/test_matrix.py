@@ -23,7 +23,7 @@ from unittest import mock
 
 import pytest
 
-from factledger import cli, lake, paths, publish
+from factledger import catalog, cli, lake, paths, publish, versions
 from factledger.paths import PROJECT_ROOT
 from tests.conftest import check_evaluations, run_pipeline
 from tests.check_rows import outcome
@@ -193,16 +193,16 @@ ARTICLE_CASES = [
 class History:
     warehouse: Path
     raw: Path
-    v1: publish.Version
-    v2: publish.Version
+    v1: versions.Version
+    v2: versions.Version
     rejections: list[tuple[str, int | None, str]]
     articles_v2: set[str]
     quarantine_rows: str
     claims_max: dict[str, float]
 
 
-def _published(con, version: publish.Version, table: str, columns: str = "*") -> list[tuple]:
-    return con.execute(f"SELECT {columns} FROM {publish.relation_at(table, version.snapshot_id)}").fetchall()
+def _published(con, version: versions.Version, table: str, columns: str = "*") -> list[tuple]:
+    return con.execute(f"SELECT {columns} FROM {versions.relation_at(table, version.snapshot_id)}").fetchall()
 
 
 @pytest.fixture(scope="module")
@@ -220,10 +220,10 @@ def history(tmp_path_factory) -> History:
     assert second.success, f"the run with the hostile files failed: {failed}"
     evaluation = check_evaluations(second)["articles_dates_coherent"]
     with lake.connect(warehouse, read_only=True) as con:
-        v1, v2 = publish.resolve(con, 1), publish.resolve(con, 2)
+        v1, v2 = versions.resolve(con, 1), versions.resolve(con, 2)
         rejections = con.execute("SELECT file, line, reason FROM rejected_inputs WHERE stage = 'articles'").fetchall()
         articles_v2 = {r[0] for r in _published(con, v2, "articles", "article_id")}
-        claims_max = dict(con.execute(f"SELECT article_id, max(value) FROM {publish.relation_at('claims', v2.snapshot_id)} GROUP BY ALL").fetchall())
+        claims_max = dict(con.execute(f"SELECT article_id, max(value) FROM {versions.relation_at('claims', v2.snapshot_id)} GROUP BY ALL").fetchall())
     return History(warehouse, raw, v1, v2, rejections, articles_v2, outcome(evaluation).markdown(limit=1000), claims_max)
 
 
@@ -251,11 +251,11 @@ def test_article_case(history: History, case: Case):
 def test_version_1_is_unaltered(history: History):
     """Every row version 1 published is in version 2, unchanged (check_results are per run)."""
     with lake.connect(history.warehouse, read_only=True) as con:
-        for table in publish.tables_at(con, history.v1.snapshot_id):
+        for table in versions.tables_at(con, history.v1.snapshot_id):
             if table == "check_results":
                 continue
-            table_def = publish.published_table(table)
-            columns = ", ".join(publish.quote(c) for c in publish.compared_columns(publish.model_for(table), table_def))
+            table_def = catalog.published_table(table)
+            columns = ", ".join(catalog.quote(c) for c in catalog.compared_columns(catalog.model_for(table), table_def))
             old, new = set(_published(con, history.v1, table, columns)), set(_published(con, history.v2, table, columns))
             assert old, table
             assert old <= new, f"{table}: {len(old - new)} row(s) of version 1 changed or vanished"
@@ -578,7 +578,7 @@ def test_kill_at_a_step_boundary_recovers_exactly(unpublished_change: Path, boun
                             cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert killed.returncode == -9, killed.stderr[-2000:]
     with lake.connect(warehouse, read_only=True) as con:  # readers see a whole version, old or new
-        current = publish.current_version(con)
+        current = versions.current_version(con)
         assert current.version in (1, 2)
         n_current = len(_published(con, current, "check_results"))
         assert n_current == 19
@@ -588,8 +588,8 @@ def test_kill_at_a_step_boundary_recovers_exactly(unpublished_change: Path, boun
     outcome = kill_publish.publish_and_export(warehouse, f"recovery-{boundary}")
     assert outcome.version == 2
     with lake.connect(warehouse, read_only=True) as con:
-        assert [v.version for v in publish.versions(con)] == [1, 2]
-        v2 = publish.resolve(con, 2)
+        assert [v.version for v in versions.versions(con)] == [1, 2]
+        v2 = versions.resolve(con, 2)
         assert len(_published(con, v2, "check_results")) == 19
         assert con.execute("SELECT count(*) FROM lake.main.check_results WHERE version = 2").fetchone() == (19,)
         assert con.execute("SELECT count(*) FROM lake.main.check_results WHERE version = 1").fetchone() == (19,)

@@ -1,5 +1,5 @@
 """docs/data_dictionary.md is generated from the schemas and must match them."""
-from factledger import dictionary, publish
+from factledger import catalog, dictionary
 
 
 def test_committed_data_dictionary_matches_the_schemas():
@@ -9,9 +9,9 @@ def test_committed_data_dictionary_matches_the_schemas():
 
 def test_dictionary_documents_every_published_table_and_column():
     text = dictionary.render()
-    for table in publish.PUBLISHED_TABLES:
+    for table in catalog.PUBLISHED_TABLES:
         assert f"## `{table.name}`" in text
-        model = publish.model_for(table.name)
+        model = catalog.model_for(table.name)
         for column, col in (model.columns().items() if model else []):
             assert col.description, f"{table.name}.{column} has no description"
             assert f"| `{column}` |" in text

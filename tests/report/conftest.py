@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from factledger import lake, publish
+from factledger import lake, versions
 from factledger.paths import PROJECT_ROOT
 from tests.conftest import run_pipeline
 
@@ -86,4 +86,4 @@ def built(tmp_path_factory) -> Built:
 @pytest.fixture(scope="package")
 def version2(built):
     with lake.connect(built.warehouse, read_only=True) as con:
-        return publish.resolve(con, 2)
+        return versions.resolve(con, 2)

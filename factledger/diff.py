@@ -1,0 +1,107 @@
+"""What changed between two dataset versions, per published table: rows added, removed and
+changed (matched on the table's key), computed in DuckDB. Callers that only need the counts
+(publishing) or the first rows (the report) never fetch the rest."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+from factledger.catalog import CONCERNS, PUBLISHED_TABLES, compared_columns, model_for, quote, row_key
+from factledger.versions import columns_at, relation_at, tables_at
+
+CHANGES = ("added", "removed", "changed")
+
+
+def diff_sql(old: str | None, new: str | None, key: list[str], compared: list[str], concerns: list[str]) -> str:
+    """SQL listing the rows added, removed and changed from relation `old` to `new` (either may be
+    None: a table absent from one side), matched on `key`; for changed rows, which columns."""
+    cols = list(dict.fromkeys([*key, *compared, *concerns]))
+    select = ", ".join(quote(c) for c in cols)
+    empty = lambda rel: f"(SELECT {select} FROM {rel} WHERE FALSE)"  # noqa: E731
+    a = f"(SELECT {select}, TRUE AS __present FROM {old})" if old else f"(SELECT *, TRUE AS __present FROM {empty(new)})"
+    b = f"(SELECT {select}, TRUE AS __present FROM {new})" if new else f"(SELECT *, TRUE AS __present FROM {empty(old)})"
+    join = " AND ".join(f"a.{quote(k)} IS NOT DISTINCT FROM b.{quote(k)}" for k in key)
+    others = [c for c in compared if c not in key]
+    differs = [f"a.{quote(c)} IS DISTINCT FROM b.{quote(c)}" for c in others]
+    changed_cols = "concat_ws(', ', " + ", ".join(f"CASE WHEN {d} THEN '{c}' END" for c, d in zip(others, differs)) + ")" if others else "''"
+    key_text = " || ' / ' || ".join(f"coalesce(CAST(coalesce(b.{quote(k)}, a.{quote(k)}) AS VARCHAR), 'NULL')" for k in key)
+    concern_cols = "".join(f", CAST(coalesce(b.{quote(c)}, a.{quote(c)}) AS VARCHAR) AS {quote(c)}" for c in CONCERNS if c in concerns)
+    concern_nulls = "".join(f", NULL::VARCHAR AS {quote(c)}" for c in CONCERNS if c not in concerns)
+    return f"""
+        SELECT CASE WHEN a.__present IS NULL THEN 'added' WHEN b.__present IS NULL THEN 'removed' ELSE 'changed' END AS change,
+               {key_text} AS key{concern_cols}{concern_nulls},
+               CASE WHEN a.__present AND b.__present THEN {changed_cols} ELSE '' END AS columns
+        FROM {a} a FULL OUTER JOIN {b} b ON {join}
+        WHERE a.__present IS NULL OR b.__present IS NULL {('OR ' + ' OR '.join(differs)) if differs else ''}
+        ORDER BY change, key"""
+
+
+@dataclass
+class TableDiff:
+    table: str
+    rows: list[tuple]  # (change, key, article_id, figure_id, columns); the first `limit` when limited
+    counts: dict[str, int] = field(default_factory=dict)  # change -> rows; from `rows` when not given
+
+    def __post_init__(self) -> None:
+        if not self.counts:
+            self.counts = {c: n for c in CHANGES if (n := sum(1 for r in self.rows if r[0] == c))}
+
+    def count(self, change: str) -> int:
+        return self.counts.get(change, 0)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def changed(self) -> bool:
+        return self.total > 0
+
+    def summary(self) -> str:
+        parts = [f"{self.count(c)} {c}" for c in CHANGES if self.count(c)]
+        return f"{self.table}: {', '.join(parts) or 'unchanged'}"
+
+
+def table_diff_sql(con: duckdb.DuckDBPyConnection, name: str, old_snapshot: int | None, new_snapshot: int | None) -> str:
+    """diff_sql for one published table between two snapshots (a table absent from a side: None)."""
+    table = next(t for t in PUBLISHED_TABLES if t.name == name)
+    old = relation_at(name, old_snapshot) if old_snapshot is not None else None
+    new = relation_at(name, new_snapshot) if new_snapshot is not None else None
+    available = [c for c in columns_at(con, new or old) if old is None or new is None or c in columns_at(con, old)]
+    model = model_for(name)
+    if model is not None:
+        compared = [c for c in compared_columns(model, table) if c in available]
+        key = [k for k in row_key(model, table) if k in available]
+    else:  # a table published by an older version whose schema is gone: compare what is there
+        compared = [c for c in available if c not in table.volatile]
+        key = compared
+    concerns = [c for c in CONCERNS if c in available]
+    return diff_sql(old, new, key, compared, concerns)
+
+
+def diff(con: duckdb.DuckDBPyConnection, old_snapshot: int | None, new_snapshot: int,
+         limit: int | None = None, tables: list[str] | None = None) -> list[TableDiff]:
+    """Per published table (or those of `tables`), the rows added, removed and changed between two
+    snapshots (old None: nothing published before). `limit`: fetch at most that many rows per
+    table (0: counts only); the counts are always complete."""
+    old_tables = set(tables_at(con, old_snapshot)) if old_snapshot is not None else set()
+    new_tables = set(tables_at(con, new_snapshot))
+    result = []
+    for table in PUBLISHED_TABLES:
+        if table.name not in old_tables | new_tables or (tables is not None and table.name not in tables):
+            continue
+        query = table_diff_sql(con, table.name, old_snapshot if table.name in old_tables else None,
+                               new_snapshot if table.name in new_tables else None)
+        if limit is None:
+            result.append(TableDiff(table.name, con.execute(query).fetchall()))
+            continue
+        counts = dict(con.execute(f"SELECT change, count(*) FROM ({query}) GROUP BY change").fetchall())
+        rows = con.execute(f"{query} LIMIT {int(limit)}").fetchall() if limit and counts else []
+        result.append(TableDiff(table.name, rows, {c: counts[c] for c in CHANGES if c in counts}))
+    return result
+
+
+def changes_summary(diffs: list[TableDiff]) -> str:
+    changed = [d.summary() for d in diffs if d.changed]
+    return "; ".join(changed) if changed else "no row changed"

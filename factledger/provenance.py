@@ -1,0 +1,69 @@
+"""What a dataset version was made from: the raw inputs' hashes, the published content's hash,
+and the code (git commit and a hash of the package source).
+
+The *content hash* of a version (column `fingerprint` of `dataset_versions`) is one SHA-256 over
+the input hashes and each published table's hash; an unchanged content hash publishes nothing.
+A table's hash is computed in DuckDB from one md5 per row (order-independent).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import duckdb
+
+from factledger import paths
+from factledger.catalog import quote
+
+# The package source whose hash is recorded as part of the code version.
+CODE_DIRS = ("factledger", "assets", "schemas", "orchestration")
+CODE_SUFFIXES = (".py", ".yaml", ".yml", ".toml")
+
+
+def content_hash(input_hashes: dict[str, str], table_hashes: dict[str, str]) -> str:
+    """One SHA-256 over the inputs and the published content; key order does not matter."""
+    payload = json.dumps({"inputs": input_hashes, "tables": table_hashes}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def row_hash_sql(columns: list[str]) -> str:
+    """SQL: one md5 (hex) of a row's `columns`."""
+    return "md5(CAST(struct_pack(" + ", ".join(f"{quote(c)} := {quote(c)}" for c in columns) + ") AS VARCHAR))"
+
+
+def table_hash_sql(relation: str, columns: list[str]) -> str:
+    """SQL returning one SHA-256 of a relation's rows, independent of row order: the sorted rows'
+    md5s, concatenated."""
+    return f"SELECT sha256(coalesce(string_agg(h, '' ORDER BY h), '')) FROM (SELECT {row_hash_sql(columns)} AS h FROM {relation})"
+
+
+def input_hashes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """SHA-256 of every raw input behind the present data: article files and source folders."""
+    rows = con.execute(
+        "SELECT source_path, sha256 FROM lake.main.articles WHERE retired_at IS NULL "
+        "UNION ALL SELECT descriptor_path, sha256 FROM lake.main.sources ORDER BY 1"
+    ).fetchall()
+    return dict(rows)
+
+
+def code_sha256(root: Path = paths.PROJECT_ROOT) -> str:
+    digest = hashlib.sha256()
+    for folder in CODE_DIRS:
+        for path in sorted((root / folder).rglob("*")):
+            if path.is_file() and path.suffix in CODE_SUFFIXES and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def git_commit(root: Path = paths.PROJECT_ROOT) -> str | None:
+    """`git rev-parse HEAD`, suffixed -dirty when the package source differs from it; None without git."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", *CODE_DIRS], cwd=root, capture_output=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip() + ("-dirty" if dirty.returncode == 1 else "")
