@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from factledger.claims.lexicon import Lexicon
+from factledger.claims.prefilter import Prefiltered, candidates
 from factledger.claims.qualifiers import hedge_around
 from factledger.claims.text import lowered
 
@@ -34,6 +35,10 @@ _WORDS = re.compile(
     rf"\b(?:(?P<lead>a|an|half\s+a)\s+)?(?P<words>{_NUMBER_WORD}(?:(?:\s+and\s+|\s*-\s*|\s+){_NUMBER_WORD})*)\b",
     re.IGNORECASE,
 )
+# Tried only where a hedge-less lead ("a", "an", "half") or a number word starts (prefilter.py).
+_WORDS_SCAN = Prefiltered(_WORDS, candidates(
+    [("a", r"\s"), ("an", r"\s"), ("half", r"\s")] + [(w, "") for w in [*SMALL_WORDS, *WORD_SCALES, "dozen"]],
+    ignorecase=True, word_start=True))
 _YEAR = re.compile(r"^(?:1[89]|20)\d\d$")
 
 
@@ -154,7 +159,7 @@ def find_numbers(text: str, lexicon: Lexicon, skip_spans: list[tuple[int, int]] 
         if m.group("pct"):
             end = m.end("pct")
         found.append((m.start("cur") if m.group("cur") else s, end, value, unit, sig, "pct" if m.group("pct") else ("$" if m.group("cur") else None)))
-    for m in _WORDS.finditer(text):
+    for m in _WORDS_SCAN.finditer(text):
         words, lead = m.group("words"), m.group("lead")
         tokens = [t for t in re.split(r"[\s-]+", words.lower()) if t and t != "and"]
         if lead and not tokens[0] in WORD_SCALES and tokens[0] != "dozen":

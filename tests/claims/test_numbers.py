@@ -1,6 +1,6 @@
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from factledger.claims import lexicon
@@ -137,3 +137,14 @@ def test_offsets_point_at_phrases_in_any_text(pieces, tail):
     values = [r["value"] for r in rows]
     for _, n in pieces:
         assert n in values
+
+
+@settings(max_examples=400)
+@given(st.lists(st.sampled_from(["a", "an", "A", "half", "Half", "one", "ONE", "two", "twenty", "seventeen", "seven", "hundred",
+                                 "thousand", "million", "dozen", "and", "-", " ", "  ", "\n", ",", "x", "ſix", "İ", "5", "the"]),
+                max_size=25).map("".join))
+def test_number_word_scan_is_the_plain_pattern(text):
+    from factledger.claims import numbers
+
+    assert [(m.span(), m.groupdict()) for m in numbers._WORDS_SCAN.finditer(text)] == \
+        [(m.span(), m.groupdict()) for m in numbers._WORDS.finditer(text)]
