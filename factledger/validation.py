@@ -7,10 +7,10 @@ columns, how many rows were checked, how many break it). Two ways to get one:
   (the warnings: refused inputs, quarantined articles, flagged dates, name variants);
 - `validate(con, model)`: a pandera model, compiled into one SQL pass over its table (or over a
   check view's query, `model._rows_sql`). Every column check, not-null rule and dataframe check
-  of the model becomes a boolean column of that pass; only when some row fails is a second query
-  run, which lists each failing (row, rule) pair. pandera stays the one definition of each check
-  (its builtin check functions build the expressions); this module only decides how they run,
-  which is much faster than pandera.ibis's one query per check (see benchmarks/bench_checks.py).
+  of the model becomes a boolean column of that pass, which returns each failing (row, rule) pair.
+  pandera stays the one definition of each check (its builtin check functions build the
+  expressions); this module only decides how they run: one pass instead of pandera.ibis's queries
+  per check (benchmarks/bench_checks.py measures both against hand-written SQL).
 
 A failing row of an input table names the raw file and line it came from (`model._file_sql`,
 `model._line_sql`; for a front-matter or descriptor field, `line_of(file, column)` finds it).
@@ -109,16 +109,10 @@ class CompiledModel:
     def _all_ok(self) -> str:
         return " AND ".join(f"__ok{i}" for i in range(len(self.rules))) or "TRUE"
 
-    def count_sql(self) -> str:
-        """Rows checked, and rows failing any rule: the one pass a passing model costs."""
-        return f"{self._with()} SELECT count(*), count(*) FILTER (WHERE NOT ({self._all_ok()})) FROM __flags"
-
-    def failure_count_sql(self) -> str:
-        counts = " + ".join(f"count(*) FILTER (WHERE NOT __ok{i})" for i in range(len(self.rules))) or "0"
-        return f"{self._with()} SELECT {counts} FROM __flags"
-
     def failures_sql(self) -> str:
-        """One row per failing (row, rule) pair: the rule, its column and value, the row's key."""
+        """One row per failing (row, rule) pair (the first MAX_ROWS_KEPT): the rule, its column and
+        value, the row's key; and, last, how many pairs there are in all. The one pass over the
+        rows a check costs (with a count of them, which DuckDB answers from metadata)."""
         rules = ", ".join(f"({i}, {literal(r.name)}, {literal(r.column) if r.column else 'NULL'})"
                           for i, r in enumerate(self.rules))
         broken = "CASE __rule.i " + " ".join(f"WHEN {i} THEN NOT __ok{i}" for i in range(len(self.rules))) + " END"
@@ -129,7 +123,7 @@ class CompiledModel:
         provenance = f", __file AS {FILE}, __line AS {LINE}" if self.has_provenance else ""
         order = ", ".join(["__rule.i", *(identifier(c) for c in self.identifying)])
         return f"""{self._with()}, __failing AS (SELECT * FROM __flags WHERE NOT ({self._all_ok()}))
-            SELECT __rule."check", __rule."column", {value} AS value, {shown}{provenance}
+            SELECT __rule."check", __rule."column", {value} AS value, {shown}{provenance}, count(*) OVER () AS __pairs
             FROM __failing JOIN (VALUES {rules}) AS __rule(i, "check", "column") ON {broken}
             ORDER BY {order} LIMIT {MAX_ROWS_KEPT}"""
 
@@ -209,12 +203,9 @@ def validate(con: duckdb.DuckDBPyConnection, model: type[LakeTable],
     if problems:
         return CheckOutcome(("check", "column", "value"), tuple(problems), len(problems))
     compiled = compile_model(model)
-    checked, failing_rows = con.execute(compiled.count_sql()).fetchone()
-    if not failing_rows:
-        return CheckOutcome(compiled.columns, (), 0, checked)
-    count = con.execute(compiled.failure_count_sql()).fetchone()[0]
-    rows = con.execute(compiled.failures_sql()).fetchall()
-    outcome = CheckOutcome(compiled.columns, tuple(rows), count, checked)
+    checked = con.execute(f"SELECT count(*) FROM ({rows_sql(model)})").fetchone()[0]
+    found = con.execute(compiled.failures_sql()).fetchall()
+    outcome = CheckOutcome(compiled.columns, tuple(r[:-1] for r in found), found[0][-1] if found else 0, checked)
     return with_lines(outcome, line_of) if compiled.has_provenance and line_of is not None else outcome
 
 
