@@ -110,7 +110,8 @@ def sync_articles(con: duckdb.DuckDBPyConnection, raw_root: Path, now: dt.dateti
     last good row, if any: one bad file never changes what was published for its id."""
     now = now or utc_now()
     result = ArticleSync()
-    listing, contents = [], {}
+    listing = []
+    readable: dict[str, Path] = {}  # path relative to raw -> file; bytes are hashed and let go, never held
     by_id: dict[str, list[str]] = {}
     for rel, path, refusal in scan_articles(raw_root):
         if refusal is not None and path.is_dir():  # a linked folder: reported, holds no id
@@ -120,10 +121,11 @@ def sync_articles(con: duckdb.DuckDBPyConnection, raw_root: Path, now: dt.dateti
         data = _read_limited(path) if refusal is None else refusal
         if isinstance(data, str):
             result.rejections.append(Rejection("articles", rel, None, data))
-            data = None
+            digest = None
         else:
-            contents[rel] = data
-        listing.append({"article_id": article_id_for(rel), "source_path": rel, "sha256": sha256_hex(data) if data is not None else None})
+            readable[rel] = path
+            digest = sha256_hex(data)
+        listing.append({"article_id": article_id_for(rel), "source_path": rel, "sha256": digest})
     # One id per article, wherever the file sits: x.md beside x.txt, or beside sub/x.md, is refused
     # for every file of that id (the order files are found in never decides which is genuine).
     clashing = set()
@@ -146,22 +148,34 @@ def sync_articles(con: duckdb.DuckDBPyConnection, raw_root: Path, now: dt.dateti
             AND article_id NOT IN (SELECT article_id FROM listing) ORDER BY article_id""").fetchall()]
     finally:
         con.unregister("listing")
-    result.unchanged = sum(1 for entry in listing if entry["source_path"] in contents and entry["source_path"] not in clashing) - len(to_parse)
+    result.unchanged = sum(1 for entry in listing if entry["source_path"] in readable and entry["source_path"] not in clashing) - len(to_parse)
 
-    parsed: list[ParsedArticle] = []
+    # Two passes over the new and changed files, so that their texts are never all held at once:
+    # the first parses each file to learn its id and body hash (duplicates are judged on all of
+    # them together), the second parses the accepted ones again a batch at a time and writes them.
+    incoming: list[dict] = []
     for rel in to_parse:
-        outcome = parse_article(contents[rel], rel)
-        (result.rejections if isinstance(outcome, Rejection) else parsed).append(outcome)
-
-    accepted = _drop_duplicate_bodies(con, parsed, result)
-    if accepted:
-        ids = [a.article_id for a in accepted]
+        outcome = _parse(readable[rel], rel)
+        if isinstance(outcome, Rejection):
+            result.rejections.append(outcome)
+        else:
+            incoming.append({"article_id": outcome.article_id, "source_path": rel, "body_sha256": outcome.body_sha256})
+    refused = _duplicate_bodies(con, incoming, result)
+    accepted = [entry["source_path"] for entry in incoming if entry["source_path"] not in refused]
+    for start in range(0, len(accepted), INGEST_BATCH):
+        batch = []
+        for rel in accepted[start:start + INGEST_BATCH]:
+            outcome = _parse(readable[rel], rel)  # read again: a file edited meanwhile is taken as it is now
+            (result.rejections if isinstance(outcome, Rejection) else batch).append(outcome)
+        if not batch:
+            continue
+        ids = [a.article_id for a in batch]
         # Only the incoming ids: reading every article id would make a one-file run scale with the corpus.
         existing = {r[0] for r in con.execute("SELECT article_id FROM articles WHERE list_contains(?, article_id)", [ids]).fetchall()}
         con.execute("DELETE FROM articles WHERE list_contains(?, article_id)", [ids])
-        insert_rows(con, Articles, [{**a.__dict__, "ingested_at": now} for a in accepted])
-        result.added = [i for i in ids if i not in existing]
-        result.replaced = [i for i in ids if i in existing]
+        insert_rows(con, Articles, [{**a.__dict__, "ingested_at": now} for a in batch])
+        result.added += [i for i in ids if i not in existing]
+        result.replaced += [i for i in ids if i in existing]
     if gone:
         con.execute("UPDATE articles SET retired_at = ? WHERE list_contains(?, article_id)", [now, gone])
         result.retired = gone
@@ -169,12 +183,23 @@ def sync_articles(con: duckdb.DuckDBPyConnection, raw_root: Path, now: dt.dateti
     return result
 
 
-def _drop_duplicate_bodies(con, parsed: list[ParsedArticle], result: ArticleSync) -> list[ParsedArticle]:
-    """Refuse an incoming article whose text another present article (or an earlier file of this
-    batch, by path) already has."""
-    if not parsed:
-        return []
-    batch = pa.Table.from_pylist([{"article_id": a.article_id, "source_path": a.source_path, "body_sha256": a.body_sha256} for a in parsed])
+# New and changed articles parsed and written at a time.
+INGEST_BATCH = 1000
+
+
+def _parse(path: Path, rel: str) -> ParsedArticle | Rejection:
+    data = _read_limited(path)
+    return Rejection("articles", rel, None, data) if isinstance(data, str) else parse_article(data, rel)
+
+
+def _duplicate_bodies(con, incoming: list[dict], result: ArticleSync) -> set[str]:
+    """The incoming articles (article_id, source_path, body_sha256) refused because another present
+    article (or an earlier file of this run, by path) already has their text; each is recorded
+    as a rejection."""
+    if not incoming:
+        return set()
+    batch = pa.Table.from_pylist(incoming, schema=pa.schema([("article_id", pa.string()), ("source_path", pa.string()),
+                                                             ("body_sha256", pa.string())]))
     con.register("batch", batch)
     try:
         dupes = con.execute("""
@@ -188,10 +213,9 @@ def _drop_duplicate_bodies(con, parsed: list[ParsedArticle], result: ArticleSync
             WHERE a.article_id IS NOT NULL OR r.rn > 1""").fetchall()
     finally:
         con.unregister("batch")
-    refused = dict(dupes)
     for rel, original in dupes:
         result.rejections.append(Rejection("articles", rel, None, f"duplicate article: same text as {original}"))
-    return [a for a in parsed if a.source_path not in refused]
+    return {rel for rel, _ in dupes}
 
 
 def sync_sources(con: duckdb.DuckDBPyConnection, raw_root: Path, now: dt.datetime | None = None) -> list[ParsedSource]:
