@@ -17,8 +17,10 @@ from factledger.validation import CheckOutcome
 METADATA_KEYS = ("rows_checked", "failure_count", "failing_rules", "failing_rows")
 
 
-def check_result(outcome: CheckOutcome, severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR) -> dg.AssetCheckResult:
-    """The AssetCheckResult of an outcome: passed when no row breaks the check."""
+def check_result(outcome: CheckOutcome, severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+                 note: str | None = None) -> dg.AssetCheckResult:
+    """The AssetCheckResult of an outcome: passed when no row breaks the check. `note` describes a
+    passing result (e.g. that it was reused, not evaluated again)."""
     rules = outcome.rules()
     described = f"{outcome.failure_count} failing row{'s' if outcome.failure_count != 1 else ''}"
     return dg.AssetCheckResult(
@@ -30,7 +32,7 @@ def check_result(outcome: CheckOutcome, severity: dg.AssetCheckSeverity = dg.Ass
             "failing_rules": dg.MetadataValue.json(rules),
             "failing_rows": _table(outcome),
         },
-        description=None if outcome.passed else described + (f": {', '.join(rules)}" if rules else ""),
+        description=note if outcome.passed else described + (f": {', '.join(rules)}" if rules else ""),
     )
 
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import dagster as dg
 
 from assets._checks import check_result
-from factledger.validation import offending_rows, validate, with_lines
+from factledger import checkmemo
+from factledger.validation import CheckOutcome, compile_model, offending_rows, validate, with_lines
 from orchestration.resources import LakeResource, RawFilesResource
 from schemas import (
     Articles,
@@ -94,8 +95,20 @@ def build_check(spec: SchemaCheck) -> dg.AssetChecksDefinition:
         additional_deps=list(spec.additional_deps),
     )
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource, raw: RawFilesResource) -> dg.AssetCheckResult:
+        key = f"{spec.asset}.{spec.check_name}"
         with lake.connect() as con:
+            inputs = checkmemo.inputs_key(con, compile_model(spec.model).failures_sql())
+            before = checkmemo.passed_before(con, key, inputs)
+            if before is not None:
+                rows_checked, run_id = before
+                note = f"skipped: its inputs are unchanged since it passed on {rows_checked} rows in run {run_id}"
+                context.log.info(f"check {spec.check_name}: {note}")
+                return check_result(CheckOutcome(compile_model(spec.model).columns, (), 0, rows_checked), note=note)
             outcome = validate(con, spec.model, line_of=raw.line_of)
+            if outcome.passed:
+                checkmemo.remember_pass(con, key, inputs, outcome.rows_checked, context.run.run_id)
+            else:
+                checkmemo.forget(con, key)
         if outcome.passed:
             context.log.info(f"check {spec.check_name}: passed on {outcome.rows_checked} rows")
         else:

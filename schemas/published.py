@@ -55,3 +55,20 @@ class CheckResults(LakeTable):
 
     class Config:
         name = "check_results"
+
+
+class CheckMemo(LakeTable):
+    """Bookkeeping: for each check, the inputs it last passed on (a hash of its SQL and of the last
+    lake snapshot that changed each table it reads). A check whose inputs are unchanged since it
+    passed is not evaluated again; the run says it skipped it (factledger/checkmemo.py)."""
+
+    _key = ("check_key",)
+
+    check_key: dt.String = Field(description="asset.check_name.")
+    inputs: dt.String = Field(str_matches=SHA256_PATTERN, description="SHA-256 of the check's SQL and its input tables' last-changed snapshots.")
+    rows_checked: dt.Int64 = Field(nullable=True, ge=0, description="Rows it examined when it passed.")
+    run_id: dt.String = Field(nullable=True, description="The run that evaluated it.")
+    passed_at: Timestamp = Field(description="When (UTC).")
+
+    class Config:
+        name = "check_memo"

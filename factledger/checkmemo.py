@@ -1,0 +1,75 @@
+"""Skipping a check whose inputs have not changed since it last passed.
+
+A check's inputs are the lake tables its SQL reads and the SQL itself. A table's state is the last
+lake snapshot that changed it (DuckLake lists, per snapshot, the tables it inserted into or
+deleted from), so "unchanged" is exact and costs no pass over the rows. A check that passed on
+the same inputs is not evaluated again: the run logs that it was skipped and why, and reports the
+earlier result. A failing check is always evaluated again.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+import duckdb
+
+from factledger.lake import LAKE
+from factledger.tables import insert_rows
+from schemas.published import CheckMemo
+
+# The last snapshot that changed each table of the lake's main schema.
+TABLE_STATES_SQL = f"""
+WITH changed AS (
+    SELECT snapshot_id, unnest(flatten(map_values(changes))) AS touched FROM {LAKE}.snapshots()
+)
+SELECT t.table_name, max(c.snapshot_id)
+FROM __ducklake_metadata_{LAKE}.ducklake_table t
+JOIN __ducklake_metadata_{LAKE}.ducklake_schema s ON s.schema_id = t.schema_id AND s.schema_name = 'main' AND s.end_snapshot IS NULL
+JOIN changed c ON c.touched IN (CAST(t.table_id AS VARCHAR), 'main.' || t.table_name)
+WHERE t.end_snapshot IS NULL
+GROUP BY t.table_name
+"""
+
+
+def inputs_key(con: duckdb.DuckDBPyConnection, sql: str) -> str | None:
+    """A hash of `sql` and the state of every table it reads; None when that cannot be told (the
+    check then always runs)."""
+    try:
+        tables = sorted(con.get_table_names(sql))
+        states = dict(con.execute(TABLE_STATES_SQL).fetchall())
+    except duckdb.Error:
+        return None
+    if not tables or any(t not in states for t in tables):
+        return None
+    state = json.dumps({"sql": sql, "tables": {t: states[t] for t in tables}}, sort_keys=True)
+    return hashlib.sha256(state.encode()).hexdigest()
+
+
+def passed_before(con: duckdb.DuckDBPyConnection, check: str, key: str | None) -> tuple[int | None, str | None] | None:
+    """(rows checked, run id) of the last time `check` passed on these inputs, or None."""
+    if key is None:
+        return None
+    return con.execute(f"SELECT rows_checked, run_id FROM {CheckMemo.table_name()} WHERE check_key = ? AND inputs = ?",
+                       [check, key]).fetchone()
+
+
+def remember_pass(con: duckdb.DuckDBPyConnection, check: str, key: str | None, rows_checked: int | None,
+                  run_id: str | None) -> None:
+    """Record that `check` passed on these inputs (replacing what was recorded for it)."""
+    if key is None:
+        return
+    con.execute("BEGIN")
+    try:
+        con.execute(f"DELETE FROM {CheckMemo.table_name()} WHERE check_key = ?", [check])
+        insert_rows(con, CheckMemo, [{"check_key": check, "inputs": key, "rows_checked": rows_checked, "run_id": run_id,
+                                      "passed_at": dt.datetime.now(dt.UTC).replace(tzinfo=None)}])
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def forget(con: duckdb.DuckDBPyConnection, check: str) -> None:
+    """A check that failed: nothing recorded for it is reused."""
+    con.execute(f"DELETE FROM {CheckMemo.table_name()} WHERE check_key = ?", [check])
