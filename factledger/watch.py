@@ -1,11 +1,11 @@
 """Notice what changed under raw/: the pure logic behind the Dagster sensor (orchestration/sensors.py).
 
-A *fingerprint* of the raw folder maps each file's path (relative, POSIX) to its size, mtime and the
-SHA-256 of its bytes. Scanning against the previous fingerprint hashes only the files whose size or
+The *file states* of the raw folder (`FileStates`) map each file's path (relative, POSIX) to its size, mtime and the
+SHA-256 of its bytes. Scanning against the previous file states hashes only the files whose size or
 mtime moved (or that are new), so a tick over an unchanged folder costs one `stat` per file and no
 reads. A file touched but not edited is re-hashed once, found equal, and is not a change.
 
-The fingerprint travels in the sensor's cursor (`encode_cursor`/`decode_cursor`): compact JSON,
+The file states travel in the sensor's cursor (`encode_cursor`/`decode_cursor`): compact JSON,
 zlib-compressed, with a sequence number of detected changes and a digest of the whole state. A run
 key is derived from the sequence number and the hashes of what changed (`run_key`), so re-evaluating
 the same tick (e.g. after a daemon crash before the cursor was stored) yields the same key and
@@ -36,7 +36,7 @@ class FileState:
     sha256: str
 
 
-Fingerprint = dict[str, FileState]
+FileStates = dict[str, FileState]
 
 
 @dataclass(frozen=True)
@@ -67,12 +67,12 @@ class ScanStats:
 class WatchState:
     """What the sensor remembers between ticks."""
 
-    fingerprint: Fingerprint = field(default_factory=dict)
+    files: FileStates = field(default_factory=dict)
     seq: int = 0  # how many changes have been detected (and runs requested) so far
 
     @property
     def digest(self) -> str:
-        return state_digest(self.fingerprint)
+        return state_digest(self.files)
 
 
 def _ignored(name: str) -> bool:
@@ -109,12 +109,12 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def scan(root: Path, previous: Mapping[str, FileState] | None = None, stats: ScanStats | None = None) -> Fingerprint:
-    """The fingerprint of `root`, hashing only files that are new or whose size/mtime differ from `previous`."""
+def scan(root: Path, previous: Mapping[str, FileState] | None = None, stats: ScanStats | None = None) -> FileStates:
+    """The file states of `root`, hashing only files that are new or whose size/mtime differ from `previous`."""
     root = Path(root)
     previous = previous or {}
     stats = stats if stats is not None else ScanStats()
-    current: Fingerprint = {}
+    current: FileStates = {}
     for rel, st in iter_files(root):
         stats.files += 1
         before = previous.get(rel)
@@ -139,11 +139,11 @@ def diff(old: Mapping[str, FileState], new: Mapping[str, FileState]) -> Changes:
     return Changes(added, changed, removed)
 
 
-def state_digest(fingerprint: Mapping[str, FileState]) -> str:
+def state_digest(files: Mapping[str, FileState]) -> str:
     """SHA-256 over the sorted (path, content hash) pairs: equal iff the folders hold the same bytes."""
     digest = hashlib.sha256()
-    for path in sorted(fingerprint):
-        digest.update(f"{path}\0{fingerprint[path].sha256}\n".encode())
+    for path in sorted(files):
+        digest.update(f"{path}\0{files[path].sha256}\n".encode())
     return digest.hexdigest()
 
 
@@ -167,7 +167,7 @@ def encode_cursor(state: WatchState) -> str:
         "v": CURSOR_VERSION,
         "seq": state.seq,
         "digest": state.digest,
-        "files": [[p, s.size, s.mtime_ns, s.sha256] for p, s in sorted(state.fingerprint.items())],
+        "files": [[p, s.size, s.mtime_ns, s.sha256] for p, s in sorted(state.files.items())],
     }
     raw = json.dumps(payload, separators=(",", ":")).encode()
     return "z1:" + base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
@@ -183,8 +183,8 @@ def decode_cursor(cursor: str | None) -> WatchState:
     payload = json.loads(zlib.decompress(base64.b64decode(cursor[3:])))
     if payload.get("v") != CURSOR_VERSION:
         raise ValueError(f"raw-files sensor cursor version {payload.get('v')} is not {CURSOR_VERSION}")
-    fingerprint = {p: FileState(size, mtime, sha) for p, size, mtime, sha in payload["files"]}
-    state = WatchState(fingerprint=fingerprint, seq=int(payload["seq"]))
+    files = {p: FileState(size, mtime, sha) for p, size, mtime, sha in payload["files"]}
+    state = WatchState(files=files, seq=int(payload["seq"]))
     if state.digest != payload["digest"]:
         raise ValueError("raw-files sensor cursor digest does not match its file list")
     return state
@@ -202,11 +202,11 @@ class Observation:
 
 def observe(root: Path, previous: WatchState) -> Observation:
     stats = ScanStats()
-    fingerprint = scan(root, previous.fingerprint, stats)
-    changes = diff(previous.fingerprint, fingerprint)
+    files = scan(root, previous.files, stats)
+    changes = diff(previous.files, files)
     if not changes:
         # Keep refreshed mtimes (touched, same bytes) so they are not re-hashed next time.
-        return Observation(WatchState(fingerprint, previous.seq), changes, None, stats)
+        return Observation(WatchState(files, previous.seq), changes, None, stats)
     seq = previous.seq + 1
-    key = run_key(seq, previous.fingerprint, fingerprint, changes)
-    return Observation(WatchState(fingerprint, seq), changes, key, stats)
+    key = run_key(seq, previous.files, files, changes)
+    return Observation(WatchState(files, seq), changes, key, stats)

@@ -51,7 +51,7 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, raw: RawFilesResource)
     previous = watch.decode_cursor(context.cursor)
     seen = watch.observe(root, previous)
     if not seen.changes:
-        if seen.state.fingerprint != previous.fingerprint:  # touched files: keep their new mtimes
+        if seen.state.files != previous.files:  # touched files: keep their new mtimes
             context.update_cursor(watch.encode_cursor(seen.state))
         return dg.SkipReason(f"no change under {root} ({seen.stats.files} files, {seen.stats.hashed} re-hashed)")
     context.log.info(f"{seen.changes.summary()} under {root}: requesting run {seen.run_key}")

@@ -1,4 +1,4 @@
-"""factledger.watch: the fingerprint, the diff, the run key and the cursor, without Dagster."""
+"""factledger.watch: the file states, the diff, the run key and the cursor, without Dagster."""
 from __future__ import annotations
 
 import os
@@ -91,7 +91,7 @@ def test_cursor_round_trip(folder: Path) -> None:
     state = watch.WatchState(watch.scan(folder), seq=7)
     cursor = watch.encode_cursor(state)
     back = watch.decode_cursor(cursor)
-    assert back.fingerprint == state.fingerprint and back.seq == 7
+    assert back.files == state.files and back.seq == 7
     assert watch.decode_cursor(None) == watch.WatchState()
 
 
