@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from factledger.claims.lexicon import Lexicon
-from factledger.claims.prefilter import Prefiltered, candidates
+from factledger.claims.prefilter import Prefiltered, candidates, scan
 from factledger.claims.qualifiers import hedge_around
 from factledger.claims.text import lowered
 
@@ -126,8 +126,8 @@ def masked_spans(text: str, lexicon: Lexicon, extra: list[tuple[int, int]] = ())
     """Spans whose numbers are not claims: the lexicon's non-claim patterns, vague quantities, and
     `extra` (date mentions). Ratios are handled by the finder, not masked."""
     low = lowered(text)
-    spans = [(m.start(), m.end()) for name, p in lexicon.non_claims.items() if name != "ratio" for m in p.finditer(low)]
-    spans += [(m.start(), m.end()) for m in lexicon.vague.finditer(low)]
+    spans = [(m.start(), m.end()) for name, p in lexicon.non_claims.items() if name != "ratio" for m in scan(p).finditer(low)]
+    spans += [(m.start(), m.end()) for m in scan(lexicon.vague).finditer(low)]
     spans += list(extra)
     return sorted(spans)
 
@@ -139,7 +139,7 @@ def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
 def find_numbers(text: str, lexicon: Lexicon, skip_spans: list[tuple[int, int]] = ()) -> list[NumberPhrase]:
     """Every number phrase of `text` that may be a claim, in order of appearance."""
     masks = masked_spans(text, lexicon, skip_spans)
-    ratios = {m.start(): m for m in lexicon.non_claims["ratio"].finditer(lowered(text))} if "ratio" in lexicon.non_claims else {}
+    ratios = {m.start(): m for m in scan(lexicon.non_claims["ratio"]).finditer(lowered(text))} if "ratio" in lexicon.non_claims else {}
     ratio_seconds = [(m.end() - len(m.group().split()[-1]), m.end()) for m in ratios.values()]
     found: list[tuple[int, int, float, float, int, str | None]] = []  # start, end, value, unit, sig, currency
     for m in _DIGITS.finditer(text):

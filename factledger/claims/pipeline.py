@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from factledger.cells import dims_key
-from factledger.claims import dates, direction, names, numbers, scope
+from factledger.claims import dates, direction, names, numbers, prefilter, scope
 from factledger.claims.lexicon import Lexicon, Vocabulary
 from factledger.claims.reconcile import ClaimFacts, FigureIndex, reconcile
 from factledger.claims.text import lowered, normalise, sentences
@@ -180,7 +180,9 @@ def _blank_addresses(text: str, lexicon: Lexicon) -> str:
     for name in ("url", "email"):
         pattern = lexicon.non_claims.get(name)
         if pattern:
-            text = pattern.sub(lambda m: " " * len(m.group()), lowered(text))
+            low = lowered(text)
+            # (A text without a character every address needs, "@", has nothing to blank.)
+            text = pattern.sub(lambda m: " " * len(m.group()), low) if prefilter.scan(pattern).possible(low) else low
     return text
 
 

@@ -11,6 +11,7 @@ position does not depend on where the search began.
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -69,3 +70,146 @@ def candidates(starts: list[tuple[str, str]], ignorecase: bool = False, word_sta
     chars = {first: "".join(re.escape(c) for c in case_variants(first, ignorecase)) for first in rests}
     branches = [f"(?<=[{chars[first]}]){flags}(?=" + "|".join(rest) + "))" for first, rest in rests.items()]
     return re.compile("[" + "".join(chars.values()) + r"](?<!\w.)(?:" + "|".join(branches) + ")")
+
+
+# ---- candidates read off a pattern ------------------------------------------------------------------
+
+from re import _constants as _sre  # noqa: E402
+from re import _parser as _sre_parse  # noqa: E402
+
+_STOP = ("stop", None)  # ends a run of literals (the end of a repeated group's body)
+_MAX_STARTS = 400
+
+
+def _starts(items: list, bounded: bool) -> list[tuple[str, str, bool]] | None:
+    """How every match of the parsed `items` begins: (first character as regex source, literal
+    text after it, whether a word boundary stands before it), or None when that is not known."""
+    for i, (op, av) in enumerate(items):
+        rest = items[i + 1:]
+        if op is _STOP[0]:
+            continue
+        if op is _sre.AT:
+            bounded = bounded or av is _sre.AT_BOUNDARY
+            continue
+        if op in (_sre.ASSERT, _sre.ASSERT_NOT):
+            continue  # zero width: ignoring it only admits more positions
+        if op is _sre.LITERAL:
+            tail = ""
+            for next_op, next_av in rest:
+                if next_op is not _sre.LITERAL:
+                    break
+                tail += re.escape(chr(next_av))
+            char = chr(av)
+            return [(re.escape(char), tail, bounded and (char.isalnum() or char == "_"))]
+        if op is _sre.IN:
+            if av == [(_sre.CATEGORY, _sre.CATEGORY_DIGIT)]:
+                return [(r"\d", "", bounded)]
+            if all(item_op is _sre.LITERAL for item_op, _ in av):
+                return [(re.escape(chr(c)), "", bounded and (chr(c).isalnum() or chr(c) == "_")) for _, c in av]
+            return None
+        if op is _sre.BRANCH:
+            out = []
+            for alternative in av[1]:
+                found = _starts(list(alternative) + rest, bounded)
+                if found is None or len(out) + len(found) > _MAX_STARTS:
+                    return None
+                out += found
+            return out
+        if op is _sre.SUBPATTERN:
+            _, add_flags, del_flags, sub = av
+            if add_flags or del_flags:
+                return None
+            return _starts(list(sub) + rest, bounded)
+        if op is _sre.ATOMIC_GROUP:
+            return _starts(list(av) + rest, bounded)
+        if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT):
+            low, _, sub = av
+            once = _starts(list(sub) + [_STOP] + rest, bounded)
+            if once is None or low > 0:
+                return once
+            skipped = _starts(rest, bounded)
+            return None if skipped is None or len(once) + len(skipped) > _MAX_STARTS else once + skipped
+        return None  # any character, a negated set, a back reference...
+    return None  # the pattern can match the empty string here
+
+
+def derived_candidates(pattern: re.Pattern) -> re.Pattern | None:
+    """A candidate pattern (see `Prefiltered`) read off `pattern`'s own structure, or None when its
+    beginnings cannot be read (IGNORECASE, a first character from a broad class, an empty match)."""
+    found = _derive(pattern)
+    return found[0] if found else None
+
+
+def _derive(pattern: re.Pattern) -> tuple[re.Pattern, bool, list[str]] | None:
+    """(candidate pattern, whether every start is a word start, the first characters' sources)."""
+    if pattern.flags & (re.IGNORECASE | re.LOCALE | re.ASCII) or not isinstance(pattern.pattern, str):
+        return None  # (ASCII: "\\b" before a non-ASCII letter is not a word start)
+    starts = _starts(list(_sre_parse.parse(pattern.pattern, pattern.flags)), False)
+    if not starts:
+        return None
+    rests: dict[str, list[tuple[str, bool]]] = {}
+    for first, tail, bounded in starts:
+        rests.setdefault(first, []).append((tail, bounded))
+    word_start = all(b for _, _, b in starts)
+    branches = []
+    for first, tails in rests.items():
+        # A word boundary before every start with this first character: "no word character before".
+        boundary = r"(?<!\w.)" if not word_start and all(b for _, b in tails) else ""
+        ahead = f"(?={'|'.join(t for t, _ in tails)})" if all(t for t, _ in tails) else ""
+        branches.append(f"(?<={first}){boundary}{ahead}")
+    head = "[" + "".join(rests) + "]" + (r"(?<!\w.)" if word_start else "")
+    return re.compile(head + "(?:" + "|".join(branches) + ")", re.DOTALL), word_start, list(rests)
+
+
+def required_characters(pattern: re.Pattern) -> frozenset[str]:
+    """Characters every match of `pattern` contains (a text without one of them has no match):
+    the literals of its top-level sequence, outside alternatives and optional parts."""
+    if pattern.flags & (re.IGNORECASE | re.LOCALE) or not isinstance(pattern.pattern, str):
+        return frozenset()
+    return frozenset(_required(list(_sre_parse.parse(pattern.pattern, pattern.flags))))
+
+
+def _required(items: list) -> set[str]:
+    out: set[str] = set()
+    for op, av in items:
+        if op is _sre.LITERAL:
+            out.add(chr(av))
+        elif op is _sre.SUBPATTERN and not av[1] and not av[2]:
+            out |= _required(list(av[3]))
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT) and av[0] >= 1:
+            out |= _required(list(av[2]))
+        elif op is _sre.BRANCH:
+            found = [_required(list(alternative)) for alternative in av[1]]
+            out |= set.intersection(*found) if found else set()
+    return out
+
+
+class Scan:
+    """A pattern's `finditer`, as fast as its structure allows: nothing when the text lacks a
+    character every match needs, candidates read off the pattern where they can be
+    (`derived_candidates`), else the plain pattern. Always the plain pattern's matches."""
+
+    def __init__(self, pattern: re.Pattern):
+        self.pattern = pattern
+        self.required = tuple(sorted(required_characters(pattern)))
+        found = _derive(pattern)
+        # Candidates pay off when they are rare: word starts, or characters other than letters
+        # (measured: a letter anywhere, "h" for "http", is slower than the plain pattern).
+        if found is not None and not found[1] and any(first.isalpha() for first in found[2]):
+            found = None
+        found = found[0] if found else None
+        self._scan = Prefiltered(pattern, found) if found is not None else pattern
+
+    def possible(self, text: str) -> bool:
+        return all(c in text for c in self.required)
+
+    def finditer(self, text: str) -> Iterator[re.Match]:
+        if not self.possible(text):
+            return iter(())
+        return self._scan.finditer(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def scan(pattern: re.Pattern) -> Scan:
+    """The `Scan` of a compiled pattern (a pure function of it: built once per pattern)."""
+    return Scan(pattern)

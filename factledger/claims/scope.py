@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 from factledger.claims.lexicon import Lexicon
+from factledger.claims.prefilter import scan
 from factledger.claims.reconcile import UNLISTED  # a value the text names that the source does not list
 
 MEASURE = "measure"
@@ -60,7 +61,7 @@ def find_cues(lowered_text: str, lexicon: Lexicon) -> list[Cue]:
     for kind, scanner, not_cues in scanners:
         if scanner is None:
             continue
-        blocked = [(m.start(), m.end()) for m in not_cues.finditer(lowered_text)] if not_cues else []
+        blocked = [(m.start(), m.end()) for m in scan(not_cues).finditer(lowered_text)] if not_cues else []
         for value, m in scanner.finditer(lowered_text):
             if kind == MEASURE and lexicon.measures[value].not_cues is not None:
                 blocked_here = lexicon.measures[value].not_cues.search(lowered_text, max(0, m.start() - 30), m.end() + 1)

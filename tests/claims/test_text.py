@@ -72,3 +72,33 @@ def test_prefiltered_finditer_is_the_plain_finditer():
     scan = Prefiltered(pattern, candidates([("a", r"\s"), ("an", r"\s"), ("one", ""), ("two", "")], ignorecase=True, word_start=True))
     for text in ["one two, a one-one ONE and An two", "gone two", "atwo a  one", "", "İ one ſ two"]:
         assert [m.span() for m in scan.finditer(text)] == [m.span() for m in pattern.finditer(text)]
+
+
+def test_scan_is_the_plain_finditer_for_the_lexicon_patterns():
+    """prefilter.Scan (required characters, candidates read off the pattern) finds what the
+    plain pattern finds, for every non-claim pattern of the lexicon and some made-up ones."""
+    import re
+
+    from factledger.claims.prefilter import Scan, derived_candidates, required_characters
+
+    texts = ["see https://x.org/a-1 or www.y.com, mail a.b@c.org; [1], [2, 3] section 236(c) and § 12.3, 5(a)(2)",
+             "1. first\n  b) second (3) item at 10:30 a.m. or 9 p.m., the 21st, COVID-19, FY2024, 3/4, no. 5, 555-123-4567",
+             "(555) 123-4567 and 3 in 4 people, 1 out of 5, tens of thousands, hundreds of millions, 2x2 x-1 _1",
+             "١٢٣ 12th ٣rd", "", "no digits at all"]
+    patterns = [*LEX.non_claims.values(), LEX.vague, re.compile(r"(?:ab)+c|x?\by"), re.compile(r"\b\d+|§+\s*\d"),
+                re.compile(r"a*"), re.compile(r"(?i)abc"), re.compile(r"\b(?:foo|bar)\b|\(\d\)")]
+    for pattern in patterns:
+        for text in texts:
+            assert [m.span() for m in Scan(pattern).finditer(text)] == [m.span() for m in pattern.finditer(text)], (pattern, text)
+    assert derived_candidates(re.compile(r"a*")) is None and derived_candidates(re.compile(r"(?i)abc")) is None
+    assert required_characters(re.compile(r"[^\s@]+@[^\s@]+\.\w+")) == {"@", "."}
+    assert required_characters(re.compile(r"a(?:b|bc)d?")) == {"a", "b"}
+
+
+@given(st.lists(st.sampled_from(list("ab c1(2)§.:-/@[]\n") + ["section ", "no. ", "tens of thousands", "in ", "of every "]),
+                max_size=30).map("".join))
+def test_scan_matches_on_made_up_text(text):
+    from factledger.claims.prefilter import Scan
+
+    for pattern in [*LEX.non_claims.values(), LEX.vague]:
+        assert [m.span() for m in Scan(pattern).finditer(text)] == [m.span() for m in pattern.finditer(text)]
