@@ -295,11 +295,12 @@ class SourceContext:
         return known or (self.source_ids if not wanted else [])
 
 
-def claim_facts(row: dict, lexicon: Lexicon) -> ClaimFacts:
+def claim_facts(row: dict, lexicon: Lexicon, decisions: dict[str, scope.Decision] | None = None) -> ClaimFacts:
+    """What reconciliation needs of a claim row (`decisions`: its `scope_decisions`, if already read)."""
     start, end = row["start"] - row["sentence_start"], row["end"] - row["sentence_start"]
     names_a_figure = bool(lexicon.reference_before.search(row["sentence"][:start])
                           and lexicon.reference_after.search(row["sentence"][end:]))
-    decisions = scope_decisions(row)
+    decisions = scope_decisions(row) if decisions is None else decisions
     return ClaimFacts(
         phrase=row["phrase"], value=float(row["value"]), qualifier=row["qualifier"], kind=row["kind"],
         unit=float(row["rounding_unit"]), significant_digits=int(row["significant_digits"]), measure=row["measure"],
@@ -328,10 +329,11 @@ def _where(basis: str | None) -> str:
     return _WHERE.get(basis, basis)
 
 
-def scope_note(row: dict) -> str:
+def scope_note(row: dict, decisions: dict[str, scope.Decision] | None = None) -> str:
     """Which words decided a claim's scope and where they were: "drug 'fentanyl' after the number;
-    measure 'deaths' in the sentence opening"."""
-    parts = [f"{dim} '{d.cue}' {_where(d.basis)}" for dim, d in sorted(scope_decisions(row).items()) if d.cue]
+    measure 'deaths' in the sentence opening" (`decisions`: the row's `scope_decisions`, if already read)."""
+    decisions = scope_decisions(row) if decisions is None else decisions
+    parts = [f"{dim} '{d.cue}' {_where(d.basis)}" for dim, d in sorted(decisions.items()) if d.cue]
     if row.get("measure_cue") or (row.get("measure") and row.get("measure_basis")):
         cue = f" '{row['measure_cue']}'" if row.get("measure_cue") else ""
         parts.append(f"measure{cue} {_where(row.get('measure_basis'))}".rstrip())
@@ -343,12 +345,16 @@ def scope_note(row: dict) -> str:
 def reconcile_rows(rows: list[dict], cites: dict[str, str | None], context: SourceContext, language: Lexicon) -> list[dict]:
     """Verdict columns for claim rows (`cites`: article_id -> the article's cites)."""
     out = []
+    per_cites: dict = {}  # an article's cites -> (lexicon, labels, cited sources): the same for all its rows
     for row in rows:
         article_cites = cites.get(row["article_id"])
-        lexicon = context.lexicon_for(article_cites, language)
-        labels = {d: r.labels for d, r in lexicon.dimensions.items()}
-        verdict = reconcile(claim_facts(row, lexicon), context.index, context.cited(article_cites), labels)
-        note = scope_note(row)
+        if article_cites not in per_cites:
+            lexicon = context.lexicon_for(article_cites, language)
+            per_cites[article_cites] = (lexicon, {d: r.labels for d, r in lexicon.dimensions.items()}, context.cited(article_cites))
+        lexicon, labels, cited = per_cites[article_cites]
+        decisions = scope_decisions(row)
+        verdict = reconcile(claim_facts(row, lexicon, decisions), context.index, cited, labels)
+        note = scope_note(row, decisions)
         out.append({
             **row, "verdict": verdict.verdict, "figure_id": verdict.figure_id, "figure_value": verdict.figure_value,
             "relative_difference": verdict.relative_difference,

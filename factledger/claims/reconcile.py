@@ -14,6 +14,7 @@ the figures of its measure.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
@@ -135,9 +136,20 @@ class Figure:
         """Whether the stated value is rounded at its last digit: a percentage, or a decimal."""
         return self.unit == "percent" or bool(self.decimals)
 
-    @property
+    @functools.cached_property
     def dim_map(self) -> dict[str, str | None]:
+        """The dimension values as a dict (built once per figure; read, never changed)."""
         return dict(self.dims)
+
+    @functools.cached_property
+    def value_interval(self) -> Interval:
+        """What the source's value allows (`figure_interval`), once per figure."""
+        return figure_interval(self.value, self.qualifier, self.decimals, self.rounded)
+
+    @functools.cached_property
+    def size_interval(self) -> Interval:
+        """The same for the size of a change (its absolute value)."""
+        return figure_interval(abs(self.value), self.qualifier, self.decimals, self.rounded)
 
 
 @dataclass
@@ -412,8 +424,8 @@ def _fits(claim: ClaimFacts, interval: Interval, figure: Figure) -> bool:
         if claim.direction != "either" and figure.value != 0 and (figure.value < 0) != (claim.direction == "down"):
             return False
         size = abs(figure.value)
-        return claim.value == size or interval.overlaps(figure_interval(size, figure.qualifier, figure.decimals, figure.rounded))
-    return claim.value == figure.value or interval.overlaps(figure_interval(figure.value, figure.qualifier, figure.decimals, figure.rounded))
+        return claim.value == size or interval.overlaps(figure.size_interval)
+    return claim.value == figure.value or interval.overlaps(figure.value_interval)
 
 
 def _same_time(claim: ClaimFacts, figure: Figure) -> bool:
