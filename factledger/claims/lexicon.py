@@ -12,6 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from factledger.claims.prefilter import first_characters
+
 DEFAULT_PATH = Path(__file__).with_name("lexicon.yaml")
 
 
@@ -41,6 +43,10 @@ class Scanner:
 
     regex: re.Pattern
     patterns: tuple[tuple[str, re.Pattern], ...]  # (value, pattern), longest pattern first
+    # First character -> the patterns (in the order above) that can start with it; `anywhere`:
+    # those whose first characters are not known. The retry tries only these.
+    by_first: dict[str, tuple[tuple[str, re.Pattern], ...]] = field(default_factory=dict)
+    anywhere: tuple[tuple[str, re.Pattern], ...] | None = None
 
     @classmethod
     def build(cls, cues: dict[str, list[str]]) -> "Scanner | None":
@@ -52,11 +58,19 @@ class Scanner:
             combined = r"\b(?:" + "|".join(src[2:] for src in sources) + ")"  # one boundary test, not one per pattern
         else:
             combined = "|".join(f"(?:{src})" for src in sources)
-        return cls(re.compile(combined), tuple((value, re.compile(src)) for (value, _), src in zip(pairs, sources)))
+        patterns = tuple((value, re.compile(src)) for (value, _), src in zip(pairs, sources))
+        firsts = [first_characters(p) for _, p in patterns]
+        chars = set().union(*(f for f in firsts if f is not None))
+        by_first = {c: tuple(vp for vp, f in zip(patterns, firsts) if f is None or c in f) for c in chars}
+        anywhere = tuple(vp for vp, f in zip(patterns, firsts) if f is None)
+        return cls(re.compile(combined), patterns, by_first, anywhere)
 
     def finditer(self, lowered: str):
+        by_first, anywhere = self.by_first, self.anywhere
         for m in self.regex.finditer(lowered):
-            value = next((v for v, p in self.patterns if (hit := p.match(lowered, m.start())) and hit.end() == m.end()), None)
+            start = m.start()
+            tried = self.patterns if anywhere is None else by_first.get(lowered[start:start + 1], anywhere)
+            value = next((v for v, p in tried if (hit := p.match(lowered, start)) and hit.end() == m.end()), None)
             if value is not None:
                 yield value, m
 

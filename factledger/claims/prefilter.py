@@ -161,6 +161,16 @@ def _derive(pattern: re.Pattern) -> tuple[re.Pattern, bool, list[str]] | None:
     return re.compile(head + "(?:" + "|".join(branches) + ")", re.DOTALL), word_start, list(rests)
 
 
+def first_characters(pattern: re.Pattern) -> frozenset[str] | None:
+    """The characters a match of `pattern` can start with, or None when that is not known."""
+    if pattern.flags & (re.IGNORECASE | re.LOCALE | re.ASCII) or not isinstance(pattern.pattern, str):
+        return None
+    starts = _starts(list(_sre_parse.parse(pattern.pattern, pattern.flags)), False)
+    if not starts or any(first == r"\d" for first, _, _ in starts):
+        return None
+    return frozenset(first[-1] for first, _, _ in starts)  # an escaped character is "\\" + it
+
+
 def required_characters(pattern: re.Pattern) -> frozenset[str]:
     """Characters every match of `pattern` contains (a text without one of them has no match):
     the literals of its top-level sequence, outside alternatives and optional parts."""

@@ -75,3 +75,19 @@ def test_the_n_figure_is_written_as_a_figures_name():
 
     rows = extract_article("a", "Officials said the 13,099 figure includes old cases, not 2,000 people.", None, "0" * 64, LEX).claims
     assert [claim_facts(r, LEX).names_a_figure for r in rows] == [True, False]
+
+
+def test_scanner_retries_only_the_patterns_that_can_start_there():
+    """Scanner.by_first: the retry at a match tries only the patterns that can start with its
+    first character (and those whose first characters are unknown), in the same order."""
+    from factledger.claims.lexicon import Scanner
+
+    scanner = Scanner.build({"a": ["assault", "sexual assault"], "b": ["(?:sex|rape) offen[cs]es?", "[a-z]+ly detained"],
+                             "c": ["detained"], "d": ["\\d+ times"]})
+    text = "sexual assault, rape offences, not lawfully detained, detained 3 times; assaulted"
+    found = [(value, m.group()) for value, m in scanner.finditer(text)]
+    assert found == [("a", "sexual assault"), ("b", "rape offences"), ("b", "lawfully detained"), ("c", "detained"), ("d", "3 times")]
+    # longest first: "(?:sex|rape) ..." starts with s or r; "[a-z]+ly ..." and "\\d+ times" could start anywhere
+    assert [v for v, _ in scanner.by_first["s"]] == ["b", "b", "a", "d"]
+    assert [v for v, _ in scanner.by_first["d"]] == ["b", "d", "c"]
+    assert [v for v, _ in scanner.anywhere] == ["b", "d"] and "r" in scanner.by_first
