@@ -35,10 +35,11 @@ _WORDS = re.compile(
     rf"\b(?:(?P<lead>a|an|half\s+a)\s+)?(?P<words>{_NUMBER_WORD}(?:(?:\s+and\s+|\s*-\s*|\s+){_NUMBER_WORD})*)\b",
     re.IGNORECASE,
 )
-# Tried only where a hedge-less lead ("a", "an", "half") or a number word starts (prefilter.py).
+# Tried only where a lead followed by a number word ("a million", "half a dozen") or a number word
+# starts (prefilter.py): no number word starts with "a", so an "a" is a start only as a lead.
 _WORDS_SCAN = Prefiltered(_WORDS, candidates(
-    [("a", r"\s"), ("an", r"\s"), ("half", r"\s")] + [(w, "") for w in [*SMALL_WORDS, *WORD_SCALES, "dozen"]],
-    ignorecase=True, word_start=True))
+    [("a", rf"\s+{_NUMBER_WORD}"), ("an", rf"\s+{_NUMBER_WORD}"), ("half", rf"\s+a\s+{_NUMBER_WORD}")]
+    + [(w, "") for w in [*SMALL_WORDS, *WORD_SCALES, "dozen"]], ignorecase=True, word_start=True))
 _YEAR = re.compile(r"^(?:1[89]|20)\d\d$")
 
 

@@ -147,6 +147,12 @@ class Figure:
         return figure_interval(self.value, self.qualifier, self.decimals, self.rounded)
 
     @functools.cached_property
+    def whole_digits(self) -> int | None:
+        """How many digits the size of a whole-number value has (None for a fraction)."""
+        size = abs(self.value)
+        return len(str(int(size))) if size == int(size) else None
+
+    @functools.cached_property
     def size_interval(self) -> Interval:
         """The same for the size of a change (its absolute value)."""
         return figure_interval(abs(self.value), self.qualifier, self.decimals, self.rounded)
@@ -363,7 +369,11 @@ def _near_miss(claim: ClaimFacts, figures: list[Figure]) -> tuple[Figure, str] |
     """The cell a distinctive, unhedged number is a typo of (one digit changed or two swapped)."""
     if claim.significant_digits < DISTINCTIVE_DIGITS or claim.qualifier != "none":
         return None
-    found = [(f, how) for f in figures if (how := one_digit_apart(claim.value, abs(f.value)))]
+    if not figures or claim.value != int(claim.value):
+        return None  # one_digit_apart compares whole numbers only
+    # Only a cell with as many digits can be a digit apart (one_digit_apart's own first test).
+    digits = len(str(int(abs(claim.value))))
+    found = [(f, how) for f in figures if f.whole_digits == digits and (how := one_digit_apart(claim.value, abs(f.value)))]
     return min(found, key=lambda fh: (fh[0].derived, fh[0].figure_id)) if found else None
 
 
