@@ -148,3 +148,22 @@ def test_number_word_scan_is_the_plain_pattern(text):
 
     assert [(m.span(), m.groupdict()) for m in numbers._WORDS_SCAN.finditer(text)] == \
         [(m.span(), m.groupdict()) for m in numbers._WORDS.finditer(text)]
+
+
+# The plain forms of two non-claim patterns that lexicon.yaml writes for speed.
+_PLAIN_NON_CLAIMS = {
+    "statute_section": r"(?:§+\s*|\b(?:section|sec\.|title|rule|article|chapter|part|paragraph|amendment|u\.s\.c\.)\s+)\d+[\w().-]*"
+                       r"|\b\d+\([a-z0-9]+\)(?:\([a-z0-9]+\))*",
+    "code_or_id": r"\b[A-Za-z]+-?\d+[A-Za-z0-9-]*\b|\b\d+[A-Za-z]+\w*\b|\b\d+/\d+(?:/\d+)?\b|\bno\.\s*\d+",
+}
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(["section", "sec.", "part", "§", "§§", "no.", "no", "covid", "fy", "a", "-", "/", "(", ")", "(c)",
+                                 "1", "19", "236", "2024", "x", " ", "  ", ".", "_", "é", "٣"]), max_size=20).map("".join))
+def test_fast_non_claim_patterns_match_their_plain_forms(text):
+    import re
+
+    for name, plain in _PLAIN_NON_CLAIMS.items():
+        fast = LEX.non_claims[name]
+        assert [m.span() for m in fast.finditer(text)] == [m.span() for m in re.compile(plain).finditer(text)], name
