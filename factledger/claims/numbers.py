@@ -6,6 +6,8 @@ All offsets here are into the normalised text (see text.py).
 """
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -137,15 +139,30 @@ def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
     return any(s < end and start < e for s, e in spans)
 
 
+class _SpanIndex:
+    """`_overlaps` for many queries against the same spans: the spans starting before `end`
+    (bisection on the sorted starts) overlap [start, end) when the furthest of their ends is past `start`."""
+
+    def __init__(self, spans: list[tuple[int, int]]):
+        ordered = sorted(spans)
+        self.starts = [s for s, _ in ordered]
+        self.furthest = list(itertools.accumulate((e for _, e in ordered), max))
+
+    def overlaps(self, start: int, end: int) -> bool:
+        k = bisect.bisect_left(self.starts, end)
+        return k > 0 and self.furthest[k - 1] > start
+
+
 def find_numbers(text: str, lexicon: Lexicon, skip_spans: list[tuple[int, int]] = ()) -> list[NumberPhrase]:
     """Every number phrase of `text` that may be a claim, in order of appearance."""
     masks = masked_spans(text, lexicon, skip_spans)
     ratios = {m.start(): m for m in scan(lexicon.non_claims["ratio"]).finditer(lowered(text))} if "ratio" in lexicon.non_claims else {}
     ratio_seconds = [(m.end() - len(m.group().split()[-1]), m.end()) for m in ratios.values()]
+    masked, seconds = _SpanIndex(masks), _SpanIndex(ratio_seconds)
     found: list[tuple[int, int, float, float, int, str | None]] = []  # start, end, value, unit, sig, currency
     for m in _DIGITS.finditer(text):
         s, e = m.span("num")
-        if _overlaps(masks, s, e) or _overlaps(ratio_seconds, s, e):
+        if masked.overlaps(s, e) or seconds.overlaps(s, e):
             continue
         num, scale = m.group("num").replace(" ", ""), m.group("scale")
         if scale and len(scale) <= 2 and m.group("sep").strip() == "" and m.group("sep"):
@@ -168,7 +185,7 @@ def find_numbers(text: str, lexicon: Lexicon, skip_spans: list[tuple[int, int]] 
         start = m.start() if lead else m.start("words")
         if not lead and len(tokens) == 1 and tokens[0] in lexicon.lone_words_skipped:
             continue
-        if _overlaps(masks, start, m.end()) or any(s <= start < e for s, e, *_ in found):
+        if masked.overlaps(start, m.end()) or any(s <= start < e for s, e, *_ in found):
             continue
         value = parse_words(words, lead)
         if value is None:

@@ -167,3 +167,10 @@ def test_fast_non_claim_patterns_match_their_plain_forms(text):
     for name, plain in _PLAIN_NON_CLAIMS.items():
         fast = LEX.non_claims[name]
         assert [m.span() for m in fast.finditer(text)] == [m.span() for m in re.compile(plain).finditer(text)], name
+
+
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 30)), max_size=12), st.integers(0, 30), st.integers(0, 30))
+def test_span_index_overlaps_as_the_plain_test(spans, start, end):
+    from factledger.claims.numbers import _overlaps, _SpanIndex
+
+    assert _SpanIndex(spans).overlaps(start, end) == _overlaps(spans, start, end)
