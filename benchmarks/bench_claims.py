@@ -235,6 +235,10 @@ def main() -> None:
     for r in results:
         print(f"| {r['contender']} | {r['articles']:,} | {r['seconds']:.1f} | {r['articles'] / r['seconds']:,.1f} | "
               f"{r['peak_rss_mb']:,.0f} | {r['peak_rss_mb'] - r['rss_before_mb']:,.0f} | {r['traced_peak_mb']:,.1f} | {r['found']:,} ({r['note']}) |")
+    rates = {r["contender"]: r["articles"] / r["seconds"] for r in results}
+    if "ours" in rates and "quantulum3" in rates:
+        print(f"\nours {rates['ours']:,.1f} articles/s, quantulum3 {rates['quantulum3']:,.1f} articles/s: "
+              f"ours is {rates['ours'] / rates['quantulum3']:,.1f}x quantulum3's rate (same run, same corpus)")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 
