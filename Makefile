@@ -8,7 +8,7 @@ export UV_PYTHON_DOWNLOADS := never
 # Runs, schedules and sensor cursors of `make dev` persist here (git-ignored).
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install browser run test dev bench clean
+.PHONY: install browser run test dev bench bench-backends clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -46,8 +46,14 @@ dev: install  ## Dagster UI + daemon on http://127.0.0.1:$(DAGSTER_PORT); runs a
 	FACTLEDGER_WAREHOUSE=$${FACTLEDGER_WAREHOUSE:-$(CURDIR)/warehouse} \
 	$(VENV)/bin/dagster dev -h 127.0.0.1 -p $(DAGSTER_PORT)
 
-bench: install  ## extraction + reconciliation vs quantulum3 on 10,000 synthetic articles (~20 min; prints figures), then one full run on SQLite + local vs Postgres + S3
-	$(VENV)/bin/python benchmarks/bench_claims.py
+# Every figure of docs/performance.md, each beside its baseline in the same run (about an hour on 2 cores).
+bench: install  ## extraction vs quantulum3 and the DuckDB floor, checks vs pandera.ibis and hand-written SQL, end to end on 10k and 100k articles
+	$(VENV)/bin/python benchmarks/bench_claims.py --articles 10000 --quantulum3-limit 2000
+	$(VENV)/bin/python benchmarks/bench_floor.py --articles 10000
+	$(VENV)/bin/python benchmarks/bench_checks.py --rows 10000000
+	$(VENV)/bin/python benchmarks/bench_scale.py --articles 10000 --articles 100000 --no-single
+
+bench-backends: install  ## one full run on SQLite + local vs Postgres + S3 (10,000 articles)
 	$(VENV)/bin/python benchmarks/bench_backends.py
 
 clean:  ## remove the environment and everything the pipeline wrote
