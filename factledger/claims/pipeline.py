@@ -32,6 +32,7 @@ def extract_article(article_id: str, body: str, published: dt.date | None, sha25
     mentions = dates.find_mentions(text, lexicon)
     found = numbers.find_numbers(text, lexicon, [(m.start, m.end) for m in mentions])
     cues = scope.find_cues(lowered(_blank_addresses(text, lexicon)), lexicon) if found else []
+    cue_starts = [c.start for c in cues]
     out = Extraction()
     previous: list[dict] = []  # the claims of the sentence just before
     split = sentences(text, lexicon.abbreviations)
@@ -47,7 +48,9 @@ def extract_article(article_id: str, body: str, published: dt.date | None, sha25
         date_rows = [context.date_row(article_id, m) for m in dated]
         out.dates += date_rows
         if in_sentence:
-            sentence_cues = scope.in_span(cues, sentence.start, sentence.end)
+            # (cues are sorted by start: only those starting inside the sentence can be in it)
+            first, last = bisect.bisect_left(cue_starts, sentence.start), bisect.bisect_right(cue_starts, sentence.end)
+            sentence_cues = scope.in_span(cues[first:last], sentence.start, sentence.end)
             rows = context.claim_rows(article_id, sha256, in_sentence, dated, date_rows, sentence_cues)
             _refer_back(rows, previous, sentence.text, lexicon)
             out.claims += rows

@@ -174,3 +174,25 @@ def test_span_index_overlaps_as_the_plain_test(spans, start, end):
     from factledger.claims.numbers import _overlaps, _SpanIndex
 
     assert _SpanIndex(spans).overlaps(start, end) == _overlaps(spans, start, end)
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(["more than", "over", "just over", "nearly", "almost", "about", "some", "an estimated", "estimated",
+                                 "less than", "under", "up to", "as many as", "at least", "no fewer than", "~", "approx.", "over ",
+                                 "x", " ", "  ", "\n", ",", "-", "(", "Over", "ABOUT", "ſome"]), max_size=12).map("".join))
+def test_one_search_for_the_hedges_before_a_number_is_the_search_per_qualifier(before):
+    from factledger.claims.qualifiers import hedge_around
+
+    text = before + "425,000"
+    start = len(before)
+    window = text[max(0, start - 40):start]
+    best = None
+    for qualifier, pattern in LEX.qualifiers_before.items():  # the plain way: one search per qualifier
+        m = pattern.search(window)
+        if m and (best is None or m.start() < best[1].start()):
+            best = (qualifier, m)
+    hedge = hedge_around(text, start, start + 7, LEX)
+    if best is None:
+        assert hedge.cue is None or hedge.start == start  # (no hedge before; perhaps one after)
+    else:
+        assert (hedge.qualifier, hedge.cue) == (best[0], best[1].group().strip())
