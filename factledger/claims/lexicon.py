@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from factledger.claims.prefilter import first_characters
+from factledger.claims.prefilter import first_characters, scan
 
 DEFAULT_PATH = Path(__file__).with_name("lexicon.yaml")
 
@@ -67,7 +67,7 @@ class Scanner:
 
     def finditer(self, lowered: str):
         by_first, anywhere = self.by_first, self.anywhere
-        for m in self.regex.finditer(lowered):
+        for m in scan(self.regex).finditer(lowered):
             start = m.start()
             tried = self.patterns if anywhere is None else by_first.get(lowered[start:start + 1], anywhere)
             value = next((v for v, p in tried if (hit := p.match(lowered, start)) and hit.end() == m.end()), None)

@@ -79,6 +79,7 @@ from re import _parser as _sre_parse  # noqa: E402
 
 _STOP = ("stop", None)  # ends a run of literals (the end of a repeated group's body)
 _MAX_STARTS = 400
+_MAX_FIRST_LETTERS = 8
 
 
 def _starts(items: list, bounded: bool) -> list[tuple[str, str, bool]] | None:
@@ -203,9 +204,11 @@ class Scan:
         self.pattern = pattern
         self.required = tuple(sorted(required_characters(pattern)))
         found = _derive(pattern)
-        # Candidates pay off when they are rare: word starts, or characters other than letters
-        # (measured: a letter anywhere, "h" for "http", is slower than the plain pattern).
-        if found is not None and not found[1] and any(first.isalpha() for first in found[2]):
+        # Candidates pay off when they are rare: characters other than letters, or word starts with
+        # a few first letters (measured: a letter anywhere, "h" for "http", or word starts with 14
+        # different first letters, as in a source's cue words, are slower than the plain pattern).
+        letters = [first for first in found[2] if first.isalpha()] if found is not None else []
+        if letters and (not found[1] or len(letters) > _MAX_FIRST_LETTERS):
             found = None
         found = found[0] if found else None
         self._scan = Prefiltered(pattern, found) if found is not None else pattern
