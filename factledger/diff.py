@@ -63,13 +63,19 @@ class TableDiff:
         return f"{self.table}: {', '.join(parts) or 'unchanged'}"
 
 
-def table_diff_sql(con: duckdb.DuckDBPyConnection, name: str, old_snapshot: int | None, new_snapshot: int | None) -> str:
-    """diff_sql for one published table between two snapshots (a table absent from a side: None)."""
+def table_diff_sql(con: duckdb.DuckDBPyConnection, name: str, old_snapshot: int | None, new_snapshot: int | None,
+                   only: str | None = None) -> str:
+    """diff_sql for one published table between two snapshots (a table absent from a side: None).
+    `only`: a relation of key values outside which the two sides are known to be equal (the
+    publisher's changed keys): only those rows are compared."""
     table = next(t for t in PUBLISHED_TABLES if t.name == name)
     old = relation_at(name, old_snapshot) if old_snapshot is not None else None
     new = relation_at(name, new_snapshot) if new_snapshot is not None else None
     available = [c for c in columns_at(con, new or old) if old is None or new is None or c in columns_at(con, old)]
     model = model_for(name)
+    if only is not None and model is not None and old and new:
+        match = " AND ".join(f"k.{quote(c)} IS NOT DISTINCT FROM r.{quote(c)}" for c in row_key(model, table))
+        old, new = (f"(SELECT * FROM (SELECT * FROM {rel}) r WHERE EXISTS (SELECT 1 FROM {only} k WHERE {match}))" for rel in (old, new))
     if model is not None:
         compared = [c for c in compared_columns(model, table) if c in available]
         key = [k for k in row_key(model, table) if k in available]
@@ -81,10 +87,11 @@ def table_diff_sql(con: duckdb.DuckDBPyConnection, name: str, old_snapshot: int 
 
 
 def diff(con: duckdb.DuckDBPyConnection, old_snapshot: int | None, new_snapshot: int,
-         limit: int | None = None, tables: list[str] | None = None) -> list[TableDiff]:
+         limit: int | None = None, tables: list[str] | None = None, only: dict[str, str] | None = None) -> list[TableDiff]:
     """Per published table (or those of `tables`), the rows added, removed and changed between two
     snapshots (old None: nothing published before). `limit`: fetch at most that many rows per
-    table (0: counts only); the counts are always complete."""
+    table (0: counts only); the counts are always complete. `only`: per table, the keys outside
+    which both snapshots are known to hold the same rows (see table_diff_sql)."""
     old_tables = set(tables_at(con, old_snapshot)) if old_snapshot is not None else set()
     new_tables = set(tables_at(con, new_snapshot))
     result = []
@@ -92,7 +99,7 @@ def diff(con: duckdb.DuckDBPyConnection, old_snapshot: int | None, new_snapshot:
         if table.name not in old_tables | new_tables or (tables is not None and table.name not in tables):
             continue
         query = table_diff_sql(con, table.name, old_snapshot if table.name in old_tables else None,
-                               new_snapshot if table.name in new_tables else None)
+                               new_snapshot if table.name in new_tables else None, (only or {}).get(table.name))
         if limit is None:
             result.append(TableDiff(table.name, con.execute(query).fetchall()))
             continue

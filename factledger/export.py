@@ -289,7 +289,8 @@ def iter_claim_reviews(con: duckdb.DuckDBPyConnection, version: versions.Version
     """Every ClaimReview of the version, article by article (a batch of articles at a time)."""
     from factledger.report import data as report_data  # the report and the export read one model
 
-    pages = report_data.iter_pages(con, version, publisher=publisher or Publisher.from_env(), created_at=created_at)
+    pages = report_data.iter_pages(con, version, publisher=publisher or Publisher.from_env(), created_at=created_at,
+                                   reviewable_only=True)
     for page in pages:
         yield from page.reviews
 

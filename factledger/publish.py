@@ -34,7 +34,8 @@ from factledger.checkrecords import checks_summary
 from factledger.diff import TableDiff, changes_summary, diff
 from factledger.provenance import code_sha256, content_hash, git_commit, input_hashes, table_hash_sql
 from factledger.tables import insert_rows
-from factledger.versions import current_version
+from factledger import sql
+from factledger.versions import current_version, version_row
 from schemas._base import LakeTable, duckdb_type
 from schemas.published import CheckResults, DatasetVersions
 
@@ -101,6 +102,96 @@ def update_table(con: duckdb.DuckDBPyConnection, name: str, relation: str, order
     return "updated" if removed or added else "unchanged"
 
 
+# The commit message of a version's first commit (its data); the latest such snapshot is where the
+# published tables were last brought up to date.
+DATA_COMMIT = "factledger: publish tables of dataset version {version} (run {run_id})"
+DATA_COMMIT_LIKE = "factledger: publish tables of dataset version %"
+
+
+def last_data_snapshot(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The snapshot of the last commit that wrote the published tables (a killed attempt's too)."""
+    return con.execute("SELECT max(snapshot_id) FROM lake.snapshots() WHERE commit_message LIKE ?", [DATA_COMMIT_LIKE]).fetchone()[0]
+
+
+def _created_at(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> int | None:
+    """The snapshot that created the live table `schema.name` (None when the catalog cannot say)."""
+    try:
+        row = con.execute(
+            "SELECT max(t.begin_snapshot) FROM __ducklake_metadata_lake.ducklake_table t "
+            "JOIN __ducklake_metadata_lake.ducklake_schema s ON s.schema_id = t.schema_id AND s.end_snapshot IS NULL "
+            "WHERE s.schema_name = ? AND t.table_name = ? AND t.end_snapshot IS NULL", [schema, name]).fetchone()
+    except duckdb.Error:
+        return None
+    return row[0] if row else None
+
+
+def _key_match(key: tuple[str, ...], a: str, b: str) -> str:
+    return " AND ".join(f"{a}.{quote(k)} IS NOT DISTINCT FROM {b}.{quote(k)}" for k in key)
+
+
+def stage_changed_keys(con: duckdb.DuckDBPyConnection, work, base: int | None) -> dict[str, str]:
+    """For each published table whose change since snapshot `base` (when the published tables were
+    last written from the working tables) can be told from DuckLake's change feed: a temp table
+    of the keys whose rows may differ, by name. The keys are those of the working table's rows
+    inserted or deleted since `base`, plus every row of an article that changed or entered or left
+    the published articles (retired, quarantined, back). Tables missing here are compared whole."""
+    if base is None:
+        return {}
+    current = con.execute("SELECT max(snapshot_id) FROM lake.snapshots()").fetchone()[0]
+    published = _published_names(con)
+    feed = lambda name: f"ducklake_table_changes('lake', 'main', {sql.literal(name)}, {int(base) + 1}, {int(current)})"  # noqa: E731
+    usable = {}
+    for table, model in work.tables:
+        created = _created_at(con, "main", table.name)
+        if table.name == "check_results" or table.name not in published or created is None or created > base:
+            continue
+        usable[table.name] = (table, model)
+    if "articles" not in usable:
+        return {}
+    staged = {}
+    try:
+        articles_table, articles_model = usable["articles"]
+        if current > base:
+            changed_articles = f"SELECT article_id FROM {feed('articles')}"
+        else:
+            changed_articles = "SELECT NULL::VARCHAR AS article_id WHERE FALSE"
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE publish_changed_articles AS
+            {changed_articles}
+            UNION (SELECT article_id FROM lake.{PUBLISHED_SCHEMA}.articles EXCEPT SELECT article_id FROM {source_sql(articles_table, articles_model)})
+            UNION (SELECT article_id FROM {source_sql(articles_table, articles_model)} EXCEPT SELECT article_id FROM lake.{PUBLISHED_SCHEMA}.articles)""")
+        for name, (table, model) in usable.items():
+            key = row_key(model, table)
+            cols = ", ".join(quote(k) for k in key)
+            parts = [f"SELECT {cols} FROM {feed(name)}"] if current > base else []
+            if "article_id" in model.column_names():
+                parts.append(f"SELECT {cols} FROM lake.main.{quote(name)} WHERE article_id IN (SELECT article_id FROM temp.main.publish_changed_articles)")
+                parts.append(f"SELECT {cols} FROM lake.{PUBLISHED_SCHEMA}.{quote(name)} WHERE article_id IN (SELECT article_id FROM temp.main.publish_changed_articles)")
+            keys = f"temp.main.publish_keys_{name}"
+            body = " UNION ".join(parts) if parts else f"SELECT {cols} FROM lake.main.{quote(name)} WHERE FALSE"
+            con.execute(f"CREATE OR REPLACE TEMP TABLE publish_keys_{name} AS {body}")
+            staged[name] = keys
+    except duckdb.Error:
+        return {}
+    return staged
+
+
+def update_by_keys(con: duckdb.DuckDBPyConnection, name: str, relation: str, order: str, key: tuple[str, ...], keys: str) -> str:
+    """Replace the rows of `lake.published.<name>` whose key is in temp table `keys` by those of
+    `relation`; then check that the published table has as many rows as `relation` (else it is
+    compared whole: never a wrong table)."""
+    target = f"lake.{PUBLISHED_SCHEMA}.{quote(name)}"
+    if _described(con, target) != _described(con, relation):
+        return update_table(con, name, relation, order, {name})
+    if not con.execute(f"SELECT count(*) FROM {keys}").fetchone()[0]:
+        return "unchanged"
+    con.execute(f"DELETE FROM {target} p WHERE EXISTS (SELECT 1 FROM {keys} k WHERE {_key_match(key, 'k', 'p')})")
+    con.execute(f"INSERT INTO {target} SELECT * FROM {relation} s "
+                f"WHERE EXISTS (SELECT 1 FROM {keys} k WHERE {_key_match(key, 'k', 's')}) ORDER BY {order}")
+    if con.execute(f"SELECT count(*) FROM {target}").fetchone()[0] != con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]:
+        return update_table(con, name, relation, order, {name})
+    return "updated"
+
+
 def publish(con: duckdb.DuckDBPyConnection, checks: list[dict], run_id: str | None = None,
             log=lambda message: None) -> Outcome:
     """Publish a new dataset version when the inputs or the published content changed.
@@ -116,10 +207,21 @@ def publish(con: duckdb.DuckDBPyConnection, checks: list[dict], run_id: str | No
         log(f"publish: skipping {name}: {why}")
     _stage_checks(con, checks)
 
-    hashes = {t.name: con.execute(table_hash_sql(_source(t, m), compared_columns(m, t))).fetchone()[0] for t, m in work.tables}
+    current = current_version(con)
+    base = last_data_snapshot(con)
+    changed_keys = stage_changed_keys(con, work, base)
+    # A table none of whose rows can have changed since the current version's data was written
+    # keeps that version's hash: only what changed is hashed again.
+    known = json.loads(version_row(con, current.version)["table_hashes"]) if current is not None and base == current.snapshot_id else {}
+    hashes = {}
+    for t, m in work.tables:
+        keys = changed_keys.get(t.name)
+        if t.name in known and keys is not None and not con.execute(f"SELECT count(*) FROM {keys}").fetchone()[0]:
+            hashes[t.name] = known[t.name]
+        else:
+            hashes[t.name] = con.execute(table_hash_sql(_source(t, m), compared_columns(m, t))).fetchone()[0]
     inputs = input_hashes(con)
     new_hash = content_hash(inputs, hashes)
-    current = current_version(con)
     if current is not None and current.content_hash == new_hash:
         return Outcome(False, current.version, current.snapshot_id,
                        f"no change: version {current.version} stays current", work.skipped, row_counts=current.row_counts)
@@ -140,12 +242,15 @@ def publish(con: duckdb.DuckDBPyConnection, checks: list[dict], run_id: str | No
             else:
                 relation = _source(table, model)
             order = ", ".join(quote(k) for k in row_key(model, table))
-            update_table(con, table.name, relation, order, existing)
+            if table.name in changed_keys:
+                update_by_keys(con, table.name, relation, order, row_key(model, table), changed_keys[table.name])
+            else:
+                update_table(con, table.name, relation, order, existing)
             counts[table.name] = con.execute(f"SELECT count(*) FROM lake.{PUBLISHED_SCHEMA}.{quote(table.name)}").fetchone()[0]
         # A table published before but not buildable now leaves the published set.
         for stale in lake_tables(con, PUBLISHED_SCHEMA) - {t.name for t, _ in work.tables}:
             con.execute(f"DROP TABLE lake.{PUBLISHED_SCHEMA}.{quote(stale)}")
-        message = f"factledger: publish tables of dataset version {version} (run {run_id})"
+        message = DATA_COMMIT.format(version=version, run_id=run_id)
         con.execute("CALL lake.set_commit_message('factledger', ?)", [message])
         con.execute("COMMIT")
     except BaseException:
@@ -154,7 +259,10 @@ def publish(con: duckdb.DuckDBPyConnection, checks: list[dict], run_id: str | No
     snapshot_id = con.execute(
         "SELECT max(snapshot_id) FROM lake.snapshots() WHERE commit_message = ?", [message]).fetchone()[0]
 
-    diffs = diff(con, current.snapshot_id if current else None, snapshot_id, limit=0)
+    # Rows outside the changed keys are the same in both versions when the published tables were
+    # last written by the current version (not by an attempt killed since).
+    only = changed_keys if current is not None and base == current.snapshot_id else None
+    diffs = diff(con, current.snapshot_id if current else None, snapshot_id, limit=0, only=only)
     changes = changes_summary(diffs)
     row = {
         "version": version, "snapshot_id": snapshot_id, "created_at": utc_now(), "run_id": run_id,

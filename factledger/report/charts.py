@@ -5,12 +5,23 @@ from __future__ import annotations
 import io
 import re
 
-import matplotlib
+from factledger.report import explain
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+# matplotlib is imported when the first chart is drawn: importing it costs seconds, and every
+# `factledger run` loads this module (a run that publishes nothing draws no chart).
+_plt = None
 
-from factledger.report import explain  # noqa: E402
+
+def _pyplot():
+    global _plt
+    if _plt is None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        _plt = plt
+    return _plt
 
 MAX_ROWS = 15
 
@@ -28,6 +39,7 @@ def stacked_bars(title: str, rows: list[tuple[str, dict[str, int]]], styles: lis
     labels = [_short(label) for label, _ in rows][::-1]
     counts = [c for _, c in rows][::-1]
     hatches = ["", "//", "..", "xx", "\\\\", "++", "oo", "--"]
+    plt = _pyplot()
     with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt, "font.size": 9,
                          "font.family": "sans-serif", "axes.spines.top": False, "axes.spines.right": False}):
         fig, ax = plt.subplots(figsize=(8.6, 0.9 + 0.3 * max(len(rows), 1)))

@@ -370,13 +370,13 @@ def context(con: duckdb.DuckDBPyConnection, version: versions.Version, *, publis
 BATCH_ROWS = 2000
 
 
-def _stream(con: duckdb.DuckDBPyConnection, name: str, snapshot_id: int, present: list[str], order: str):
-    """Rows of published table `name` as dicts, in `order`, a batch at a time (own cursor)."""
+def _stream(con: duckdb.DuckDBPyConnection, name: str, snapshot_id: int, present: list[str], order: str, where: str = "TRUE"):
+    """Rows of published table `name` (matching `where`) as dicts, in `order`, a batch at a time (own cursor)."""
     if name not in present:
         return
     cur = con.cursor()
     try:
-        cur.execute(f"SELECT * FROM {versions.relation_at(name, snapshot_id)} ORDER BY {order}")
+        cur.execute(f"SELECT * FROM {versions.relation_at(name, snapshot_id)} WHERE {where} ORDER BY {order}")
         names = [d[0] for d in cur.description]
         while batch := cur.fetchmany(BATCH_ROWS):
             for r in batch:
@@ -401,19 +401,29 @@ class _ByArticle:
         return out
 
 
+# Articles that may carry a ClaimReview: an address and a publication date (unrated_reason says
+# the rest); `iter_pages(reviewable_only=True)` builds only their pages.
+REVIEWABLE = "url IS NOT NULL AND published IS NOT NULL"
+
+
 def iter_pages(con: duckdb.DuckDBPyConnection, version: versions.Version, *, publisher: export.Publisher | None = None,
-               created_at: str | None = None, ctx: Context | None = None):
+               created_at: str | None = None, ctx: Context | None = None, reviewable_only: bool = False):
     """Every article's page model, in article_id order, built as the published rows stream by
     (a batch at a time: the corpus is never held). Each page's claims are added to the
-    citations of the figures they were matched to (`ctx.figure_views`)."""
+    citations of the figures they were matched to (`ctx.figure_views`). `reviewable_only`: only
+    the pages of articles that may carry a ClaimReview (for the JSON-LD export)."""
     ctx = ctx or context(con, version, publisher=publisher, created_at=created_at)
     snap, present, words, sources, publisher = version.snapshot_id, ctx.present, ctx.words, ctx.sources, ctx.publisher
-    claims = _ByArticle(_stream(con, "claims", snap, present, "article_id, start"))
-    dates = _ByArticle(_stream(con, "date_findings", snap, present, "article_id, start"))
-    names = _ByArticle(_stream(con, "name_findings", snap, present, "article_id, start"))
+    only = f"article_id IN (SELECT article_id FROM {versions.relation_at('articles', snap)} WHERE {REVIEWABLE})" \
+        if reviewable_only and "articles" in present else "TRUE"
+    claims = _ByArticle(_stream(con, "claims", snap, present, "article_id, start", only))
+    dates = _ByArticle(_stream(con, "date_findings", snap, present, "article_id, start", only))
+    names = _ByArticle(_stream(con, "name_findings", snap, present, "article_id, start", only))
     taken: set[str] = set()
     for a in _stream(con, "articles", snap, present, "article_id"):
-        file = f"articles/{slug(a['article_id'], taken)}.html"
+        file = f"articles/{slug(a['article_id'], taken)}.html"  # every article takes its name, in order
+        if reviewable_only and not (a.get("url") is not None and a.get("published") is not None):
+            continue
         body = a.get("body") or ""
         views: list[ClaimView] = []
         for i, c in enumerate(claims.take(a["article_id"]), 1):
