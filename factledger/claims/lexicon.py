@@ -45,8 +45,9 @@ class Scanner:
     patterns: tuple[tuple[str, re.Pattern], ...]  # (value, pattern), longest pattern first
     # First character -> the patterns (in the order above) that can start with it; `anywhere`:
     # those whose first characters are not known. The retry tries only these.
-    by_first: dict[str, tuple[tuple[str, re.Pattern], ...]] = field(default_factory=dict)
-    anywhere: tuple[tuple[str, re.Pattern], ...] | None = None
+    # (Derived from `patterns`, so left out of equality and hashing.)
+    by_first: dict[str, tuple[tuple[str, re.Pattern], ...]] = field(default_factory=dict, compare=False, hash=False)
+    anywhere: tuple[tuple[str, re.Pattern], ...] | None = field(default=None, compare=False, hash=False)
 
     @classmethod
     def build(cls, cues: dict[str, list[str]]) -> "Scanner | None":
