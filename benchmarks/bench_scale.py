@@ -38,7 +38,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_backends import write_corpus  # noqa: E402  (the same corpus as the backends benchmark)
 
-PYTHON = ROOT / ".venv" / "bin" / "python"
+# This checkout's interpreter (a worktree has no .venv of its own: it borrows the one running this).
+PYTHON = ROOT / ".venv" / "bin" / "python" if (ROOT / ".venv" / "bin" / "python").exists() else Path(sys.executable)
 
 # docs/performance.md, 10,000 articles, code at 30aaab9 (before publishing followed the change):
 # wall s, CPU s, peak RSS MB.
@@ -55,8 +56,7 @@ BASELINE_10K = {
 def run(raw: Path, warehouse: Path, workers: int | None = None, code: Path = ROOT) -> dict:
     """One `factledger run` with the code in `code`: wall and CPU seconds, peak RSS, exit code."""
     env = {**os.environ, "FACTLEDGER_RAW": "", "FACTLEDGER_WAREHOUSE": ""}
-    if code != ROOT:
-        env["PYTHONPATH"] = str(code)  # ahead of the editable install's /work/main
+    env["PYTHONPATH"] = str(code)  # this code, ahead of whatever checkout the interpreter installs
     if workers:
         env["FACTLEDGER_WORKERS"] = str(workers)
     started = time.monotonic()

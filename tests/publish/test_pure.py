@@ -67,3 +67,51 @@ def test_emit_aligns_columns_and_csv_keeps_full_values(capsys):
     assert lines[-1] == "(3 rows)"
     emit(["body"], [("x" * 200,)], as_csv=True)
     assert capsys.readouterr().out == "body\n" + "x" * 200 + "\n"
+
+
+def test_claim_reviews_file_is_byte_for_byte_the_json_of_the_whole_graph(tmp_path, monkeypatch):
+    import json
+
+    from factledger import export
+
+    samples = [{"@type": "ClaimReview", "url": "https://r.example/v1/a.html#claim-1", "reviewRating": {"ratingValue": 5},
+                "itemReviewed": {"text": "line\nbreak \u2028 \"quoted\" é"}},
+               {"@type": "ClaimReview", "empty": [], "nested": {"list": [1, 2.5, None, True]}}]
+    for n in range(len(samples) + 1):
+        monkeypatch.setattr(export, "iter_claim_reviews", lambda *a, n=n, **k: iter(samples[:n]))
+        path = tmp_path / f"{n}.jsonld"
+        assert export.write_claim_reviews(None, None, [], "2026-12-01T00:00:00Z", path) == n
+        whole = {"@context": "https://schema.org", "@graph": samples[:n]}
+        assert path.read_text(encoding="utf-8") == json.dumps(whole, indent=2) + "\n"
+
+
+def test_table_diff_counts_stay_complete_when_rows_are_limited():
+    d = diff.TableDiff("claims", [("added", "c1", "a", None, "")], {"added": 3, "changed": 2})
+    assert d.total == 5 and d.changed and d.summary() == "claims: 3 added, 2 changed"
+    assert diff.TableDiff("claims", []).summary() == "claims: unchanged" and not diff.TableDiff("claims", []).changed
+    assert diff.TableDiff("t", [("removed", "k", None, None, ""), ("removed", "j", None, None, "")]).counts == {"removed": 2}
+
+
+def test_publishing_by_difference_writes_only_the_change_and_keeps_the_earlier_snapshot(tmp_path):
+    from factledger import lake, publish
+
+    with lake.connect(tmp_path) as con:
+        con.execute("CREATE SCHEMA lake.published")
+        con.execute("CREATE TABLE lake.main.src AS SELECT i AS k, 'v' || i AS s, NULL::VARCHAR AS n FROM range(1000) t(i)")
+        assert publish.update_table(con, "t", "lake.main.src", "k", set()) == "created"
+        before = con.execute("SELECT max(snapshot_id) FROM lake.snapshots()").fetchone()[0]
+        con.execute("UPDATE lake.main.src SET n = 'x' WHERE k = 5")
+        con.execute("DELETE FROM lake.main.src WHERE k = 7")
+        con.execute("INSERT INTO lake.main.src VALUES (1000, 'new', NULL)")
+        assert publish.update_table(con, "t", "lake.main.src", "k", {"t"}) == "updated"
+        after = con.execute("SELECT max(snapshot_id) FROM lake.snapshots()").fetchone()[0]
+        now = "lake.published.t"
+        assert con.execute(f"SELECT * FROM {now} EXCEPT SELECT * FROM lake.main.src").fetchall() == []
+        assert con.execute(f"SELECT * FROM lake.main.src EXCEPT SELECT * FROM {now}").fetchall() == []
+        changes = con.execute(f"SELECT change_type, count(*) FROM ducklake_table_changes('lake', 'published', 't', {before + 1}, {after}) "
+                              "GROUP BY ALL ORDER BY 1").fetchall()
+        assert changes == [("delete", 2), ("insert", 2)]  # k=5 rewritten, k=7 gone, k=1000 new; nothing else touched
+        old = f"lake.published.t AT (VERSION => {before})"
+        assert con.execute(f"SELECT count(*), count(n) FROM {old}").fetchone() == (1000, 0)
+        assert con.execute(f"SELECT s FROM {old} WHERE k = 7").fetchall() == [("v7",)]
+        assert publish.update_table(con, "t", "lake.main.src", "k", {"t"}) == "unchanged"
