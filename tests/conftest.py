@@ -1,8 +1,17 @@
-"""Shared fixtures: a private copy of raw/ and a temporary warehouse per test, and a way to run
-the real Definitions in-process against them."""
+"""Shared fixtures: a private copy of raw/ and a temporary warehouse per test, a way to run the
+real Definitions in-process against them, and one real run of the whole pipeline on the
+checkout's raw/ per session (`published_lake`) for the tests that only read it or copy it.
+
+A Dagster run costs several times what the same tables cost with plain functions
+(`build_lake`): scenario tests build their lake once per module, with plain functions where they
+only read it, and a few tests keep the real Dagster, daemon, browser and server paths covered.
+`slow` marks the tests that start real processes or servers (`make test-fast` skips them)."""
 from __future__ import annotations
 
+import contextlib
+import io
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -13,6 +22,39 @@ from factledger.paths import PROJECT_ROOT
 from orchestration.resources import LakeResource, RawFilesResource
 
 INGEST_ASSETS = ("articles", "sources", "official_figures", "figures")
+
+# Whole folders of tests that start real processes or servers: marked `slow` here (tests elsewhere
+# carry the marker themselves). `make test-fast` runs `pytest -m "not slow"`.
+SLOW_FOLDERS = ("backends", "report/test_browser.py", "publish/test_versions.py")
+# Folders whose files share one lake (package-scoped fixtures): with pytest-xdist, each goes to one
+# worker as a whole; other tests go to workers file by file (tests/backends too: each worker that
+# runs one of its files starts its own PostgreSQL and S3 servers, a few seconds, so that its long
+# files run side by side).
+SHARED_FOLDERS = ("publish", "report")
+
+
+def pytest_collection_modifyitems(config, items):
+    tests_dir = Path(__file__).parent
+    for item in items:
+        rel = Path(item.path).relative_to(tests_dir).as_posix()
+        if any(rel == folder or rel.startswith(folder + "/") for folder in SLOW_FOLDERS):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`-n 2`: whole files to a worker (module-scoped lakes are built once), whole SHARED_FOLDERS."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FolderScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            parts = path.split("/")
+            if len(parts) > 2 and parts[0] == "tests" and parts[1] in SHARED_FOLDERS:
+                return "/".join(parts[:2])
+            return path
+
+    return FolderScheduling(config, log)
 
 
 @pytest.fixture(autouse=True)
@@ -33,6 +75,64 @@ def raw(tmp_path: Path) -> Path:
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Path:
     return tmp_path / "warehouse"
+
+
+def copy_raw(target: Path) -> Path:
+    """A writable copy of the checkout's raw/ folder at `target`."""
+    shutil.copytree(PROJECT_ROOT / "raw", target)
+    return target
+
+
+def copy_warehouse(warehouse: Path, target: Path) -> Path:
+    """A private copy of a warehouse folder (its lake keeps working where it is copied to)."""
+    shutil.copytree(warehouse, target, symlinks=True)
+    return target
+
+
+@dataclass(frozen=True)
+class Published:
+    """One real `factledger run` (the refresh job: every asset and check of the Definitions) on a
+    copy of the checkout's raw/, version 1 published: its exit code, what it printed and the
+    job's result. Shared by the session: read it, or copy its folders (`shutil.copytree`,
+    `copy_warehouse`) to change them."""
+
+    raw: Path
+    warehouse: Path
+    result: dg.ExecuteInProcessResult
+    code: int
+    out: str
+    err: str
+
+    def evaluations(self, assets: tuple[str, ...] | None = None) -> dict:
+        """The run's check evaluations by check name (only those of `assets`, if given)."""
+        return {name: e for name, e in check_evaluations(self.result).items()
+                if assets is None or e.asset_key.to_user_string() in assets}
+
+
+@pytest.fixture(scope="session")
+def published_lake(tmp_path_factory) -> Published:
+    from factledger.cli import main
+
+    root = tmp_path_factory.mktemp("published")
+    raw, warehouse = copy_raw(root / "raw"), root / "warehouse"
+    results: list[dg.ExecuteInProcessResult] = []
+    execute_in_process = dg.JobDefinition.execute_in_process
+
+    def recorded(self, *args, **kwargs):
+        results.append(execute_in_process(self, *args, **kwargs))
+        return results[-1]
+
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        for name in (paths.RAW_ENV, paths.WAREHOUSE_ENV):
+            patch.setenv(name, "")
+        patch.delenv("DAGSTER_HOME", raising=False)  # a throwaway instance
+        patch.setattr(dg.JobDefinition, "execute_in_process", recorded)  # to keep the job's result
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["run", "--raw", str(raw), "--warehouse", str(warehouse)])
+    [result] = results
+    assert result.success, out.getvalue()[-4000:]
+    return Published(raw, warehouse, result, code, out.getvalue(), err.getvalue())
 
 
 def build_lake(raw: Path, warehouse: Path) -> Path:

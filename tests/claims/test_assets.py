@@ -1,13 +1,15 @@
-"""The claims assets and their checks, materialised in-process with the real Definitions."""
+"""The claims assets and their checks, materialised in-process with the real Definitions (the
+session's one real run of the whole pipeline, then a second run on a copy of its folders)."""
 import csv
+import shutil
 
-from tests.conftest import INGEST_ASSETS, run_pipeline
+from tests.conftest import INGEST_ASSETS, copy_warehouse, run_pipeline
 
 CLAIM_ASSETS = ("claims", "date_findings", "name_findings", "claims_export")
 
 
-def test_claims_assets_materialise_and_export(raw, warehouse):
-    result = run_pipeline(raw, warehouse, (*INGEST_ASSETS, *CLAIM_ASSETS))
+def test_claims_assets_materialise_and_export(published_lake, tmp_path):
+    result, warehouse = published_lake.result, published_lake.warehouse
     assert result.success
     checks = {(e.asset_key.to_user_string(), e.check_name): e.passed for e in result.get_asset_check_evaluations()}
     for key in [("claims", "claims_schema"), ("claims", "phrases_at_offsets"), ("date_findings", "date_findings_schema"),
@@ -18,6 +20,7 @@ def test_claims_assets_materialise_and_export(raw, warehouse):
         rows = list(csv.DictReader(handle))
     assert rows and {"article_id", "start", "end", "value", "qualifier", "verdict", "figure_value"} <= set(rows[0])
 
-    again = run_pipeline(raw, warehouse, (*INGEST_ASSETS, *CLAIM_ASSETS))
+    raw = shutil.copytree(published_lake.raw, tmp_path / "raw")
+    again = run_pipeline(raw, copy_warehouse(warehouse, tmp_path / "warehouse"), (*INGEST_ASSETS, *CLAIM_ASSETS))
     metadata = next(e for e in again.get_asset_materialization_events() if e.asset_key.to_user_string() == "claims")
     assert metadata.materialization.metadata["extracted"].value == []

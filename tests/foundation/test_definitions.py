@@ -4,6 +4,7 @@ from __future__ import annotations
 import subprocess
 
 import dagster as dg
+import pytest
 
 from factledger.cli import main
 from factledger.paths import PROJECT_ROOT
@@ -24,15 +25,16 @@ def test_every_asset_has_description_owner_kind_and_column_schema():
         assert isinstance(spec.metadata.get("dagster/column_schema"), dg.TableSchema), name
 
 
+@pytest.mark.slow  # a new process loads the Definitions
 def test_dg_finds_the_definitions_from_pyproject_without_flags():
     dg_cli = PROJECT_ROOT / ".venv" / "bin" / "dg"
     done = subprocess.run([str(dg_cli), "check", "defs"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_cli_run_prints_a_summary_and_uses_the_flags(raw, warehouse, capsys):
-    code = main(["run", "--raw", str(raw), "--warehouse", str(warehouse)])
-    out = capsys.readouterr().out
+def test_cli_run_prints_a_summary_and_uses_the_flags(published_lake):
+    """The session's one real `factledger run --raw R --warehouse W` (tests/conftest.py)."""
+    code, out, raw, warehouse = published_lake.code, published_lake.out, published_lake.raw, published_lake.warehouse
     assert code == 0, out
     assert "articles ingested: 5 present" in out
     assert "checks:" in out and " 0 failed" in out

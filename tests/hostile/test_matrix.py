@@ -1,6 +1,7 @@
 """Hostile inputs and hostile queries, one row per case (issue 12).
 
-One module-scoped history: the checkout's raw/ is published as version 1; then every hostile
+One module-scoped history: the checkout's raw/ is published as version 1 (a copy of the
+session's real run, `published_lake`); then every hostile
 article case adds its files next to the good ones and a second run publishes version 2. Each
 ARTICLE_CASES row asserts what happened to its files (refused with file, line and reason;
 quarantined; or published and handled); `test_version_1_is_unaltered` checks that every row
@@ -25,7 +26,7 @@ import pytest
 
 from factledger import catalog, cli, lake, paths, publish, versions
 from factledger.paths import PROJECT_ROOT
-from tests.conftest import check_evaluations, run_pipeline
+from tests.conftest import check_evaluations, copy_warehouse, run_pipeline
 from tests.check_rows import outcome
 
 GENUINE = "000_3871ccdfb730cf6f"        # an article of the corpus
@@ -206,13 +207,11 @@ def _published(con, version: versions.Version, table: str, columns: str = "*") -
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory) -> History:
+def history(tmp_path_factory, published_lake) -> History:
     root = tmp_path_factory.mktemp("hostile")
-    raw, warehouse = root / "raw", root / "warehouse"
-    shutil.copytree(PROJECT_ROOT / "raw", raw)
+    raw = shutil.copytree(published_lake.raw, root / "raw")
+    warehouse = copy_warehouse(published_lake.warehouse, root / "warehouse")  # version 1 published
     with mock.patch.dict(os.environ, {paths.RAW_ENV: "", paths.WAREHOUSE_ENV: ""}):
-        first = run_pipeline(raw, warehouse)
-        assert first.success
         for case in ARTICLE_CASES:
             case.setup(raw / "articles")
         second = run_pipeline(raw, warehouse)
@@ -562,6 +561,7 @@ def unpublished_change(tmp_path_factory) -> Path:
     return warehouse
 
 
+@pytest.mark.slow  # a publishing process killed at each boundary
 @pytest.mark.parametrize("boundary", ["inside_the_first_commit", "between_the_two_commits", "after_the_version_row",
                                       "during_the_export", "before_latest_moves"])
 def test_kill_at_a_step_boundary_recovers_exactly(unpublished_change: Path, boundary: str, monkeypatch):
