@@ -18,9 +18,10 @@ OVERDOSE = PROJECT_ROOT.parent / "shared" / "overdose"
 UNSEEN = PROJECT_ROOT / "tests" / "data" / "unseen"
 
 
-@pytest.fixture
-def built(tmp_path):
-    warehouse = tmp_path / "warehouse"
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """raw/ built once for the module with plain functions; its tests only read it."""
+    warehouse = tmp_path_factory.mktemp("dev_set") / "warehouse"
     with lake.connect(warehouse) as con:
         tables.ensure_tables(con)
         ingest.sync_articles(con, PROJECT_ROOT / "raw")
