@@ -24,6 +24,7 @@ pytestmark = pytest.mark.slow  # starts PostgreSQL and S3 servers
 
 FACTLEDGER = str(Path(sys.executable).parent / "factledger")
 READ = "SELECT count(*) AS n, count(DISTINCT sha256) AS files FROM articles"
+READ_PAUSE = 1.0  # seconds between two reads while the writers run
 
 
 def factledger(env: dict, *argv) -> tuple[int, str, str]:
@@ -70,6 +71,7 @@ def history(pg, s3, tmp_path_factory):
                               env=sub_env, timeout=120)
         reads.append({"rc": done.returncode, "out": done.stdout, "err": done.stderr, "version": version,
                       "during": any(w.poll() is None for w in writers)})
+        time.sleep(READ_PAUSE)  # each read is a new process: back to back, they take a core from the writers
     h["writers"] = [(w.wait(timeout=600), *w.communicate()) for w in writers]
     h["reads"] = reads
     h["versions"] = factledger(env, "versions", "--csv")
