@@ -8,7 +8,7 @@ export UV_PYTHON_DOWNLOADS := never
 # Runs, schedules and sensor cursors of `make dev` persist here (git-ignored).
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install browser run test dev bench bench-backends clean
+.PHONY: install browser run test test-fast dev bench bench-backends clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -20,8 +20,14 @@ install: $(UV)  ## the locked environment in .venv (dev tools included)
 run: install  ## ingest raw/, check, reconcile and publish into warehouse/
 	$(VENV)/bin/factledger run
 
+# Two pytest-xdist workers (the machines have 2 cores): whole test files or shared folders per
+# worker (tests/conftest.py). PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
 test: install browser  ## the whole test suite
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS)
+
+test-fast: install  ## the suite less the tests marked slow (daemon, servers, browser, other processes): for the inner loop
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) -m "not slow"
 
 # The report's browser test drives Debian's chromium through chromium-driver. Installed with apt-get
 # only when missing (CI runs as root on a fresh machine; elsewhere sudo is used if there is one).

@@ -46,6 +46,7 @@ def test_every_subcommand_has_help_and_is_documented(command, parser, help_text)
         assert long in DOCS, f"{command} {long} is not documented in the README or docs/"
 
 
+@pytest.mark.slow  # a new process
 def test_help_runs_for_the_installed_command():
     done = subprocess.run([sys.executable, "-m", "factledger.cli", "--help"], capture_output=True, text=True, cwd=PROJECT_ROOT)
     assert done.returncode == 0 and "COMMAND" in done.stdout
