@@ -143,7 +143,7 @@ def no_rejected_inputs(lake: LakeResource) -> dg.AssetCheckResult:
 def articles_dates_coherent(lake: LakeResource, raw: RawFilesResource) -> dg.AssetCheckResult:
     with lake.connect() as con:
         outcome = offending_rows(con, f"""
-            SELECT article_id, source_path AS file, NULL::BIGINT AS line,
+            SELECT source_path AS file, NULL::BIGINT AS line,
                    'quarantined: ' || rule || ' (' || earlier || ' > ' || later || ')' AS reason
             FROM ({QUARANTINED_ARTICLES_SQL}) ORDER BY source_path, rule""")
     return check_result(with_lines(outcome, raw.line_of, field="published"), WARN)
