@@ -556,27 +556,44 @@ def unpublished_change(tmp_path_factory) -> Path:
     path = raw / "articles" / f"{GENUINE}.md"
     path.write_bytes(path.read_bytes() + b"\nA correction said 5,432 people.\n")
     sync()
-    # The catalog records its data path, so trials restore this same folder from a pristine copy.
-    shutil.copytree(warehouse, root / "pristine", symlinks=True)
+    shutil.copytree(warehouse, root / "pristine", symlinks=True)  # each trial starts from a copy
     return warehouse
 
 
-@pytest.mark.slow  # a publishing process killed at each boundary
-@pytest.mark.parametrize("boundary", ["inside_the_first_commit", "between_the_two_commits", "after_the_version_row",
-                                      "during_the_export", "before_latest_moves"])
-def test_kill_at_a_step_boundary_recovers_exactly(unpublished_change: Path, boundary: str, monkeypatch):
+BOUNDARIES = ["inside_the_first_commit", "between_the_two_commits", "after_the_version_row", "during_the_export",
+              "before_latest_moves"]
+
+
+@pytest.fixture(scope="module")
+def killed(unpublished_change: Path) -> dict[str, tuple[Path, int, str]]:
+    """Every boundary's trial: a copy of the pristine warehouse each (the lake works wherever its
+    folder is), and a publishing process SIGKILLed at that boundary on it. The processes run side
+    by side (each is mostly Python start-up): {boundary: (warehouse, exit code, stderr)}."""
     import subprocess
     import sys
 
+    root = unpublished_change.parent
+    trials = {}
+    for boundary in BOUNDARIES:
+        warehouse = shutil.copytree(root / "pristine", root / f"trial_{boundary}" / "warehouse", symlinks=True)
+        trials[boundary] = warehouse, subprocess.Popen(
+            [sys.executable, "-m", "tests.hostile.kill_publish", str(warehouse), boundary],
+            cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = {}
+    for boundary, (warehouse, proc) in trials.items():
+        _, err = proc.communicate(timeout=300)
+        done[boundary] = warehouse, proc.returncode, err
+    return done
+
+
+@pytest.mark.slow  # a publishing process killed at each boundary
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_kill_at_a_step_boundary_recovers_exactly(killed, boundary: str, monkeypatch):
     from factledger import export
     from tests.hostile import kill_publish
 
-    warehouse = unpublished_change
-    shutil.rmtree(warehouse)
-    shutil.copytree(warehouse.parent / "pristine", warehouse, symlinks=True)
-    killed = subprocess.run([sys.executable, "-m", "tests.hostile.kill_publish", str(warehouse), boundary],
-                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
-    assert killed.returncode == -9, killed.stderr[-2000:]
+    warehouse, returncode, stderr = killed[boundary]
+    assert returncode == -9, stderr[-2000:]
     with lake.connect(warehouse, read_only=True) as con:  # readers see a whole version, old or new
         current = versions.current_version(con)
         assert current.version in (1, 2)
