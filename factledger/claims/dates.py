@@ -262,20 +262,27 @@ class EventCue:
     distance: int
 
 
-def events_near(sentence: str, start: int, end: int, lexicon: Lexicon) -> list[EventCue]:
-    """Event words of the sentence within reach of the mention at [start, end) (sentence offsets),
-    nearest first. "as of" counts only right before the mention."""
-    cues: list[EventCue] = []
+def event_words(sentence: str, lexicon: Lexicon) -> list[tuple[str, re.Match]]:
+    """Every event word of a sentence, (event, match), per event in the lexicon's order: what
+    `events_near` filters for each mention (read once per sentence when it has several)."""
     patterns = {**lexicon.date_events, **{f"reaction:{k}": p for k, p in lexicon.reaction_events.items()}}
-    for event, pattern in patterns.items():
-        for m in pattern.finditer(sentence):
-            if m.start() < end and start < m.end():
-                continue
-            distance = start - m.end() if m.end() <= start else m.start() - end
-            if event == "as_of_date" and not (m.end() <= start and distance <= 12):
-                continue
-            if distance <= lexicon.max_event_distance:
-                cues.append(EventCue(event, m.group(), distance))
+    return [(event, m) for event, pattern in patterns.items() for m in pattern.finditer(sentence)]
+
+
+def events_near(sentence: str, start: int, end: int, lexicon: Lexicon,
+                words: list[tuple[str, re.Match]] | None = None) -> list[EventCue]:
+    """Event words of the sentence within reach of the mention at [start, end) (sentence offsets),
+    nearest first. "as of" counts only right before the mention. `words`: the sentence's
+    `event_words`, if already read."""
+    cues: list[EventCue] = []
+    for event, m in event_words(sentence, lexicon) if words is None else words:
+        if m.start() < end and start < m.end():
+            continue
+        distance = start - m.end() if m.end() <= start else m.start() - end
+        if event == "as_of_date" and not (m.end() <= start and distance <= 12):
+            continue
+        if distance <= lexicon.max_event_distance:
+            cues.append(EventCue(event, m.group(), distance))
     return sorted(cues, key=lambda c: c.distance)
 
 

@@ -95,6 +95,7 @@ class _SentenceContext:
     span: tuple[int, int]
     lexicon: Lexicon
     published: dt.date | None
+    _event_words: list | None = None
 
     def local(self, start: int, end: int) -> tuple[int, int]:
         return start - self.sentence.start, end - self.sentence.start
@@ -102,7 +103,9 @@ class _SentenceContext:
     def date_row(self, article_id: str, mention: dates.DateMention) -> dict:
         start, end = self.norm.original_span(mention.start, mention.end)
         resolved = dates.resolve(mention, self.published, self.lexicon.fiscal_year_start_month)
-        events = dates.events_near(self.sentence.text, *self.local(mention.start, mention.end), self.lexicon)
+        if self._event_words is None:  # once per sentence, whatever its number of mentions
+            self._event_words = dates.event_words(self.sentence.text, self.lexicon)
+        events = dates.events_near(self.sentence.text, *self.local(mention.start, mention.end), self.lexicon, self._event_words)
         return {
             "article_id": article_id, "start": start, "end": end, "phrase": self.body[start:end],
             "sentence": self.body[self.span[0]:self.span[1]],

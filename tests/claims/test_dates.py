@@ -125,3 +125,10 @@ def test_prefiltered_scans_on_mid_word_and_odd_case_starts():
                  "x2024 and 2024, 1999.5", "last  Monday and nextFriday", "early\nJune 3rd of next year"]:
         for name in _SCANS:
             assert _spans(getattr(dates, name + "_SCAN"), text) == _spans(getattr(dates, name), text), (name, text)
+
+
+def test_event_words_read_once_give_the_same_cues():
+    sentence = "ICE sent the letter on Sept. 25, days after Gonzales asked in July, as of July 21 the data posted Friday"
+    words = dates.event_words(sentence, LEX)
+    for mention in find_mentions(sentence, LEX):
+        assert events_near(sentence, mention.start, mention.end, LEX, words) == events_near(sentence, mention.start, mention.end, LEX)
