@@ -321,9 +321,10 @@ def _reconcile_scoped(claim: ClaimFacts, index: FigureIndex, source_ids: list[st
     if not pool:
         return Verdict(NOT_IN_SOURCE, None, None, None, f"the cited source has no {claim.measure.replace('_', ' ')} figures")
     interval = claim_interval(claim.value, claim.qualifier, claim.unit, claim.significant_digits, claim.kind == "percent")
+    names_population = _population_test(claim, index)
     dated = [f for f in pool if _same_time(claim, f)]
     if not dated:
-        elsewhere = [f for f in pool if _names_population(claim, f, index) and _fits(claim, interval, f)
+        elsewhere = [f for f in pool if names_population(f) and _fits(claim, interval, f)
                      and claim.significant_digits >= DISTINCTIVE_DIGITS]
         if elsewhere:
             best = min(elsewhere, key=lambda f: _rank(claim, f, index))
@@ -332,7 +333,7 @@ def _reconcile_scoped(claim: ClaimFacts, index: FigureIndex, source_ids: list[st
                             f"dates it to {claim.date_phrase} ({_span(claim)})")
         return Verdict(NOT_IN_SOURCE, None, None, None,
                        f"the text dates '{claim.phrase}' to {claim.date_phrase} ({_span(claim)}); the source's figures are for {_figure_time(pool[0])}")
-    primary = [f for f in dated if _names_population(claim, f, index)]
+    primary = [f for f in dated if names_population(f)]
     fits = [f for f in primary if _fits(claim, interval, f)]
     if fits:
         best = min(fits, key=lambda f: _rank(claim, f, index))
@@ -350,7 +351,7 @@ def _reconcile_scoped(claim: ClaimFacts, index: FigureIndex, source_ids: list[st
         return _verdict(CONTRADICTED, claim, figure,
                         f"'{claim.phrase}' {how} from the {describe(figure, index, labels)} {_fmt(figure.value)}: likely a typo of it")
     in_dated = {id(f) for f in dated}
-    other_period = [f for f in pool if id(f) not in in_dated and _names_population(claim, f, index) and _same_value(claim, f)]
+    other_period = [f for f in pool if id(f) not in in_dated and names_population(f) and _same_value(claim, f)]
     if other_period and claim.significant_digits >= DISTINCTIVE_DIGITS:
         best = min(other_period, key=lambda f: f.derived)
         return _verdict(WRONG_SCOPE, claim, best, f"'{claim.phrase}' is the {describe(best, index, labels)} {_fmt(best.value)}, "
@@ -465,6 +466,25 @@ def _names_population(claim: ClaimFacts, figure: Figure, index: FigureIndex) -> 
         elif claim.when_unnamed.get(dim, "total") == "total" and value != index.totals.get((figure.source_id, dim)):
             return False
     return True
+
+
+def _population_test(claim: ClaimFacts, index: FigureIndex):
+    """`_names_population` for one claim against many figures: the value each dimension must have
+    (the named one, or the total) is worked out once per source and measure."""
+    wanted: dict[tuple[str, str], tuple[tuple[str, str | None], ...]] = {}
+
+    def test(figure: Figure) -> bool:
+        key = (figure.source_id, figure.measure)
+        required = wanted.get(key)
+        if required is None:
+            required = wanted[key] = tuple(
+                (dim, claim.dims.get(dim) if claim.dims.get(dim) is not None else index.totals.get((figure.source_id, dim)))
+                for dim in index.measure_dims.get(key, ())
+                if claim.dims.get(dim) is not None or claim.when_unnamed.get(dim, "total") == "total")
+        values = figure.dim_map
+        return all(values.get(dim) == value for dim, value in required)
+
+    return test
 
 
 def _rank(claim: ClaimFacts, figure: Figure, index: FigureIndex) -> tuple:

@@ -91,3 +91,21 @@ def test_scanner_retries_only_the_patterns_that_can_start_there():
     assert [v for v, _ in scanner.by_first["s"]] == ["b", "b", "a", "d"]
     assert [v for v, _ in scanner.by_first["d"]] == ["b", "d", "c"]
     assert [v for v, _ in scanner.anywhere] == ["b", "d"] and "r" in scanner.by_first
+
+
+def test_population_test_is_names_population():
+    """reconcile._population_test (requirements worked out once per claim and measure) decides as
+    _names_population does, for every mix of named, unnamed-total and unnamed-any dimensions."""
+    import itertools
+
+    from factledger.claims.reconcile import ClaimFacts, Figure, FigureIndex, _names_population, _population_test
+
+    index = FigureIndex(totals={("s", "a"): "all", ("s", "b"): "all"}, measure_dims={("s", "m"): ("a", "b")})
+    values = ["all", "x", "y", None]
+    figures = [Figure(f"f{i}", "s", "m", tuple((d, v) for d, v in zip("ab", vs) if v is not None), 1.0, "none", False, None, None, None)
+               for i, vs in enumerate(itertools.product(values, repeat=2))]
+    for named in itertools.product(["x", "all", None], repeat=2):
+        for unnamed in itertools.product(["total", "any"], repeat=2):
+            claim = ClaimFacts("1", 1.0, "none", "count", 1.0, 1, "m", dict(zip("ab", named)), {}, dict(zip("ab", unnamed)))
+            test = _population_test(claim, index)
+            assert [test(f) for f in figures] == [_names_population(claim, f, index) for f in figures]
