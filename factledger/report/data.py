@@ -420,6 +420,7 @@ def iter_pages(con: duckdb.DuckDBPyConnection, version: versions.Version, *, pub
     dates = _ByArticle(_stream(con, "date_findings", snap, present, "article_id, start", only))
     names = _ByArticle(_stream(con, "name_findings", snap, present, "article_id, start", only))
     taken: set[str] = set()
+    looks: dict[str | None, explain.VerdictStyle] = {}  # one style object per verdict, shared by its claims
     for a in _stream(con, "articles", snap, present, "article_id"):
         file = f"articles/{slug(a['article_id'], taken)}.html"  # every article takes its name, in order
         if reviewable_only and not (a.get("url") is not None and a.get("published") is not None):
@@ -438,7 +439,7 @@ def iter_pages(con: duckdb.DuckDBPyConnection, version: versions.Version, *, pub
                 same_period = [f for f in candidates if figure is not None and f.get("period_start") == figure.get("period_start")
                                and f.get("period_end") == figure.get("period_end")]
                 right = (same_period or candidates or [None])[0]
-            look = explain.style(c.get("verdict"), words)
+            look = looks.get(c.get("verdict")) or looks.setdefault(c.get("verdict"), explain.style(c.get("verdict"), words))
             view = ClaimView(c, look, figure, source, explain.explain_claim(c, figure, source, right, words),
                              explain.cell_text(figure, words) if figure else "", f"claim-{i}", i)
             review_url = publisher.review_url(int(ctx.vrow["version"]), file, view.anchor)
@@ -478,7 +479,12 @@ def slim(page: ArticlePage) -> ArticlePage:
     page.segments, page.reviews, page.findings = [], [], []
     for c in page.claims:
         c.review = None
+        c.row = {k: c.row.get(k) for k in SLIM_CLAIM if k in c.row}
     return page
+
+
+# What a slimmed page keeps of each claim's row: its identity, and what the diff compares and shows.
+SLIM_CLAIM = ("claim_id", "article_id", "phrase", "start", "end", *CLAIM_MEANING)
 
 
 def checks_view(con: duckdb.DuckDBPyConnection, version: versions.Version, present: list[str],
