@@ -178,18 +178,19 @@ def stage_changed_keys(con: duckdb.DuckDBPyConnection, work, base: int | None) -
 def update_by_keys(con: duckdb.DuckDBPyConnection, name: str, relation: str, order: str, key: tuple[str, ...], keys: str) -> str:
     """Replace the rows of `lake.published.<name>` whose key is in temp table `keys` by those of
     `relation`; then check that the published table has as many rows as `relation` (else it is
-    compared whole: never a wrong table)."""
+    compared whole: never a wrong table). Returns how, like update_table; '... by key' when only
+    the rows of `keys` can differ from before."""
     target = f"lake.{PUBLISHED_SCHEMA}.{quote(name)}"
     if _described(con, target) != _described(con, relation):
         return update_table(con, name, relation, order, {name})
     if not con.execute(f"SELECT count(*) FROM {keys}").fetchone()[0]:
-        return "unchanged"
+        return "unchanged by key"
     con.execute(f"DELETE FROM {target} p WHERE EXISTS (SELECT 1 FROM {keys} k WHERE {_key_match(key, 'k', 'p')})")
     con.execute(f"INSERT INTO {target} SELECT * FROM {relation} s "
                 f"WHERE EXISTS (SELECT 1 FROM {keys} k WHERE {_key_match(key, 'k', 's')}) ORDER BY {order}")
     if con.execute(f"SELECT count(*) FROM {target}").fetchone()[0] != con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]:
         return update_table(con, name, relation, order, {name})
-    return "updated"
+    return "updated by key"
 
 
 def publish(con: duckdb.DuckDBPyConnection, checks: list[dict], run_id: str | None = None,
@@ -216,7 +217,8 @@ def publish(con: duckdb.DuckDBPyConnection, checks: list[dict], run_id: str | No
     hashes = {}
     for t, m in work.tables:
         keys = changed_keys.get(t.name)
-        if t.name in known and keys is not None and not con.execute(f"SELECT count(*) FROM {keys}").fetchone()[0]:
+        if t.name in known and keys is not None and not con.execute(f"SELECT count(*) FROM {keys}").fetchone()[0] \
+                and _described(con, f"lake.{PUBLISHED_SCHEMA}.{quote(t.name)}") == _described(con, _source(t, m)):
             hashes[t.name] = known[t.name]
         else:
             hashes[t.name] = con.execute(table_hash_sql(_source(t, m), compared_columns(m, t))).fetchone()[0]
@@ -230,6 +232,7 @@ def publish(con: duckdb.DuckDBPyConnection, checks: list[dict], run_id: str | No
     n_passed, n_failed, checks_text = checks_summary(checks)
     counts = {}
     existing = _published_names(con)
+    by_key = set(changed_keys)
     con.execute("BEGIN")
     try:
         for table, model in work.tables:
@@ -243,7 +246,9 @@ def publish(con: duckdb.DuckDBPyConnection, checks: list[dict], run_id: str | No
                 relation = _source(table, model)
             order = ", ".join(quote(k) for k in row_key(model, table))
             if table.name in changed_keys:
-                update_by_keys(con, table.name, relation, order, row_key(model, table), changed_keys[table.name])
+                if not update_by_keys(con, table.name, relation, order, row_key(model, table),
+                                      changed_keys[table.name]).endswith("by key"):
+                    by_key.discard(table.name)  # compared whole after all: so is its diff
             else:
                 update_table(con, table.name, relation, order, existing)
             counts[table.name] = con.execute(f"SELECT count(*) FROM lake.{PUBLISHED_SCHEMA}.{quote(table.name)}").fetchone()[0]
@@ -261,7 +266,7 @@ def publish(con: duckdb.DuckDBPyConnection, checks: list[dict], run_id: str | No
 
     # Rows outside the changed keys are the same in both versions when the published tables were
     # last written by the current version (not by an attempt killed since).
-    only = changed_keys if current is not None and base == current.snapshot_id else None
+    only = {n: k for n, k in changed_keys.items() if n in by_key} if current is not None and base == current.snapshot_id else None
     diffs = diff(con, current.snapshot_id if current else None, snapshot_id, limit=0, only=only)
     changes = changes_summary(diffs)
     row = {
