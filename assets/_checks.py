@@ -2,8 +2,9 @@
 
 Every check, blocking or warning, pandera model or plain query, returns a CheckOutcome (its
 offending rows, factledger/validation.py) and reports it here as an AssetCheckResult with the
-same metadata keys: `rows_checked`, `failure_count`, `failing_rules` and `failing_rows`, a table
-with real columns (empty when the check passes). The run summary, the report and the published
+same metadata keys: `rows_checked`, `failure_count`, `failing_rules`, `failing_rows` (a table
+with real columns, empty when the check passes) and `reused_from_run` (the run whose pass was
+reused when the check's inputs were unchanged, else null). The run summary, the report and the published
 check results read them back with `outcome_of`.
 """
 from __future__ import annotations
@@ -14,13 +15,13 @@ import dagster as dg
 
 from factledger.validation import CheckOutcome
 
-METADATA_KEYS = ("rows_checked", "failure_count", "failing_rules", "failing_rows")
+METADATA_KEYS = ("rows_checked", "failure_count", "failing_rules", "failing_rows", "reused_from_run")
 
 
 def check_result(outcome: CheckOutcome, severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
-                 note: str | None = None) -> dg.AssetCheckResult:
-    """The AssetCheckResult of an outcome: passed when no row breaks the check. `note` describes a
-    passing result (e.g. that it was reused, not evaluated again)."""
+                 reused_from_run: str | None = None) -> dg.AssetCheckResult:
+    """The AssetCheckResult of an outcome: passed when no row breaks the check. `reused_from_run`:
+    the run whose passing result this is, when the check was skipped (its inputs unchanged)."""
     rules = outcome.rules()
     described = f"{outcome.failure_count} failing row{'s' if outcome.failure_count != 1 else ''}"
     return dg.AssetCheckResult(
@@ -31,8 +32,9 @@ def check_result(outcome: CheckOutcome, severity: dg.AssetCheckSeverity = dg.Ass
             "failure_count": outcome.failure_count,
             "failing_rules": dg.MetadataValue.json(rules),
             "failing_rows": _table(outcome),
+            "reused_from_run": reused_from_run,
         },
-        description=note if outcome.passed else described + (f": {', '.join(rules)}" if rules else ""),
+        description=None if outcome.passed else described + (f": {', '.join(rules)}" if rules else ""),
     )
 
 

@@ -101,9 +101,10 @@ def build_check(spec: SchemaCheck) -> dg.AssetChecksDefinition:
             before = checkmemo.passed_before(con, key, inputs)
             if before is not None:
                 rows_checked, run_id = before
-                note = f"skipped: its inputs are unchanged since it passed on {rows_checked} rows in run {run_id}"
-                context.log.info(f"check {spec.check_name}: {note}")
-                return check_result(CheckOutcome(compile_model(spec.model).columns, (), 0, rows_checked), note=note)
+                context.log.info(f"check {spec.check_name}: skipped, its inputs are unchanged since it passed "
+                                 f"on {rows_checked} rows in run {run_id}")
+                outcome = CheckOutcome(compile_model(spec.model).columns, (), 0, rows_checked)
+                return check_result(outcome, reused_from_run=run_id)
             outcome = validate(con, spec.model, line_of=raw.line_of)
             if outcome.passed:
                 checkmemo.remember_pass(con, key, inputs, outcome.rows_checked, context.run.run_id)

@@ -24,8 +24,9 @@ import duckdb
 import ibis
 import ibis.expr.types as ir
 import pandera.ibis as pa
+from pandera.api.function_dispatch import Dispatcher
 from pandera.api.ibis.types import IbisData
-from pandera.backends.ibis.register import register_ibis_backends
+from pandera.backends.ibis import builtin_checks as ibis_builtin_checks
 
 from factledger.sql import identifier, literal
 from schemas._base import LakeTable, duckdb_type
@@ -33,8 +34,6 @@ from schemas._base import LakeTable, duckdb_type
 MAX_ROWS_KEPT = 200
 FILE, LINE = "file", "line"
 CHECKED = "__checked"
-
-register_ibis_backends()  # pandera's builtin checks dispatch on ibis types once this has run
 
 
 @dataclass(frozen=True)
@@ -170,7 +169,7 @@ def _predicate(table: ir.Table, check: pa.Check, column: str | None) -> ir.Boole
     null counts as passing, as in pandera)."""
     if check.element_wise:
         raise TypeError(f"check {check.name!r} is element-wise (a Python function per value); write it as an ibis expression")
-    out = check._check_fn(IbisData(table, column), **check._check_kwargs)
+    out = _check_function(check)(IbisData(table, column), **check._check_kwargs)
     if isinstance(out, dict):
         outputs = list(out.values())
     elif isinstance(out, ir.Table):  # builtin checks: a projection of `table` whose columns are the results
@@ -181,6 +180,15 @@ def _predicate(table: ir.Table, check: pa.Check, column: str | None) -> ir.Boole
     for more in outputs[1:]:
         expr = expr & more
     return expr
+
+
+def _check_function(check: pa.Check):
+    """The ibis function behind a check: a builtin check's own (read from pandera's ibis builtins by
+    name, not through its dispatch table, which other pandera backends loaded in the same process
+    can leave without the ibis entry), or the model's own check function."""
+    if isinstance(check._check_fn, Dispatcher):
+        return getattr(ibis_builtin_checks, check.name)
+    return check._check_fn
 
 
 def shape_problems(con: duckdb.DuckDBPyConnection, model: type[LakeTable]) -> list[tuple]:

@@ -45,11 +45,11 @@ def test_a_rerun_skips_the_checks_of_unchanged_tables_and_says_so(tmp_path):
     shutil.copytree(PROJECT_ROOT / "raw", raw)
     warehouse = tmp_path / "warehouse"
     first = check_evaluations(run_pipeline(raw, warehouse, ("articles",)))["articles_schema"]
-    assert first.passed and first.description is None
+    assert first.passed and first.metadata["reused_from_run"].value is None
     again = check_evaluations(run_pipeline(raw, warehouse, ("articles",)))["articles_schema"]
-    assert again.passed and again.description.startswith("skipped: its inputs are unchanged")
+    assert again.passed and again.metadata["reused_from_run"].value is not None
     assert again.metadata["rows_checked"].value == first.metadata["rows_checked"].value == 5
     path = next((raw / "articles").iterdir())
     path.write_text(path.read_text().replace("published:", "title: changed\npublished:", 1))
     changed = check_evaluations(run_pipeline(raw, warehouse, ("articles",)))["articles_schema"]
-    assert changed.passed and changed.description is None  # evaluated again
+    assert changed.passed and changed.metadata["reused_from_run"].value is None  # evaluated again
