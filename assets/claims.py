@@ -59,7 +59,7 @@ def claims_tables(context: dg.AssetExecutionContext, lake: LakeResource):
                      f"{'all re-reconciled' if result.rereconciled else 'verdicts current'}")
     yield dg.MaterializeResult(asset_key="claims", metadata={
         "summary": summary, "dagster/row_count": n_claims, "verdicts": verdicts, "extracted": result.extracted, "dropped": result.dropped,
-        "rereconciled": result.rereconciled, "figures_fingerprint": result.fingerprint,
+        "rereconciled": result.rereconciled, "sources_hash": result.sources_hash,
     })
     yield dg.MaterializeResult(asset_key="date_findings", metadata={"dagster/row_count": n_dates, "flagged": n_flagged})
     yield dg.MaterializeResult(asset_key="name_findings", metadata={"dagster/row_count": n_names})

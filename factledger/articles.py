@@ -55,7 +55,7 @@ def article_id_for(path: str) -> str:
     return name.rsplit(".", 1)[0]
 
 
-def body_fingerprint(body: str) -> str:
+def body_hash(body: str) -> str:
     """SHA-256 of the body with every run of whitespace folded to one space (and none at either
     end): a copy with trailing spaces or re-wrapped lines is the same text."""
     return sha256_hex(" ".join(body.split()).encode("utf-8"))
@@ -151,7 +151,7 @@ def parse_article(raw: bytes, rel_path: str) -> ParsedArticle | Rejection:
         body=body,
         body_start=body_start,
         sha256=sha256_hex(raw),
-        body_sha256=body_fingerprint(body),
+        body_sha256=body_hash(body),
         n_bytes=len(raw),
     )
 

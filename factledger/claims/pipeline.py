@@ -275,7 +275,7 @@ class SourceContext:
     source_dates: dict[str, dict[str, dt.date | None]]   # source_id -> {request_date: ..., ...}
     reactions: dict[str, list[tuple[str, dt.date]]]       # source_id -> [(event, date)]
     people: dict[str, list[tuple[str, str]]]              # source_id -> [(name, role)]
-    fingerprint: str
+    sources_hash: str  # stored in each row's figures_fingerprint column
     dimension_rows: dict[str, list[dict]] = field(default_factory=dict)  # source_id -> its source_dimensions rows
     measure_rows: dict[str, list[dict]] = field(default_factory=dict)    # source_id -> its source_measures rows
     _lexicons: dict = field(default_factory=dict)
@@ -365,7 +365,7 @@ def reconcile_rows(rows: list[dict], cites: dict[str, str | None], context: Sour
             **row, "verdict": verdict.verdict, "figure_id": verdict.figure_id, "figure_value": verdict.figure_value,
             "relative_difference": verdict.relative_difference,
             "explanation": f"{verdict.explanation}. Scope: {note}" if note else verdict.explanation,
-            "figures_fingerprint": context.fingerprint,
+            "figures_fingerprint": context.sources_hash,
         })
     return out
 
@@ -383,7 +383,7 @@ def check_date_rows(rows: list[dict], cites: dict[str, str | None], context: Sou
         source_id, check = best if best else (None, dates.DateCheck(None, None, None, False, "cites no loaded source"))
         out.append({**row, "source_id": source_id, "event": check.event, "source_date": check.expected,
                     "consistent": check.consistent, "flagged": check.flagged, "explanation": check.explanation,
-                    "figures_fingerprint": context.fingerprint})
+                    "figures_fingerprint": context.sources_hash})
     return out
 
 
@@ -398,6 +398,6 @@ def name_rows(article_id: str, body: str, cites: str | None, context: SourceCont
             rows.append({
                 "article_id": article_id, "start": start, "end": end, "phrase": body[start:end], "variant": v.variant,
                 "source_id": source_id, "person": v.person, "role": roles.get(v.person), "expected": v.expected,
-                "edit_distance": v.distance, "evidence": v.evidence, "figures_fingerprint": context.fingerprint,
+                "edit_distance": v.distance, "evidence": v.evidence, "figures_fingerprint": context.sources_hash,
             })
     return rows

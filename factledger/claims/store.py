@@ -2,7 +2,7 @@
 
 Incremental: an article is (re-)extracted only when its sha256 differs from the one its claims
 were extracted from (`claim_extractions`). A claim's scope depends on the cited sources' cue words
-as well as on the text, so when the sources fingerprint (figures, descriptors, people) changes,
+as well as on the text, so when the sources hash (figures, descriptors, people) changes,
 every article is extracted again; nothing else triggers work on unchanged articles.
 """
 from __future__ import annotations
@@ -37,8 +37,9 @@ EXPORT_COLUMNS = (
 EXPORT_ARTICLE_COLUMNS = ("outlet", "title", "url", "published")
 
 
-def figures_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
-    """A hash of everything reconciliation reads: figures, source dates, reactions, people."""
+def sources_hash(con: duckdb.DuckDBPyConnection) -> str:
+    """A hash of everything reconciliation reads: figures, source dates, reactions, people (stored
+    with each row in its `figures_fingerprint` column)."""
     parts = [
         con.execute("SELECT coalesce(string_agg(figure_id || '=' || value || '/' || qualifier, ';' ORDER BY figure_id), '') FROM figures").fetchone()[0],
         con.execute("SELECT coalesce(string_agg(source_id || ':' || sha256, ';' ORDER BY source_id), '') FROM sources").fetchone()[0],
@@ -65,7 +66,7 @@ def load_context(con: duckdb.DuckDBPyConnection) -> pipeline.SourceContext:
     return pipeline.SourceContext(
         index=index,
         source_dates={s["source_id"]: {k: s[k] for k in ("request_date", "as_of_date", "document_date")} for s in sources},
-        reactions=reactions, people=people, fingerprint=figures_fingerprint(con),
+        reactions=reactions, people=people, sources_hash=sources_hash(con),
         dimension_rows=_by_source(dimension_rows), measure_rows=_by_source(measure_rows),
     )
 
@@ -82,7 +83,7 @@ class ClaimsSync:
     extracted: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     rereconciled: bool = False
-    fingerprint: str = ""
+    sources_hash: str = ""
 
 
 # Articles are read, processed and written this many at a time: memory stays flat with the corpus.
@@ -142,12 +143,12 @@ def sync_claims(con: duckdb.DuckDBPyConnection, lexicon: Lexicon, now: dt.dateti
     PARALLEL_FROM articles are stale); `progress` gets a line per batch with the rate and the time left."""
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     context = load_context(con)
-    result = ClaimsSync(fingerprint=context.fingerprint)
+    result = ClaimsSync(sources_hash=context.sources_hash)
     stale_ids = [r[0] for r in con.execute("""
         SELECT a.article_id FROM articles a
         LEFT JOIN claim_extractions e USING (article_id)
         WHERE a.retired_at IS NULL AND (e.article_sha256 IS DISTINCT FROM a.sha256 OR e.figures_fingerprint IS DISTINCT FROM $fp)
-        ORDER BY a.article_id""", {"fp": context.fingerprint}).fetchall()]
+        ORDER BY a.article_id""", {"fp": context.sources_hash}).fetchall()]
     result.dropped = [r[0] for r in con.execute("""
         SELECT article_id FROM claim_extractions
         WHERE article_id NOT IN (SELECT article_id FROM articles WHERE retired_at IS NULL)""").fetchall()]
@@ -155,7 +156,7 @@ def sync_claims(con: duckdb.DuckDBPyConnection, lexicon: Lexicon, now: dt.dateti
     result.rereconciled = bool(con.execute("""
         SELECT count(*) FROM claim_extractions e JOIN articles a USING (article_id)
         WHERE a.retired_at IS NULL AND e.article_sha256 = a.sha256 AND e.figures_fingerprint IS DISTINCT FROM $fp""",
-        {"fp": context.fingerprint}).fetchone()[0])
+        {"fp": context.sources_hash}).fetchone()[0])
     changed = stale_ids + result.dropped
     if changed:
         for model in (Claims, DateFindings, NameFindings, ClaimExtractions):
@@ -180,7 +181,7 @@ def sync_claims(con: duckdb.DuckDBPyConnection, lexicon: Lexicon, now: dt.dateti
         done += len(batch_results)
         insert_rows(con, ClaimExtractions, [
             {"article_id": a, "article_sha256": sha, "n_claims": per_article[a], "extracted_at": now,
-             "figures_fingerprint": context.fingerprint}
+             "figures_fingerprint": context.sources_hash}
             for a, sha in con.execute("SELECT article_id, sha256 FROM articles WHERE list_contains(?, article_id)", [batch_ids]).fetchall()
         ])
         if progress and len(stale_ids) > BATCH:
