@@ -33,12 +33,26 @@ SLOW_FOLDERS = ("backends", "report/test_browser.py", "publish/test_versions.py"
 SHARED_FOLDERS = ("publish", "report")
 
 
+# The longest files and folders (minutes on 2 cores), started first on the pytest-xdist workers so
+# that no long one is left to run alone at the end.
+LONGEST_FIRST = ("backends/test_lake_on_postgres_s3.py", "publish", "backends/test_celery.py", "hostile/test_matrix.py",
+                 "orchestration/test_e2e_daemon.py", "report", "backends/test_migrate.py")
+
+
+def _in(rel: str, folder: str) -> bool:
+    return rel == folder or rel.startswith(folder + "/")
+
+
 def pytest_collection_modifyitems(config, items):
     tests_dir = Path(__file__).parent
+    rel = {item: Path(item.path).relative_to(tests_dir).as_posix() for item in items}
     for item in items:
-        rel = Path(item.path).relative_to(tests_dir).as_posix()
-        if any(rel == folder or rel.startswith(folder + "/") for folder in SLOW_FOLDERS):
+        if any(_in(rel[item], folder) for folder in SLOW_FOLDERS):
             item.add_marker(pytest.mark.slow)
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: the order the workers take files in
+        def rank(item) -> int:
+            return next((i for i, folder in enumerate(LONGEST_FIRST) if _in(rel[item], folder)), len(LONGEST_FIRST))
+        items.sort(key=rank)  # stable: within a file, the order is kept
 
 
 @pytest.hookimpl(optionalhook=True)
