@@ -1,8 +1,8 @@
 """Skipping a check whose inputs have not changed since it last passed.
 
 A check's inputs are the lake tables its SQL reads and the SQL itself. A table's state is the last
-lake snapshot that changed it (DuckLake lists, per snapshot, the tables it inserted into or
-deleted from), so "unchanged" is exact and costs no pass over the rows. A check that passed on
+lake snapshot that changed it (factledger/lakestate.py), so "unchanged" is exact and costs no
+pass over the rows. A check that passed on
 the same inputs is not evaluated again: the run logs that it was skipped and why, and reports the
 earlier result. A failing check is always evaluated again.
 """
@@ -14,30 +14,16 @@ import json
 
 import duckdb
 
-from factledger.lake import LAKE
+from factledger import lakestate
 from factledger.tables import insert_rows
 from schemas.published import CheckMemo
-
-# The last snapshot that changed each table of the lake's main schema.
-TABLE_STATES_SQL = f"""
-WITH changed AS (
-    SELECT snapshot_id, unnest(flatten(map_values(changes))) AS touched FROM {LAKE}.snapshots()
-)
-SELECT t.table_name, max(c.snapshot_id)
-FROM __ducklake_metadata_{LAKE}.ducklake_table t
-JOIN __ducklake_metadata_{LAKE}.ducklake_schema s ON s.schema_id = t.schema_id AND s.schema_name = 'main' AND s.end_snapshot IS NULL
-JOIN changed c ON c.touched IN (CAST(t.table_id AS VARCHAR), 'main.' || t.table_name)
-WHERE t.end_snapshot IS NULL
-GROUP BY t.table_name
-"""
-
 
 def inputs_key(con: duckdb.DuckDBPyConnection, sql: str) -> str | None:
     """A hash of `sql` and the state of every table it reads; None when that cannot be told (the
     check then always runs)."""
     try:
         tables = sorted(con.get_table_names(sql))
-        states = dict(con.execute(TABLE_STATES_SQL).fetchall())
+        states = {name: snapshot for name, (snapshot, _) in lakestate.table_states(con).items()}
     except duckdb.Error:
         return None
     if not tables or any(t not in states for t in tables):

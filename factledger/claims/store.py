@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import multiprocessing
 import os
 import time
@@ -25,7 +26,7 @@ from factledger.claims.lexicon import Lexicon
 from factledger.claims.reconcile import FigureIndex
 from factledger.tables import insert_rows
 from schemas.claims import ClaimExtractions, Claims, DateFindings, NameFindings
-from factledger import sql
+from factledger import lakestate, sql
 
 EXPORT_RELATIVE_PATH = Path("reports") / "claims.csv"
 # The columns score.py needs first, then the ones a reader needs to see why.
@@ -203,12 +204,44 @@ def _export_expression(column: str, alias: str) -> str:
 
 
 def export_claims(con: duckdb.DuckDBPyConnection, warehouse: Path) -> Path:
-    """Write <warehouse>/reports/claims.csv (the published claims, for score.py and readers)."""
+    """Write <warehouse>/reports/claims.csv (the published claims, for score.py and readers),
+    unless it is already current: written with these columns from the same snapshots of claims and
+    articles."""
     path = Path(warehouse) / EXPORT_RELATIVE_PATH
+    if export_is_current(con, path):
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".csv.tmp")
     columns = ", ".join([*(_export_expression(c, "c") for c in EXPORT_COLUMNS), *(_export_expression(c, "a") for c in EXPORT_ARTICLE_COLUMNS)])
     con.execute(f"""COPY (SELECT {columns} FROM claims c LEFT JOIN articles a USING (article_id)
                     ORDER BY c.article_id, c.start) TO {sql.literal(tmp)} (HEADER, DELIMITER ',')""")
+    state = export_state(con)
+    _state_path(path).unlink(missing_ok=True)
     tmp.replace(path)
+    if state is not None:
+        _state_path(path).write_text(state, encoding="utf-8")
     return path
+
+
+def export_state(con: duckdb.DuckDBPyConnection) -> str | None:
+    """What the export is made of: its columns and the last snapshots that changed the tables it
+    reads (claims, articles); None when that cannot be told."""
+    states = lakestate.table_states(con)
+    if not all(t in states for t in ("claims", "articles")):
+        return None
+    return json.dumps({"columns": [*EXPORT_COLUMNS, *EXPORT_ARTICLE_COLUMNS],
+                       "snapshots": {t: states[t][0] for t in ("claims", "articles")}})
+
+
+def export_is_current(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
+    """Whether the export at `path` was written from the tables as they are now (its state file
+    beside it says from which snapshots; no clocks are compared)."""
+    state = export_state(con)
+    try:
+        return state is not None and path.exists() and _state_path(path).read_text(encoding="utf-8") == state
+    except OSError:
+        return False
+
+
+def _state_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.state")
