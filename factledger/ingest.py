@@ -219,23 +219,27 @@ def _duplicate_bodies(con, incoming: list[dict], result: ArticleSync) -> set[str
 
 
 def sync_sources(con: duckdb.DuckDBPyConnection, raw_root: Path, now: dt.datetime | None = None) -> list[ParsedSource]:
-    """Reload every source folder. A folder refused whole keeps its previously loaded rows."""
+    """Reload every source folder whose bytes changed (its sha256), and drop the rows of folders
+    that are gone. An unchanged folder's rows stay as they are (no new lake snapshot, so what is
+    derived from them can tell it is current); a folder refused whole keeps its previous rows."""
     now = now or utc_now()
     folder = raw_root / SOURCES_DIR
     parsed = [parse_source_folder(p, raw_root) for p in sorted(folder.iterdir()) if p.is_dir()] if folder.is_dir() else []
-    loaded = [p for p in parsed if p.source is not None]
     present_ids = [p.name for p in folder.iterdir() if p.is_dir()] if folder.is_dir() else []
-    replaced_ids = [p.source["source_id"] for p in loaded]
-    tables = ((Sources, "source"), (SourceReactions, "reactions"), (SourcePeople, "people"),
-              (SourceDimensions, "dimensions"), (SourceMeasures, "measures"), (OfficialFigures, "figures"))
-    for model, attr in tables:
-        con.execute(
-            f"DELETE FROM {model.table_name()} WHERE list_contains(?, source_id) OR NOT list_contains(?, source_id)",
-            [replaced_ids, present_ids],
-        )
-        rows = [row for p in loaded for row in ([p.source] if attr == "source" else getattr(p, attr))]
-        insert_rows(con, model, [{**r, "ingested_at": now} if model is Sources else r for r in rows])
-    con.execute(f"UPDATE official_figures SET figure_id = {FIGURE_ID_SQL} WHERE figure_id IS NULL")
+    stored = dict(con.execute("SELECT source_id, sha256 FROM sources").fetchall())
+    changed = [p for p in parsed if p.source is not None and stored.get(p.source["source_id"]) != p.source["sha256"]]
+    replaced_ids = [p.source["source_id"] for p in changed]
+    if replaced_ids or any(source_id not in present_ids for source_id in stored):
+        tables = ((Sources, "source"), (SourceReactions, "reactions"), (SourcePeople, "people"),
+                  (SourceDimensions, "dimensions"), (SourceMeasures, "measures"), (OfficialFigures, "figures"))
+        for model, attr in tables:
+            con.execute(
+                f"DELETE FROM {model.table_name()} WHERE list_contains(?, source_id) OR NOT list_contains(?, source_id)",
+                [replaced_ids, present_ids],
+            )
+            rows = [row for p in changed for row in ([p.source] if attr == "source" else getattr(p, attr))]
+            insert_rows(con, model, [{**r, "ingested_at": now} if model is Sources else r for r in rows])
+        con.execute(f"UPDATE official_figures SET figure_id = {FIGURE_ID_SQL} WHERE figure_id IS NULL")
     record_rejections(con, "sources", [r for p in parsed for r in p.rejections], now)
     return parsed
 
