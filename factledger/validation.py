@@ -17,6 +17,7 @@ A failing row of an input table names the raw file and line it came from (`model
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -136,6 +137,7 @@ def rows_sql(model: type[LakeTable]) -> str:
     return model._rows_sql or f"SELECT * FROM {identifier(model.table_name())}"
 
 
+@functools.lru_cache(maxsize=None)
 def compile_model(model: type[LakeTable]) -> CompiledModel:
     """The model's checks as boolean columns of one pass over its rows (see the module docstring)."""
     schema = model.to_schema()

@@ -113,7 +113,7 @@ def test_a_dropped_article_is_published_by_the_daemon(tmp_path: Path) -> None:
         "DAGSTER_HOME": str(home),
         "FACTLEDGER_RAW": str(raw),
         "FACTLEDGER_WAREHOUSE": str(warehouse),
-        "FACTLEDGER_SENSOR_INTERVAL": "5",
+        "FACTLEDGER_SENSOR_INTERVAL": "2",
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     log_path = tmp_path / "dagster_dev.log"
