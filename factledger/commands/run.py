@@ -6,12 +6,14 @@ import contextlib
 import os
 import sys
 from pathlib import Path
-
-import dagster as dg
+from typing import TYPE_CHECKING
 
 from factledger import lake, paths, versions
 from schemas.articles import QUARANTINED_IDS_SQL
 from factledger.commands import add_warehouse_flag
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 @contextlib.contextmanager
 def _instance():
     """The persistent instance of $DAGSTER_HOME when set (runs show in the UI), else a throwaway one."""
+    import dagster as dg  # here, not at the top: the other commands start faster without it
+
     if os.environ.get("DAGSTER_HOME"):
         with dg.DagsterInstance.get() as instance:
             yield instance
@@ -102,6 +106,8 @@ def failures(result: dg.ExecuteInProcessResult) -> list[str]:
 
 
 def summarise(result: dg.ExecuteInProcessResult, warehouse: Path, before: int | None = None) -> str:
+    import dagster as dg
+
     lines = ["", "Summary"]
     rejected = []
     try:
