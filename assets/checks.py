@@ -106,10 +106,8 @@ def build_check(spec: SchemaCheck) -> dg.AssetChecksDefinition:
                 outcome = CheckOutcome(compile_model(spec.model).columns, (), 0, rows_checked)
                 return check_result(outcome, reused_from_run=run_id)
             outcome = validate(con, spec.model, line_of=raw.line_of)
-            if outcome.passed:
-                checkmemo.remember_pass(con, key, inputs, outcome.rows_checked, context.run.run_id)
-            else:
-                checkmemo.forget(con, key)
+        with lake.transaction() as con:
+            checkmemo.record(con, key, inputs, outcome.passed, outcome.rows_checked, context.run.run_id)
         if outcome.passed:
             context.log.info(f"check {spec.check_name}: passed on {outcome.rows_checked} rows")
         else:

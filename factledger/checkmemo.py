@@ -40,22 +40,11 @@ def passed_before(con: duckdb.DuckDBPyConnection, check: str, key: str | None) -
                        [check, key]).fetchone()
 
 
-def remember_pass(con: duckdb.DuckDBPyConnection, check: str, key: str | None, rows_checked: int | None,
-                  run_id: str | None) -> None:
-    """Record that `check` passed on these inputs (replacing what was recorded for it)."""
-    if key is None:
-        return
-    con.execute("BEGIN")
-    try:
-        con.execute(f"DELETE FROM {CheckMemo.table_name()} WHERE check_key = ?", [check])
+def record(con: duckdb.DuckDBPyConnection, check: str, key: str | None, passed: bool, rows_checked: int | None,
+           run_id: str | None) -> None:
+    """Record how `check` did on these inputs: a pass is remembered (replacing what was recorded
+    for it), a failure forgets it, so that nothing is reused. Run it inside the caller's transaction."""
+    con.execute(f"DELETE FROM {CheckMemo.table_name()} WHERE check_key = ?", [check])
+    if passed and key is not None:
         insert_rows(con, CheckMemo, [{"check_key": check, "inputs": key, "rows_checked": rows_checked, "run_id": run_id,
                                       "passed_at": dt.datetime.now(dt.UTC).replace(tzinfo=None)}])
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
-
-
-def forget(con: duckdb.DuckDBPyConnection, check: str) -> None:
-    """A check that failed: nothing recorded for it is reused."""
-    con.execute(f"DELETE FROM {CheckMemo.table_name()} WHERE check_key = ?", [check])

@@ -73,12 +73,12 @@ def _cell(value) -> str:
     return "" if value is None else str(value)
 
 
-def offending_rows(con: duckdb.DuckDBPyConnection, sql: str, rows_checked: int | None = None) -> CheckOutcome:
+def offending_rows(con: duckdb.DuckDBPyConnection, sql: str) -> CheckOutcome:
     """A check written as one query that returns its offending rows (ordered as they should show)."""
     relation = con.sql(sql)
     count = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
     rows = relation.limit(MAX_ROWS_KEPT).fetchall() if count else []
-    return CheckOutcome(tuple(relation.columns), tuple(rows), count, rows_checked)
+    return CheckOutcome(tuple(relation.columns), tuple(rows), count)
 
 
 # --- pandera models compiled to SQL ------------------------------------------------------------

@@ -27,11 +27,11 @@ def test_a_pass_is_remembered_per_check_and_a_failure_forgets_it(tmp_path):
         tables.ensure_tables(con)
         key = checkmemo.inputs_key(con, validation.compile_model(Claims).failures_sql())
         assert checkmemo.passed_before(con, "claims.claims_schema", key) is None
-        checkmemo.remember_pass(con, "claims.claims_schema", key, 0, "run-1")
+        checkmemo.record(con, "claims.claims_schema", key, True, 0, "run-1")
         assert checkmemo.passed_before(con, "claims.claims_schema", key) == (0, "run-1")
         assert checkmemo.passed_before(con, "claims.other", key) is None
         assert checkmemo.passed_before(con, "claims.claims_schema", None) is None  # inputs unknown: never skipped
-        checkmemo.forget(con, "claims.claims_schema")
+        checkmemo.record(con, "claims.claims_schema", key, False, 0, "run-2")
         assert checkmemo.passed_before(con, "claims.claims_schema", key) is None
 
 
