@@ -56,9 +56,11 @@ def test_case_variants_are_every_character_ignorecase_matches():
 
     from factledger.claims.prefilter import case_variants
 
+    every_character = "".join(map(chr, range(sys.maxunicode + 1)))
     for letter in "abcdefghijklmnopqrstuvwxyz":
-        pattern = re.compile(letter, re.IGNORECASE)
-        expected = {chr(c) for c in range(sys.maxunicode + 1) if pattern.fullmatch(chr(c))}
+        # A one-character pattern: the characters it finds in the string of every character are
+        # those it fullmatches one by one (one C loop instead of a million Python calls).
+        expected = set(re.compile(letter, re.IGNORECASE).findall(every_character))
         assert set(case_variants(letter, True)) == expected == set(case_variants(letter.upper(), True))
     assert case_variants("a", False) == ["a"] and case_variants("1", True) == ["1"]
 
