@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -15,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from factledger import lake, paths
-from tests.publish.conftest import CHANGED_ARTICLE, change_article, copy_raw, factledger
+from tests.conftest import copy_warehouse
+from tests.publish.conftest import CHANGED_ARTICLE, Cli, change_article, factledger
 
 FACTLEDGER = str(Path(sys.executable).parent / "factledger")
 READ = "SELECT count(*) AS n, count(DISTINCT sha256) AS files FROM articles"
@@ -42,12 +44,14 @@ def read_while(writer: subprocess.Popen, warehouse: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory):
+def history(tmp_path_factory, published_lake):
+    # The first run is the session's `factledger run` on a copy of raw/ (tests/conftest.py), copied.
     root = tmp_path_factory.mktemp("publish")
-    raw, warehouse = copy_raw(root / "raw"), root / "warehouse"
+    raw = shutil.copytree(published_lake.raw, root / "raw")
+    warehouse = copy_warehouse(published_lake.warehouse, root / "warehouse")
     run = ("run", "--raw", raw, "--warehouse", warehouse)
     h = {"raw": raw, "warehouse": warehouse}
-    h["first"] = factledger(*run)
+    h["first"] = Cli(published_lake.code, published_lake.out, published_lake.err)
     h["versions_after_first"] = factledger("versions", "--csv", "--warehouse", warehouse)
     h["second"] = factledger(*run)
     h["versions_after_second"] = factledger("versions", "--csv", "--warehouse", warehouse)
