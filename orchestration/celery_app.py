@@ -9,11 +9,9 @@ from dagster_celery.config import DEFAULT_CONFIG
 from dagster_celery.make_app import make_app
 from dagster_celery.tasks import create_execute_job_task, create_resume_job_task, create_task
 
-from orchestration.executors import celery_app_args
+from orchestration.executors import CELERY_CONFIG, celery_app_args
 
-app = make_app({**celery_app_args(), "config_source": {**DEFAULT_CONFIG, "worker_prefetch_multiplier": 1,
-                                                        "task_acks_late": True,
-                                                        "broker_connection_retry_on_startup": True}})
+app = make_app({**celery_app_args(), "config_source": {**DEFAULT_CONFIG, **CELERY_CONFIG}})
 
 execute_plan = create_task(app)
 execute_job = create_execute_job_task(app)

@@ -38,15 +38,18 @@ def celery_app_args() -> dict:
     return {"broker": os.environ[BROKER_ENV], "backend": os.environ[BACKEND_ENV]}
 
 
+# The Celery settings the run's process and the workers share: workers take one task at a time and
+# acknowledge it when done (a killed worker's step is redelivered). (kombu's SQLAlchemy transport
+# hands every transport option to create_engine, so its 1 s polling interval can't be set here.)
+CELERY_CONFIG = {"worker_prefetch_multiplier": 1, "task_acks_late": True, "broker_connection_retry_on_startup": True}
+
+
 def celery():
     from dagster_celery import celery_executor
 
     celery_app_args()  # fail early, naming the missing setting
     return celery_executor.configured(
-        {"broker": {"env": BROKER_ENV}, "backend": {"env": BACKEND_ENV},
-         # Workers take one task at a time and acknowledge it when done: a killed worker's step is redelivered.
-         "config_source": {"worker_prefetch_multiplier": 1, "task_acks_late": True,
-                           "broker_connection_retry_on_startup": True}},
+        {"broker": {"env": BROKER_ENV}, "backend": {"env": BACKEND_ENV}, "config_source": CELERY_CONFIG},
         name="celery",
     )
 
