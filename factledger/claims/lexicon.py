@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from factledger.claims.prefilter import first_characters, scan
+from factledger.claims.prefilter import first_characters, scan, shared_scan
 
 DEFAULT_PATH = Path(__file__).with_name("lexicon.yaml")
 
@@ -48,6 +48,10 @@ class Scanner:
     # (Derived from `patterns`, so left out of equality and hashing.)
     by_first: dict[str, tuple[tuple[str, re.Pattern], ...]] = field(default_factory=dict, compare=False, hash=False)
     anywhere: tuple[tuple[str, re.Pattern], ...] | None = field(default=None, compare=False, hash=False)
+    # The patterns again, each in a named group, in the same order (None when a pattern has group
+    # references of its own): matched at a scan's match, the group that took part names the first
+    # pattern matching there, which is the one the retry finds (the scan tried them in this order).
+    identify: re.Pattern | None = field(default=None, compare=False, hash=False)
 
     @classmethod
     def build(cls, cues: dict[str, list[str]]) -> "Scanner | None":
@@ -64,16 +68,31 @@ class Scanner:
         chars = set().union(*(f for f in firsts if f is not None))
         by_first = {c: tuple(vp for vp, f in zip(patterns, firsts) if f is None or c in f) for c in chars}
         anywhere = tuple(vp for vp, f in zip(patterns, firsts) if f is None)
-        return cls(re.compile(combined), patterns, by_first, anywhere)
+        return cls(re.compile(combined), patterns, by_first, anywhere, _identifier(sources))
 
-    def finditer(self, lowered: str):
-        by_first, anywhere = self.by_first, self.anywhere
-        for m in scan(self.regex).finditer(lowered):
+    def finditer(self, lowered: str, matches: list[re.Match] | None = None):
+        """(value, match) for each match of the scan in `lowered` (`matches`: the scan's matches
+        there, if already found)."""
+        by_first, anywhere, identify, patterns = self.by_first, self.anywhere, self.identify, self.patterns
+        for m in scan(self.regex).finditer(lowered) if matches is None else matches:
             start = m.start()
+            if identify is not None:
+                hit = identify.match(lowered, start)
+                if hit is not None and hit.end() == m.end():
+                    yield patterns[int(hit.lastgroup[1:])][0], m
+                    continue
             tried = self.patterns if anywhere is None else by_first.get(lowered[start:start + 1], anywhere)
             value = next((v for v, p in tried if (hit := p.match(lowered, start)) and hit.end() == m.end()), None)
             if value is not None:
                 yield value, m
+
+
+def _identifier(sources: list[str]) -> re.Pattern | None:
+    """`sources` as one alternation with each alternative in a group named `_<its index>`, or None
+    when a source refers to groups itself (numbers would shift) or names its own."""
+    if any(re.search(r"\\\d|\(\?P[<=]", src) for src in sources):
+        return None
+    return re.compile("|".join(f"(?P<_{i}>{src})" for i, src in enumerate(sources)))
 
 
 def lowered_regex(patterns: list[str]) -> re.Pattern | None:
@@ -224,6 +243,24 @@ class Lexicon:
     measures: dict[str, MeasureRules] = field(default_factory=dict)
     measure_scanner: Scanner | None = None
     entity_dimensions: tuple[str, ...] = ()
+
+    @functools.cached_property
+    def _lowered_scan(self):
+        """One pass (prefilter.SharedScan) for the patterns matched on a lower-cased article: the
+        non-claim patterns, vague quantities, and the cited sources' cue scanners and not-cues."""
+        patterns = [*self.non_claims.values(), self.vague]
+        for rules in self.dimensions.values():
+            patterns += [p for p in (rules.scanner.regex if rules.scanner else None, rules.not_cues) if p is not None]
+        if self.measure_scanner is not None:
+            patterns.append(self.measure_scanner.regex)
+        shared = shared_scan(tuple(dict.fromkeys(patterns)))
+        return shared, {p: i for i, p in enumerate(shared.patterns)}
+
+    def lowered_matches(self, pattern: re.Pattern, lowered_text: str) -> list[re.Match]:
+        """`pattern.finditer(lowered_text)` as a list, for a pattern of `_lowered_scan` (all of them
+        found in one pass over the text, shared by the callers asking about the same text)."""
+        shared, index = self._lowered_scan
+        return shared.matches(lowered_text)[index[pattern]]
 
     def with_vocabulary(self, vocabulary: Vocabulary) -> "Lexicon":
         """This language plus the cited sources' words."""

@@ -129,8 +129,8 @@ def masked_spans(text: str, lexicon: Lexicon, extra: list[tuple[int, int]] = ())
     """Spans whose numbers are not claims: the lexicon's non-claim patterns, vague quantities, and
     `extra` (date mentions). Ratios are handled by the finder, not masked."""
     low = lowered(text)
-    spans = [(m.start(), m.end()) for name, p in lexicon.non_claims.items() if name != "ratio" for m in scan(p).finditer(low)]
-    spans += [(m.start(), m.end()) for m in scan(lexicon.vague).finditer(low)]
+    spans = [m.span() for name, p in lexicon.non_claims.items() if name != "ratio" for m in lexicon.lowered_matches(p, low)]
+    spans += [m.span() for m in lexicon.lowered_matches(lexicon.vague, low)]
     spans += list(extra)
     return sorted(spans)
 
@@ -156,7 +156,7 @@ class _SpanIndex:
 def find_numbers(text: str, lexicon: Lexicon, skip_spans: list[tuple[int, int]] = ()) -> list[NumberPhrase]:
     """Every number phrase of `text` that may be a claim, in order of appearance."""
     masks = masked_spans(text, lexicon, skip_spans)
-    ratios = {m.start(): m for m in scan(lexicon.non_claims["ratio"]).finditer(lowered(text))} if "ratio" in lexicon.non_claims else {}
+    ratios = {m.start(): m for m in lexicon.lowered_matches(lexicon.non_claims["ratio"], lowered(text))} if "ratio" in lexicon.non_claims else {}
     ratio_seconds = [(m.end() - len(m.group().split()[-1]), m.end()) for m in ratios.values()]
     masked, seconds = _SpanIndex(masks), _SpanIndex(ratio_seconds)
     found: list[tuple[int, int, float, float, int, str | None]] = []  # start, end, value, unit, sig, currency

@@ -226,3 +226,158 @@ class Scan:
 def scan(pattern: re.Pattern) -> Scan:
     """The `Scan` of a compiled pattern (a pure function of it: built once per pattern)."""
     return Scan(pattern)
+
+
+# ---- several patterns in one pass -------------------------------------------------------------------
+
+_INLINE_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")
+_FLAG_LETTERS = ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"), (re.VERBOSE, "x"))
+
+
+def _is_word_char(char: str) -> bool:
+    return re.match(r"\w", char) is not None
+
+
+def _first_is_word(items: list) -> bool:
+    """Whether every match of the parsed `items` begins with a word character."""
+    for i, (op, av) in enumerate(items):
+        rest = items[i + 1:]
+        if op in (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT, _STOP[0]):
+            continue  # zero width: the first character is still to come
+        if op is _sre.LITERAL:
+            return _is_word_char(chr(av))
+        if op is _sre.IN:
+            for item_op, item in av:
+                if item_op is _sre.LITERAL:
+                    ok = _is_word_char(chr(item))
+                elif item_op is _sre.RANGE:
+                    ok = item[1] - item[0] < 1000 and all(_is_word_char(chr(c)) for c in range(item[0], item[1] + 1))
+                elif item_op is _sre.CATEGORY:
+                    ok = item in (_sre.CATEGORY_DIGIT, _sre.CATEGORY_WORD)
+                else:
+                    ok = False
+                if not ok:
+                    return False
+            return True
+        if op is _sre.BRANCH:
+            return all(_first_is_word(list(alternative) + rest) for alternative in av[1])
+        if op is _sre.SUBPATTERN:
+            return _first_is_word(list(av[3]) + rest)
+        if op is _sre.ATOMIC_GROUP:
+            return _first_is_word(list(av) + rest)
+        if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT):
+            low, _, sub = av
+            return _first_is_word(list(sub) + [_STOP] + rest) and (low > 0 or _first_is_word(rest))
+        return False
+    return False  # an empty match
+
+
+def _after_non_word(items: list) -> bool:
+    """Whether every match of the parsed `items` starts at the beginning of the text or right after
+    a non-word character: at a word boundary before a word character, or after a look-behind that
+    rules out a word character before."""
+    for i, (op, av) in enumerate(items):
+        rest = items[i + 1:]
+        if op is _sre.AT:
+            if av is _sre.AT_BOUNDARY and _first_is_word(rest):
+                return True
+            continue
+        if op is _sre.ASSERT_NOT:
+            direction, body = av
+            if direction == -1 and len(body) == 1 and body[0][0] is _sre.IN and (_sre.CATEGORY, _sre.CATEGORY_WORD) in body[0][1]:
+                return True
+            continue
+        if op is _sre.ASSERT:
+            continue
+        if op is _sre.BRANCH:
+            return all(_after_non_word(list(alternative) + rest) for alternative in av[1])
+        if op is _sre.SUBPATTERN:
+            return _after_non_word(list(av[3]) + rest)
+        if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT) and av[0] == 0 and av[1] == 1:
+            return _after_non_word(list(av[2]) + rest) and _after_non_word(rest)  # an optional part
+        return False
+    return False
+
+
+def _embedded(pattern: re.Pattern) -> str | None:
+    """`pattern` as a part of a larger regex (its flags scoped to it, its group names dropped), or
+    None when it cannot be: bytes, ASCII or LOCALE, or references to its own groups."""
+    if not isinstance(pattern.pattern, str) or pattern.flags & (re.ASCII | re.LOCALE):
+        return None
+    source = pattern.pattern
+    while (inline := _INLINE_FLAGS.match(source)) is not None:  # global flags, already in pattern.flags
+        source = source[inline.end():]
+    if re.search(r"\\\d|\(\?P=|\\g<", source):
+        return None
+    source = re.sub(r"\(\?P<\w+>", "(", source)
+    letters = "".join(letter for flag, letter in _FLAG_LETTERS if pattern.flags & flag)
+    return f"(?{letters}:{source})" if letters else f"(?:{source})"
+
+
+def combinable(pattern: re.Pattern) -> bool:
+    """Whether `SharedScan` can find `pattern`'s matches in its one pass: every match starts at the
+    beginning or after a non-word character, never matches the empty string, and embeds."""
+    if _embedded(pattern) is None:
+        return False
+    parsed = _sre_parse.parse(pattern.pattern, pattern.flags)
+    return parsed.getwidth()[0] > 0 and _after_non_word(list(parsed))
+
+
+class SharedScan:
+    """`finditer` of several patterns over one text in one pass, each pattern's matches exactly as
+    its own `finditer` gives them.
+
+    One regex stops after each non-word character where at least one of the patterns matches (a
+    gate: all of them as alternatives in a look-ahead), and records in a group per pattern whether
+    that pattern matches there (`(?=(p)|)`). Each pattern's own scan is then replayed in Python: a
+    match is taken where the pattern matches and the previous match taken has ended, as `finditer`
+    does ("the leftmost match at or after the end of the previous one"; a match at a position does
+    not depend on where the search began). Patterns that can start elsewhere (`combinable`) are
+    scanned on their own. The last text's matches are kept, so callers asking for different
+    patterns of the same text share the pass."""
+
+    def __init__(self, patterns: tuple[re.Pattern, ...]):
+        self.patterns = patterns
+        self.shared = [i for i, p in enumerate(patterns) if combinable(p)]
+        parts = [_embedded(patterns[i]) for i in self.shared]
+        inner = [re.compile(part).groups for part in parts]
+        self.groups, group = [], 1 + sum(inner)  # (the gate's own groups come first)
+        for count in inner:
+            self.groups.append(group)
+            group += 1 + count
+        self.regex = re.compile(r"\W(?=" + "|".join(parts) + ")" + "".join(f"(?=({part})|)" for part in parts)) if parts else None
+        self._last: tuple[str | None, list[list[re.Match]] | None] = (None, None)
+
+    def matches(self, text: str) -> list[list[re.Match]]:
+        """Each pattern's matches in `text`, in the order of `patterns`."""
+        last_text, last = self._last
+        if last is not None and last_text == text:
+            return last
+        out: list[list[re.Match]] = [[] for _ in self.patterns]
+        for i, pattern in enumerate(self.patterns):
+            if i not in self.shared:
+                out[i] = list(scan(pattern).finditer(text))
+        if self.regex is not None:
+            shared = [(self.patterns[i].match, out[i], group) for i, group in zip(self.shared, self.groups)]
+            ends = [0] * len(shared)
+            for k, (match, found, _) in enumerate(shared):
+                m = match(text, 0)
+                if m is not None:
+                    found.append(m)
+                    ends[k] = m.end()
+            for hit in self.regex.finditer(text):
+                where = hit.end()
+                spans = hit.regs
+                for k, (match, found, group) in enumerate(shared):
+                    if spans[group][0] >= 0 and where >= ends[k]:
+                        m = match(text, where)
+                        found.append(m)
+                        ends[k] = m.end()
+        self._last = (text, out)
+        return out
+
+
+@functools.lru_cache(maxsize=256)
+def shared_scan(patterns: tuple[re.Pattern, ...]) -> SharedScan:
+    """The `SharedScan` of a tuple of compiled patterns (built once per tuple)."""
+    return SharedScan(patterns)

@@ -168,6 +168,9 @@ class FigureIndex:
     # (source_id, base measure, change kind) -> the change measures of that base
     changes: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
     labels: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (source_id, dimension, value) -> label
+    # ((source_id, measure), required dimension values) -> {id(figure): whether it has them}, for
+    # that measure's figures (see `population_members`).
+    _population: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, figures: list[dict], dimensions: list[dict], measures: list[dict]) -> "FigureIndex":
@@ -194,6 +197,15 @@ class FigureIndex:
             if m.get("change_of"):
                 index.changes.setdefault((m["source_id"], m["change_of"], m.get("change") or "difference"), []).append(m["measure"])
         return index
+
+    def population_members(self, key: tuple[str, str], required: tuple[tuple[str, str | None], ...]) -> dict[int, bool]:
+        """For each figure of measure `key` (by identity), whether every dimension of `required`
+        has its value there: worked out once per measure and set of values, not per claim."""
+        members = self._population.get((key, required))
+        if members is None:
+            members = self._population[(key, required)] = {
+                id(f): has_values(f, required) for f in self.by_measure.get(key, ())}
+        return members
 
     def change_measures(self, source_ids: list[str], base: str, kind: str) -> list[str]:
         return list(dict.fromkeys(c for s in source_ids for c in self.changes.get((s, base, kind), [])))
@@ -471,20 +483,28 @@ def _names_population(claim: ClaimFacts, figure: Figure, index: FigureIndex) -> 
 def _population_test(claim: ClaimFacts, index: FigureIndex):
     """`_names_population` for one claim against many figures: the value each dimension must have
     (the named one, or the total) is worked out once per source and measure."""
-    wanted: dict[tuple[str, str], tuple[tuple[str, str | None], ...]] = {}
+    wanted: dict[tuple[str, str], tuple[tuple, dict[int, bool]]] = {}
 
     def test(figure: Figure) -> bool:
         key = (figure.source_id, figure.measure)
-        required = wanted.get(key)
-        if required is None:
-            required = wanted[key] = tuple(
+        found = wanted.get(key)
+        if found is None:
+            required = tuple(
                 (dim, claim.dims.get(dim) if claim.dims.get(dim) is not None else index.totals.get((figure.source_id, dim)))
                 for dim in index.measure_dims.get(key, ())
                 if claim.dims.get(dim) is not None or claim.when_unnamed.get(dim, "total") == "total")
-        values = figure.dim_map
-        return all(values.get(dim) == value for dim, value in required)
+            found = wanted[key] = (required, index.population_members(key, required))
+        required, members = found
+        member = members.get(id(figure))
+        return has_values(figure, required) if member is None else member  # (a figure from elsewhere: tested itself)
 
     return test
+
+
+def has_values(figure: Figure, required: tuple[tuple[str, str | None], ...]) -> bool:
+    """Whether each (dimension, value) of `required` is the figure's (None: the dimension is absent)."""
+    values = figure.dim_map
+    return all(values.get(dim) == value for dim, value in required)
 
 
 def _rank(claim: ClaimFacts, figure: Figure, index: FigureIndex) -> tuple:

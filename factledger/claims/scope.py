@@ -61,8 +61,8 @@ def find_cues(lowered_text: str, lexicon: Lexicon) -> list[Cue]:
     for kind, scanner, not_cues in scanners:
         if scanner is None:
             continue
-        blocked = [(m.start(), m.end()) for m in scan(not_cues).finditer(lowered_text)] if not_cues else []
-        for value, m in scanner.finditer(lowered_text):
+        blocked = [(m.start(), m.end()) for m in lexicon.lowered_matches(not_cues, lowered_text)] if not_cues else []
+        for value, m in scanner.finditer(lowered_text, lexicon.lowered_matches(scanner.regex, lowered_text)):
             if kind == MEASURE and lexicon.measures[value].not_cues is not None:
                 blocked_here = lexicon.measures[value].not_cues.search(lowered_text, max(0, m.start() - 30), m.end() + 1)
                 if blocked_here and blocked_here.start() <= m.start() and m.end() <= blocked_here.end():

@@ -137,3 +137,19 @@ def test_a_number_written_as_a_figures_name_is_that_figure():
     # A hedged or short number is no name: the scoped verdict stands.
     hedged = replace(scoped, names_a_figure=True, qualifier="about", value=13000.0, unit=1000, significant_digits=2)
     assert reconcile(hedged, index, ["s"], LABELS).verdict != "exact"
+
+
+def test_population_members_are_has_values():
+    """FigureIndex.population_members (per measure and required values, by figure identity) agrees
+    with testing each figure, and is worked out once."""
+    from factledger.claims.reconcile import Figure, FigureIndex, has_values
+
+    def fig(i, dims):
+        return Figure(f"f{i}", "s", "m", tuple(sorted(dims.items())), float(i), "none", False, None, None, None, None, None, "count", False)
+
+    figures = [fig(1, {"a": "x", "b": "y"}), fig(2, {"a": "x", "b": "total"}), fig(3, {"a": "z"})]
+    index = FigureIndex(by_measure={("s", "m"): figures})
+    for required in [(("a", "x"),), (("a", "x"), ("b", "total")), (("b", None),), ()]:
+        members = index.population_members(("s", "m"), required)
+        assert members == {id(f): has_values(f, required) for f in figures}
+        assert index.population_members(("s", "m"), required) is members

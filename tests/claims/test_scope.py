@@ -109,3 +109,18 @@ def test_population_test_is_names_population():
             claim = ClaimFacts("1", 1.0, "none", "count", 1.0, 1, "m", dict(zip("ab", named)), {}, dict(zip("ab", unnamed)))
             test = _population_test(claim, index)
             assert [test(f) for f in figures] == [_names_population(claim, f, index) for f in figures]
+
+
+def test_scanner_identifies_the_pattern_as_the_retry_does():
+    """Scanner.identify (one match of the patterns in named groups) names the value the retry at a
+    match would find; with group references of its own a scanner has no identify and retries."""
+    from factledger.claims.lexicon import Scanner
+
+    cues = {"a": ["assault", "sexual assault"], "b": ["(sex|rape) offen[cs]es?", "[a-z]+ly detained"], "c": ["detained"],
+            "d": ["\\d+ times"]}
+    scanner = Scanner.build(cues)
+    assert scanner.identify is not None
+    retry = Scanner(scanner.regex, scanner.patterns, scanner.by_first, scanner.anywhere, None)
+    text = "sexual assault, rape offences, not lawfully detained, detained 3 times; assaulted; sex offense"
+    assert [(v, m.span()) for v, m in scanner.finditer(text)] == [(v, m.span()) for v, m in retry.finditer(text)]
+    assert Scanner.build({"a": ["(x)\\1"]}).identify is None

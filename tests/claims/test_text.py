@@ -104,3 +104,54 @@ def test_scan_matches_on_made_up_text(text):
 
     for pattern in [*LEX.non_claims.values(), LEX.vague]:
         assert [m.span() for m in Scan(pattern).finditer(text)] == [m.span() for m in pattern.finditer(text)]
+
+
+SHARED_EXTRA = [r"\b(?:foo|bar)\b", r"(?<![\w.])\d+(?:st|nd)?", r"(?i)\bfy\s?\d\d", r"\b(?P<n>\d+) (?:in|of) (\d+)\b",
+                r"(?m)^\d+\.", r"x?\by", r"a*", r"\b(\w)\1"]
+
+
+def _shared_patterns():
+    import re
+
+    return tuple(dict.fromkeys([*LEX.non_claims.values(), LEX.vague, *(re.compile(p) for p in SHARED_EXTRA)]))
+
+
+def test_shared_scan_is_each_patterns_finditer():
+    """prefilter.SharedScan (one pass for the patterns that start after a non-word character, the
+    rest on their own) gives each pattern exactly its own finditer's matches, groups included."""
+    import re
+
+    from factledger.claims.prefilter import SharedScan, combinable
+
+    patterns = _shared_patterns()
+    shared = SharedScan(patterns)
+    texts = ["see https://x.org/a-1 or www.y.com; [1] section 236(c) and § 12.3, 5(a)(2) foo bar foobar",
+             "1. first\n2. second at 10:30 a.m., the 21st, COVID-19, FY2024, fy 24, 3/4, no. 5, 3 in 4, 10 of 12, aa",
+             "21st 3 in 4 foo", "", "é1 _2 x1 ١٢٣ 12th tens of thousands"]
+    for text in texts:
+        for pattern, found in zip(patterns, shared.matches(text)):
+            expected = list(pattern.finditer(text))
+            assert [(m.span(), m.groups()) for m in found] == [(m.span(), m.groups()) for m in expected], (pattern, text)
+    assert combinable(re.compile(r"\b(?:foo|bar)\b")) and combinable(re.compile(r"(?<![\w.])\d+"))
+    assert combinable(re.compile(r"(?i)\bfy\s?\d\d"))
+    assert not combinable(re.compile(r"x?\by")) and not combinable(re.compile(r"a*")) and not combinable(re.compile(r"\b(\w)\1"))
+    assert not combinable(re.compile(r"(?m)^\d+\.")) and not combinable(re.compile(r"\b\(\d\)"))
+
+
+@given(st.lists(st.sampled_from(list("ab c1(2)§.:-/@[]\né_") + ["section ", "no. ", "tens of thousands", "in ", "of every ",
+                                                                  "foo", "bar ", "21st", "fy2", "10:30"]),
+                max_size=30).map("".join))
+def test_shared_scan_on_made_up_text(text):
+    from factledger.claims.prefilter import SharedScan
+
+    patterns = _shared_patterns()
+    for pattern, found in zip(patterns, SharedScan(patterns).matches(text)):
+        assert [m.span() for m in found] == [m.span() for m in pattern.finditer(text)], pattern
+
+
+def test_lowered_matches_are_the_lexicons_finditer():
+    """Lexicon.lowered_matches: the non-claim, vague and cue patterns of an article's lexicon,
+    found in one shared pass, as each pattern's own finditer."""
+    text = "about 13,099 were convicted, not detained, released on the 3rd at 10:30; tens of thousands, 1 in 5, fy2024"
+    for pattern in [*LEX.non_claims.values(), LEX.vague]:
+        assert [m.span() for m in LEX.lowered_matches(pattern, text)] == [m.span() for m in pattern.finditer(text)]
