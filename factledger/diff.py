@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from factledger.catalog import CONCERNS, PUBLISHED_TABLES, compared_columns, model_for, quote, row_key
-from factledger.versions import columns_at, relation_at, tables_at
+from factledger.versions import change_feed, columns_at, relation_at, same_table, tables_at
 
 CHANGES = ("added", "removed", "changed")
 
@@ -71,7 +71,8 @@ def table_diff_sql(con: duckdb.DuckDBPyConnection, name: str, old_snapshot: int 
     table = next(t for t in PUBLISHED_TABLES if t.name == name)
     old = relation_at(name, old_snapshot) if old_snapshot is not None else None
     new = relation_at(name, new_snapshot) if new_snapshot is not None else None
-    available = [c for c in columns_at(con, new or old) if old is None or new is None or c in columns_at(con, old)]
+    old_columns = set(columns_at(con, old)) if old and new else None
+    available = [c for c in columns_at(con, new or old) if old_columns is None or c in old_columns]
     model = model_for(name)
     if only is not None and model is not None and old and new:
         match = " AND ".join(f"k.{quote(c)} IS NOT DISTINCT FROM r.{quote(c)}" for c in row_key(model, table))
@@ -91,15 +92,23 @@ def diff(con: duckdb.DuckDBPyConnection, old_snapshot: int | None, new_snapshot:
     """Per published table (or those of `tables`), the rows added, removed and changed between two
     snapshots (old None: nothing published before). `limit`: fetch at most that many rows per
     table (0: counts only); the counts are always complete. `only`: per table, the keys outside
-    which both snapshots are known to hold the same rows (see table_diff_sql)."""
+    which both snapshots are known to hold the same rows (see table_diff_sql); a table without
+    one that is the same table at both snapshots is compared on the keys of the rows DuckLake's
+    change feed says were inserted or deleted in between (none: nothing is compared)."""
     old_tables = set(tables_at(con, old_snapshot)) if old_snapshot is not None else set()
     new_tables = set(tables_at(con, new_snapshot))
     result = []
     for table in PUBLISHED_TABLES:
         if table.name not in old_tables | new_tables or (tables is not None and table.name not in tables):
             continue
+        keys = (only or {}).get(table.name)
+        if keys is None and table.name in old_tables & new_tables:
+            keys = feed_keys(con, table.name, old_snapshot, new_snapshot)
+            if keys == "":
+                result.append(TableDiff(table.name, [], {}))
+                continue
         query = table_diff_sql(con, table.name, old_snapshot if table.name in old_tables else None,
-                               new_snapshot if table.name in new_tables else None, (only or {}).get(table.name))
+                               new_snapshot if table.name in new_tables else None, keys)
         if limit is None:
             result.append(TableDiff(table.name, con.execute(query).fetchall()))
             continue
@@ -107,6 +116,23 @@ def diff(con: duckdb.DuckDBPyConnection, old_snapshot: int | None, new_snapshot:
         rows = con.execute(f"{query} LIMIT {int(limit)}").fetchall() if limit and counts else []
         result.append(TableDiff(table.name, rows, {c: counts[c] for c in CHANGES if c in counts}))
     return result
+
+
+def feed_keys(con: duckdb.DuckDBPyConnection, name: str, old_snapshot: int, new_snapshot: int) -> str | None:
+    """A relation of the keys of published table `name`'s rows inserted or deleted between two
+    snapshots (from the change feed); "" when there are none, None when the feed cannot say
+    (versions.same_table) or the table has no model."""
+    model = model_for(name)
+    if model is None or not same_table(con, name, old_snapshot, new_snapshot):
+        return None
+    feed = change_feed(name, old_snapshot, new_snapshot)
+    try:
+        if not con.execute(f"SELECT count(*) FROM {feed}").fetchone()[0]:
+            return ""
+    except duckdb.Error:
+        return None
+    table = next(t for t in PUBLISHED_TABLES if t.name == name)
+    return f"(SELECT DISTINCT {', '.join(quote(k) for k in row_key(model, table))} FROM {feed})"
 
 
 def changes_summary(diffs: list[TableDiff]) -> str:
