@@ -285,24 +285,28 @@ def claim_reviews(con: duckdb.DuckDBPyConnection, version: versions.Version, tab
 
 
 def iter_claim_reviews(con: duckdb.DuckDBPyConnection, version: versions.Version, created_at: str,
-                       publisher: Publisher | None = None):
-    """Every ClaimReview of the version, article by article (a batch of articles at a time)."""
+                       publisher: Publisher | None = None, reuse=None):
+    """Every ClaimReview of the version, article by article (a batch of articles at a time).
+    `reuse` (factledger.report.reuse.Reuse): the article pages the version's report takes over
+    from an earlier report, whose reviews keep the version they were written for."""
     from factledger.report import data as report_data  # the report and the export read one model
 
+    if not report_data.any_reviewable(con, version):
+        return
     pages = report_data.iter_pages(con, version, publisher=publisher or Publisher.from_env(), created_at=created_at,
-                                   reviewable_only=True)
+                                   reviewable_only=True, reuse=reuse)
     for page in pages:
         yield from page.reviews
 
 
 def write_claim_reviews(con: duckdb.DuckDBPyConnection, version: versions.Version, tables: list[str], created_at: str,
-                        path: Path, publisher: Publisher | None = None) -> int:
+                        path: Path, publisher: Publisher | None = None, reuse=None) -> int:
     """Write claim_reviews.jsonld, byte for byte what json.dumps(claim_reviews(...), indent=2)
     gives, one review at a time; returns how many."""
     count = 0
     with open(path, "w", encoding="utf-8") as out:
         out.write('{\n  "@context": "https://schema.org",\n  "@graph": [')
-        for review in iter_claim_reviews(con, version, created_at, publisher):
+        for review in iter_claim_reviews(con, version, created_at, publisher, reuse):
             text = json.dumps(review, indent=2).replace("\n", "\n    ")
             out.write(("," if count else "") + "\n    " + text)
             count += 1
@@ -315,16 +319,12 @@ def table_unchanged(con: duckdb.DuckDBPyConnection, name: str, old_snapshot: int
     DuckLake's change feed (no row read when nothing changed); False when it cannot tell."""
     if old_snapshot == new_snapshot:
         return True
+    if not versions.same_table(con, name, old_snapshot, new_snapshot):
+        return False
     try:
-        old, new = versions.relation_at(name, old_snapshot), versions.relation_at(name, new_snapshot)
-        if con.execute(f"DESCRIBE SELECT * FROM {old}").fetchall() != con.execute(f"DESCRIBE SELECT * FROM {new}").fetchall():
-            return False
-        changed = con.execute(
-            "SELECT count(*) FROM ducklake_table_changes('lake', ?, ?, ?, ?)",
-            [catalog.PUBLISHED_SCHEMA, name, int(old_snapshot) + 1, int(new_snapshot)]).fetchone()[0]
+        return con.execute(f"SELECT count(*) FROM {versions.change_feed(name, old_snapshot, new_snapshot)}").fetchone()[0] == 0
     except duckdb.Error:
         return False
-    return changed == 0
 
 
 def previous_export(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versions.Version) -> tuple[versions.Version, Path] | None:
@@ -336,7 +336,7 @@ def previous_export(con: duckdb.DuckDBPyConnection, warehouse: Path, version: ve
     return None
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+def link_or_copy(source: Path, target: Path) -> None:
     """Hard-link an unchanged file from the previous export (files are never edited in place),
     copying where links fail (another filesystem)."""
     try:
@@ -360,7 +360,7 @@ def export_version(con: duckdb.DuckDBPyConnection, warehouse: Path, version: ver
         if previous is not None and all((previous[1] / f.name).is_file() for f in files) \
                 and table_unchanged(con, name, previous[0].snapshot_id, version.snapshot_id):
             for f in files:
-                _link_or_copy(previous[1] / f.name, f)
+                link_or_copy(previous[1] / f.name, f)
             continue
         relation = versions.relation_at(name, version.snapshot_id)
         model = catalog.model_for(name)
@@ -370,7 +370,11 @@ def export_version(con: duckdb.DuckDBPyConnection, warehouse: Path, version: ver
         con.execute(f"COPY ({csv_query}) TO {sql.literal(files[0])} (HEADER, DELIMITER ',', TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S.%f')")
         con.execute(f"COPY ({query}) TO {sql.literal(files[1])} (FORMAT parquet)")  # raw values
     (staging / "datapackage.json").write_text(json.dumps(datapackage(con, version, tables, created_at), indent=2) + "\n")
-    write_claim_reviews(con, version, tables, created_at, staging / "claim_reviews.jsonld")
+    from factledger.report import build, data as report_data  # the report's pages and the export's reviews follow one plan
+
+    publisher = Publisher.from_env()
+    plan = build.reuse_plan(con, warehouse, version, publisher) if report_data.any_reviewable(con, version) else None
+    write_claim_reviews(con, version, tables, created_at, staging / "claim_reviews.jsonld", publisher, plan)
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     return target

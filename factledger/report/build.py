@@ -16,7 +16,7 @@ import duckdb
 import jinja2
 
 from factledger import export, versions
-from factledger.report import charts, data, explain
+from factledger.report import charts, data, explain, reuse
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE_DIR / "templates"
@@ -101,11 +101,13 @@ def _common(model: data.Report) -> dict:
     }
 
 
-def render(model: data.Report, articles: bool = True) -> Iterator[tuple[str, str]]:
+def render(model: data.Report, articles: bool = True, env: jinja2.Environment | None = None,
+           chart_cache: charts.Cache | None = None) -> Iterator[tuple[str, str]]:
     """Every page of the report as (relative path, HTML), one at a time (a large corpus has
     thousands of pages: each is written before the next is rendered). `articles` False: all
-    but the article pages (write_report renders those as the pages stream by)."""
-    env = environment()
+    but the article pages (write_report renders those as the pages stream by). `chart_cache`:
+    charts drawn before (charts.Cache)."""
+    env = env or environment()
     common = _common(model)
     styles = model.styles()
 
@@ -117,7 +119,8 @@ def render(model: data.Report, articles: bool = True) -> Iterator[tuple[str, str
             for k, v in p.counts.items():
                 total[k] = total.get(k, 0) + v
         outlet_counts[outlet] = total
-    chart = charts.stacked_bars("Claims per outlet, by verdict", [(o, outlet_counts[o]) for o, _ in outlets], styles, "outlets")
+    chart = charts.stacked_bars("Claims per outlet, by verdict", [(o, outlet_counts[o]) for o, _ in outlets], styles, "outlets",
+                                chart_cache)
     yield "index.html", env.get_template("index.html").render(
         common, root="", outlets=outlets, outlet_counts=outlet_counts, outlet_chart=chart,
         total_claims=sum(len(p.claims) for p in model.articles), miscited=model.miscited())
@@ -139,44 +142,70 @@ def render(model: data.Report, articles: bool = True) -> Iterator[tuple[str, str
     for i, s in enumerate(model.sources):
         cited = [(f.cell, dict(f.counts)) for f in s.figures if f.citations]
         cited.sort(key=lambda t: -sum(t[1].values()))
-        svg = charts.stacked_bars("Citations per figure, by verdict", cited, styles, f"source-{i}") if cited else ""
+        svg = charts.stacked_bars("Citations per figure, by verdict", cited, styles, f"source-{i}", chart_cache) if cited else ""
         yield s.file, source.render(common, root="../", source=s, chart=svg)
 
 
-def _verdicts_seen(con: duckdb.DuckDBPyConnection, version: versions.Version, ctx: data.Context) -> Counter:
+def _verdicts_seen(con: duckdb.DuckDBPyConnection, version: versions.Version, present: list[str], words: dict) -> Counter:
     """Claims per verdict of the version (as the pages will count them), from SQL."""
-    if "claims" not in ctx.present:
+    if "claims" not in present:
         return Counter()
     seen: Counter = Counter()
     for verdict, n in con.execute(f"SELECT verdict, count(*) FROM {versions.relation_at('claims', version.snapshot_id)} "
                                   "GROUP BY ALL").fetchall():
-        seen[explain.style(verdict, ctx.words).verdict] += n
+        seen[explain.style(verdict, words).verdict] += n
     return seen
 
 
+def reuse_plan(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versions.Version, publisher: export.Publisher,
+               seen: Counter | None = None) -> reuse.Reuse:
+    """The article pages of the previous version's report that `version`'s report takes over
+    (the export's ClaimReviews follow the same plan)."""
+    words = explain.wording()
+    if seen is None:
+        seen = _verdicts_seen(con, version, versions.tables_at(con, version.snapshot_id), words)
+    legend = data.Report({}, [], [], [], None, publisher, words, _counts=seen).verdict_order()
+    return reuse.plan(con, warehouse, version, reuse.page_key(con, version, publisher, legend, code_hash()))
+
+
 def write_pages(con: duckdb.DuckDBPyConnection, version: versions.Version, publisher: export.Publisher,
-                check_rows: dict | None, write) -> None:
+                check_rows: dict | None, write, link=None, warehouse: Path | None = None) -> dict:
     """Render every page of the report, passing (relative path, HTML) to `write`: article pages as
     the published rows stream by (each slimmed once written), then the overview, the lists, the
-    diff and the source pages."""
+    diff and the source pages. With `warehouse` and `link`, an article page the previous version's
+    report has and that would read the same (reuse.py) is passed to `link` (relative path, the
+    earlier file) instead of being rendered. Returns the manifest: the key and, per article, its
+    page's file and the version it was written for."""
     ctx = data.context(con, version, publisher=publisher)
     earlier = [v for v in versions.versions(con) if v.version < version.version]
     previous = versions.version_row(con, earlier[-1].version) if earlier else None
+    seen = _verdicts_seen(con, version, ctx.present, ctx.words)
+    plan = reuse_plan(con, warehouse, version, publisher, seen) if warehouse is not None and link is not None \
+        else reuse.Reuse(None)
     # What an article page shows of the whole report: the verdicts seen (legend, styles), the
     # previous version (navigation), the sources' and figures' pages.
     frame = data.Report(ctx.vrow, [], list(ctx.source_pages.values()), [],
-                        data.DiffView(previous, [], [], [], [], False, []), publisher, ctx.words,
-                        _counts=_verdicts_seen(con, version, ctx))
+                        data.DiffView(previous, [], [], [], [], False, []), publisher, ctx.words, _counts=seen)
     env = environment()
     common = _common(frame)
     article = env.get_template("article.html")
-    pages = []
-    for page in data.iter_pages(con, version, ctx=ctx):
+    pages, listed = [], {}
+    for page in data.iter_pages(con, version, ctx=ctx, reuse=plan, light=True):
+        article_id = page.article["article_id"]
+        if page.reused:
+            link(page.file, plan.folder / page.file)
+            listed[article_id] = plan.pages[article_id]
+            pages.append(page)
+            continue
         write(page.file, article.render(common, root="../", page=page))
+        listed[article_id] = (page.file, version.version)
         pages.append(data.slim(page))
     model = data.assemble(con, version, ctx, pages, check_rows)
-    for rel, html in render(model, articles=False):
+    chart_cache = charts.Cache(plan.folder)  # the same code drew the previous report's charts when its pages are taken over
+    for rel, html in render(model, articles=False, env=env, chart_cache=chart_cache):
         write(rel, html)
+    write(charts.Cache.FILE, chart_cache.dumps())
+    return {"key": plan.key, "pages": listed}
 
 
 def load_check_rows(folder: Path) -> dict | None:
@@ -212,7 +241,13 @@ def write_report(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versi
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(html, encoding="utf-8")
 
-    write_pages(con, version, publisher, check_rows, write)
+    def link(rel: str, earlier: Path) -> None:
+        path = staging / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        export.link_or_copy(earlier, path)
+
+    manifest = write_pages(con, version, publisher, check_rows, write, link, warehouse)
+    reuse.write_manifest(staging, manifest["key"], manifest["pages"])
     if check_rows:
         (staging / CHECK_ROWS).write_text(json.dumps(check_rows, indent=1, default=str), encoding="utf-8")
     (staging / STAMP).write_text(stamp)

@@ -2,8 +2,12 @@
 file:// and in any browser; text stays text (searchable, selectable, scalable)."""
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import re
+from importlib import metadata
+from pathlib import Path
 
 from factledger.report import explain
 
@@ -26,15 +30,50 @@ def _pyplot():
 MAX_ROWS = 15
 
 
-def stacked_bars(title: str, rows: list[tuple[str, dict[str, int]]], styles: list[explain.VerdictStyle], salt: str) -> str:
+class Cache:
+    """Charts an earlier report drew (in its folder's FILE), by what they show, and the charts this
+    report draws or takes from it: a chart whose rows, styles and salt are unchanged is not drawn
+    again (nor matplotlib imported). Only for a report of the same code (the caller's concern)."""
+
+    FILE = ".charts.json"
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.earlier: dict[str, str] = {}
+        if folder is not None:
+            try:
+                self.earlier = json.loads((Path(folder) / self.FILE).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self.earlier = {}
+        self.drawn: dict[str, str] = {}
+
+    def dumps(self) -> str:
+        return json.dumps(self.drawn, sort_keys=True)
+
+
+def _key(title: str, rows: list, styles: list[explain.VerdictStyle], salt: str) -> str:
+    payload = [title, rows, [(s.verdict, s.colour, s.marker, s.label) for s in styles], salt, metadata.version("matplotlib")]
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def stacked_bars(title: str, rows: list[tuple[str, dict[str, int]]], styles: list[explain.VerdictStyle], salt: str,
+                 cache: Cache | None = None) -> str:
     """A horizontal stacked bar per row (label, {verdict: count}), one colour and hatch per verdict,
-    as an inline <svg> string. More than MAX_ROWS rows: the rest are summed into one."""
+    as an inline <svg> string. More than MAX_ROWS rows: the rest are summed into one. `cache`: the
+    same chart drawn before is taken from it."""
     if len(rows) > MAX_ROWS:
         rest: dict[str, int] = {}
         for _, counts in rows[MAX_ROWS - 1:]:
             for k, v in counts.items():
                 rest[k] = rest.get(k, 0) + v
         rows = rows[: MAX_ROWS - 1] + [(f"{len(rows) - MAX_ROWS + 1} others", rest)]
+    if cache is None:
+        return _draw(title, rows, styles, salt)
+    key = _key(title, rows, styles, salt)
+    svg = cache.drawn[key] = cache.earlier.get(key) or cache.drawn.get(key) or _draw(title, rows, styles, salt)
+    return svg
+
+
+def _draw(title: str, rows: list[tuple[str, dict[str, int]]], styles: list[explain.VerdictStyle], salt: str) -> str:
     used = [s for s in styles if any(c.get(s.verdict) for _, c in rows)]
     labels = [_short(label) for label, _ in rows][::-1]
     counts = [c for _, c in rows][::-1]

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 import duckdb
 
 from factledger import diff, export, versions
+from factledger.catalog import quote
 from factledger.report import explain
+from factledger.report import reuse as page_reuse
 
 
 def rows(con: duckdb.DuckDBPyConnection, name: str, snapshot_id: int, present: list[str], order: str = "") -> list[dict]:
@@ -91,6 +93,7 @@ class ArticlePage:
     sources: list[dict]
 
     headline_text: str | None = None  # set when the page is slimmed (its body is gone)
+    reused: bool = False  # taken over from an earlier version's report (see reuse.py), not rendered
 
     @property
     def headline(self) -> str:
@@ -370,13 +373,14 @@ def context(con: duckdb.DuckDBPyConnection, version: versions.Version, *, publis
 BATCH_ROWS = 2000
 
 
-def _stream(con: duckdb.DuckDBPyConnection, name: str, snapshot_id: int, present: list[str], order: str, where: str = "TRUE"):
+def _stream(con: duckdb.DuckDBPyConnection, name: str, snapshot_id: int, present: list[str], order: str, where: str = "TRUE",
+            columns: str = "*"):
     """Rows of published table `name` (matching `where`) as dicts, in `order`, a batch at a time (own cursor)."""
     if name not in present:
         return
     cur = con.cursor()
     try:
-        cur.execute(f"SELECT * FROM {versions.relation_at(name, snapshot_id)} WHERE {where} ORDER BY {order}")
+        cur.execute(f"SELECT {columns} FROM {versions.relation_at(name, snapshot_id)} WHERE {where} ORDER BY {order}")
         names = [d[0] for d in cur.description]
         while batch := cur.fetchmany(BATCH_ROWS):
             for r in batch:
@@ -406,25 +410,73 @@ class _ByArticle:
 REVIEWABLE = "url IS NOT NULL AND published IS NOT NULL"
 
 
+def any_reviewable(con: duckdb.DuckDBPyConnection, version: versions.Version) -> bool:
+    """Whether any article of the version may carry a ClaimReview (else there is no review to build)."""
+    if "articles" not in versions.tables_at(con, version.snapshot_id):
+        return False
+    return con.execute(f"SELECT count(*) > 0 FROM (SELECT 1 FROM {versions.relation_at('articles', version.snapshot_id)} "
+                       f"WHERE {REVIEWABLE} LIMIT 1)").fetchone()[0]
+
+
+def page_files(con: duckdb.DuckDBPyConnection, snapshot_id: int, present: list[str]) -> dict[str, str]:
+    """article_id -> its page's file: every article takes its name, in article_id order."""
+    if "articles" not in present:
+        return {}
+    taken: set[str] = set()
+    return {a: f"articles/{slug(a, taken)}.html" for a, in con.execute(
+        f"SELECT article_id FROM {versions.relation_at('articles', snapshot_id)} ORDER BY article_id").fetchall()}
+
+
+# Where iter_pages keeps the ids of the articles whose pages are taken over from an earlier report
+# (a table of the in-memory database, so the cursors reading the published rows see it too).
+REUSED_TABLE = "memory.main.report_reused_articles"
+
+
 def iter_pages(con: duckdb.DuckDBPyConnection, version: versions.Version, *, publisher: export.Publisher | None = None,
-               created_at: str | None = None, ctx: Context | None = None, reviewable_only: bool = False):
+               created_at: str | None = None, ctx: Context | None = None, reviewable_only: bool = False,
+               reuse: page_reuse.Reuse | None = None, light: bool = False):
     """Every article's page model, in article_id order, built as the published rows stream by
     (a batch at a time: the corpus is never held). Each page's claims are added to the
     citations of the figures they were matched to (`ctx.figure_views`). `reviewable_only`: only
-    the pages of articles that may carry a ClaimReview (for the JSON-LD export)."""
+    the pages of articles that may carry a ClaimReview (for the JSON-LD export).
+
+    `reuse`: pages an earlier version's report wrote that this one takes over. With `light`, those
+    are built already slimmed, from the few columns the other pages need, and marked `reused`
+    (their text, findings and sentences are not read); either way, their ClaimReviews carry the
+    version they were written for."""
     ctx = ctx or context(con, version, publisher=publisher, created_at=created_at)
     snap, present, words, sources, publisher = version.snapshot_id, ctx.present, ctx.words, ctx.sources, ctx.publisher
+    files = page_files(con, snap, present)
+    reuse = reuse or page_reuse.Reuse(None)
+    taken_over = {a for a, f in files.items() if reuse.reusable(a, f)}
+    review_at = page_reuse.review_versions(con, reuse) if taken_over else {}
     only = f"article_id IN (SELECT article_id FROM {versions.relation_at('articles', snap)} WHERE {REVIEWABLE})" \
         if reviewable_only and "articles" in present else "TRUE"
+    light_claims = _ByArticle(iter(()))
+    if light and taken_over:
+        con.execute(f"CREATE OR REPLACE TABLE {REUSED_TABLE} AS SELECT unnest(?::VARCHAR[]) AS article_id", [sorted(taken_over)])
+        slim_columns = [c for c in versions.columns_at(con, versions.relation_at("claims", snap))
+                        if c in SLIM_CLAIM or c in ctx.dim_cols] if "claims" in present else []
+        light_claims = _ByArticle(_stream(con, "claims", snap, present, "article_id, start",
+                                          f"article_id IN (SELECT article_id FROM {REUSED_TABLE})",
+                                          ", ".join(quote(c) for c in slim_columns)))
+        only = f"({only}) AND article_id NOT IN (SELECT article_id FROM {REUSED_TABLE})"
     claims = _ByArticle(_stream(con, "claims", snap, present, "article_id, start", only))
     dates = _ByArticle(_stream(con, "date_findings", snap, present, "article_id, start", only))
     names = _ByArticle(_stream(con, "name_findings", snap, present, "article_id, start", only))
-    taken: set[str] = set()
     looks: dict[str | None, explain.VerdictStyle] = {}  # one style object per verdict, shared by its claims
+
+    def look_of(verdict):
+        return looks.get(verdict) or looks.setdefault(verdict, explain.style(verdict, words))
+
     for a in _stream(con, "articles", snap, present, "article_id"):
-        file = f"articles/{slug(a['article_id'], taken)}.html"  # every article takes its name, in order
+        file = files[a["article_id"]]
         if reviewable_only and not (a.get("url") is not None and a.get("published") is not None):
             continue
+        if light and a["article_id"] in taken_over:
+            yield _light_page(a, file, light_claims.take(a["article_id"]), ctx, look_of)
+            continue
+        version_of_reviews, reviews_dated = review_at.get(a["article_id"], (int(ctx.vrow["version"]), ctx.created_at))
         body = a.get("body") or ""
         views: list[ClaimView] = []
         for i, c in enumerate(claims.take(a["article_id"]), 1):
@@ -439,12 +491,11 @@ def iter_pages(con: duckdb.DuckDBPyConnection, version: versions.Version, *, pub
                 same_period = [f for f in candidates if figure is not None and f.get("period_start") == figure.get("period_start")
                                and f.get("period_end") == figure.get("period_end")]
                 right = (same_period or candidates or [None])[0]
-            look = looks.get(c.get("verdict")) or looks.setdefault(c.get("verdict"), explain.style(c.get("verdict"), words))
-            view = ClaimView(c, look, figure, source, explain.explain_claim(c, figure, source, right, words),
+            view = ClaimView(c, look_of(c.get("verdict")), figure, source, explain.explain_claim(c, figure, source, right, words),
                              explain.cell_text(figure, words) if figure else "", f"claim-{i}", i)
-            review_url = publisher.review_url(int(ctx.vrow["version"]), file, view.anchor)
+            review_url = publisher.review_url(version_of_reviews, file, view.anchor)
             view.unrated = export.unrated_reason(c, a)
-            view.review = export.claim_review(c, a, review_url, publisher, ctx.created_at, view.sentence)
+            view.review = export.claim_review(c, a, review_url, publisher, reviews_dated, view.sentence)
             views.append(view)
         findings: list[FindingView] = []
         default_source = _source_of({}, None, a, sources)
@@ -465,10 +516,29 @@ def iter_pages(con: duckdb.DuckDBPyConnection, version: versions.Version, *, pub
         spans += [(int(f.row["start"]), int(f.row["end"]), f) for f in findings if f.kind == "date"]
         cited = [sources[s.strip()] for s in (a.get("cites") or "").split(",") if s.strip() in sources]
         page = ArticlePage(a, file, views, findings, _segments(body, spans), [v.review for v in views if v.review], cited)
-        for v in views:
-            if v.figure is not None and v.figure["figure_id"] in ctx.figure_views:
-                ctx.figure_views[v.figure["figure_id"]].citations.append((page, v))
+        _cite(page, ctx)
         yield page
+
+
+def _cite(page: ArticlePage, ctx: Context) -> None:
+    """Add the page's claims to the citations of the figures they were matched to."""
+    for v in page.claims:
+        if v.figure is not None and v.figure["figure_id"] in ctx.figure_views:
+            ctx.figure_views[v.figure["figure_id"]].citations.append((page, v))
+
+
+def _light_page(article: dict, file: str, claims: list[dict], ctx: Context, look_of) -> ArticlePage:
+    """The slimmed page of an article whose page is taken over from an earlier report: what the
+    overview, the lists and the source pages show of it (no sentence, text or finding)."""
+    views = []
+    for i, c in enumerate(claims, 1):
+        add_dims(c, ctx.dim_cols)
+        figure = ctx.fig_by_id.get(c.get("figure_id")) if c.get("figure_id") else None
+        views.append(ClaimView(c, look_of(c.get("verdict")), figure, None, "", "", f"claim-{i}", i))
+    page = slim(ArticlePage(article, file, views, [], [], [], []))
+    page.reused = True
+    _cite(page, ctx)
+    return page
 
 
 def slim(page: ArticlePage) -> ArticlePage:
