@@ -15,6 +15,7 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -42,8 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_migrate(args: argparse.Namespace) -> int:
-    source_catalog = args.source or f"sqlite:{lake.catalog_path(paths.warehouse_dir(args.warehouse))}"
-    report = migrate(source_catalog, args.to, args.data_path, log=lambda m: print(m, file=sys.stderr, flush=True))
+    warehouse = paths.warehouse_dir(args.warehouse)
+    source_catalog = args.source or f"sqlite:{lake.catalog_path(warehouse)}"
+    source_data = None if args.source else str(lake.data_path(warehouse))
+    report = migrate(source_catalog, args.to, args.data_path, log=lambda m: print(m, file=sys.stderr, flush=True),
+                     source_data_path=source_data)
     print(report.summary())
     return 0 if report.verified else 1
 
@@ -83,7 +87,10 @@ class Report:
 
 
 def migrate(source_catalog: str, target_catalog: str, target_data_path: str | None = None,
-            log=lambda message: None) -> Report:
+            log=lambda message: None, source_data_path: str | None = None) -> Report:
+    """Copy the lake of `source_catalog` (its data under `source_data_path` if given, as for a
+    warehouse folder, which may have been moved or copied since its catalog recorded a data path;
+    else under the recorded path) to `target_catalog` and `target_data_path`, and verify it."""
     started = time.monotonic()
     source_catalog = lake._catalog(source_catalog)
     if not source_catalog.startswith("sqlite:"):
@@ -91,8 +98,10 @@ def migrate(source_catalog: str, target_catalog: str, target_data_path: str | No
     source_file = Path(source_catalog.split(":", 1)[1])
     if not source_file.exists():
         raise FileNotFoundError(f"no lake at {source_file}: nothing to migrate")
-    recorded = _recorded_data_path(source_file)
-    source = lake.resolve(catalog=source_catalog, data_path_=recorded)
+    if source_data_path:  # a warehouse's own lake: its data folder, wherever the catalog says it was
+        source = replace(lake.resolve(catalog=source_catalog, data_path_=source_data_path), in_warehouse=True)
+    else:
+        source = lake.resolve(catalog=source_catalog, data_path_=_recorded_data_path(source_file))
     chosen = target_data_path or os.environ.get(lake.DATA_PATH_ENV) or source.data_path
     target = lake.resolve(catalog=target_catalog, data_path_=chosen)
     if target.catalog == source.catalog:
@@ -148,6 +157,7 @@ def copy_files(source: lake.LakeConfig, target: lake.LakeConfig, log) -> tuple[i
         relative = info.path[len(src_root.rstrip("/")) + 1:]
         destination = dst_root.rstrip("/") + "/" + relative
         try:
+            dst_fs.create_dir(destination.rsplit("/", 1)[0], recursive=True)  # a no-op on object storage
             pafs.copy_files(info.path, destination, source_filesystem=src_fs, destination_filesystem=dst_fs)
         except OSError as err:
             raise lake.LakeConfigError(f"copying data files to {target.data_path} failed: "

@@ -2,12 +2,15 @@
 + S3, answers `versions`, `sql --version N` and `diff` exactly as before."""
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from factledger import lake
 from tests.backends.conftest import backend_env
 from tests.backends.test_lake_on_postgres_s3 import factledger, s3_keys
-from tests.publish.conftest import CHANGED_ARTICLE, change_article, copy_raw
+from tests.conftest import copy_warehouse
+from tests.publish.conftest import CHANGED_ARTICLE, change_article
 
 pytestmark = pytest.mark.slow  # starts PostgreSQL and S3 servers
 
@@ -24,11 +27,12 @@ QUESTIONS = [
 
 
 @pytest.fixture(scope="module")
-def migrated(pg, s3, tmp_path_factory):
+def migrated(pg, s3, tmp_path_factory, published_lake):
+    # Version 1 is the session's local `factledger run` (tests/conftest.py), copied; one edit makes version 2.
     root = tmp_path_factory.mktemp("migrate")
-    raw, warehouse = copy_raw(root / "raw"), root / "warehouse"
+    raw = shutil.copytree(published_lake.raw, root / "raw")
+    warehouse = copy_warehouse(published_lake.warehouse, root / "warehouse")
     local = {lake.CATALOG_ENV: "", lake.DATA_PATH_ENV: ""}
-    assert factledger(local, "run", "--raw", raw, "--warehouse", warehouse)[0] == 0
     change_article(raw)
     assert factledger(local, "run", "--raw", raw, "--warehouse", warehouse)[0] == 0
     before = [factledger(local, *q, "--warehouse", warehouse) for q in QUESTIONS]

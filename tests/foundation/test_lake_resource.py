@@ -51,3 +51,25 @@ def test_the_lake_resource_rolls_back_a_failed_write(tmp_path):
         con.execute("INSERT INTO source_people VALUES ('s', 'A Person', 'sender')")
     with resource.connect() as con:
         assert con.execute("SELECT count(*) FROM source_people").fetchone()[0] == 1
+
+
+def test_a_copied_warehouse_migrates_from_its_own_data(tmp_path):
+    """`factledger lake migrate` reads the warehouse's data folder, not the one its catalog recorded
+    (here gone), and copies it to a local target folder that does not exist yet."""
+    from factledger.cli import main
+
+    original = tmp_path / "original"
+    with lake.connect(original) as con:
+        tables.ensure_tables(con)
+        ingest.sync_sources(con, PROJECT_ROOT / "raw")
+        figures.rebuild_figures(con)
+        n = con.execute("SELECT count(*) FROM figures").fetchone()[0]
+    copy = shutil.copytree(original, tmp_path / "copy")
+    shutil.rmtree(original)
+    target = tmp_path / "target"
+    assert main(["lake", "migrate", "--to", f"sqlite:{tmp_path / 'target.sqlite'}", "--data-path", str(target / "data"),
+                 "--warehouse", str(copy)]) == 0
+    assert any((target / "data").rglob("*.parquet"))
+    migrated = lake.resolve(catalog=f"sqlite:{tmp_path / 'target.sqlite'}", data_path_=str(target / "data"))
+    with lake.connect(migrated, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM figures").fetchone()[0] == n > 0
