@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, replace
 
 from factledger.claims.lexicon import Lexicon
-from factledger.claims.prefilter import Prefiltered, candidates
+from factledger.claims.prefilter import Prefiltered, candidates, shared_scan
 
 MONTHS = {
     "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4, "may": 5,
@@ -266,7 +266,8 @@ def event_words(sentence: str, lexicon: Lexicon) -> list[tuple[str, re.Match]]:
     """Every event word of a sentence, (event, match), per event in the lexicon's order: what
     `events_near` filters for each mention (read once per sentence when it has several)."""
     patterns = {**lexicon.date_events, **{f"reaction:{k}": p for k, p in lexicon.reaction_events.items()}}
-    return [(event, m) for event, pattern in patterns.items() for m in pattern.finditer(sentence)]
+    found = shared_scan(tuple(patterns.values())).matches(sentence)  # (one pass for all of them: the same matches)
+    return [(event, m) for event, matches in zip(patterns, found) for m in matches]
 
 
 def events_near(sentence: str, start: int, end: int, lexicon: Lexicon,
