@@ -9,6 +9,7 @@ prefixed with ' (OWASP); Parquet keeps the raw values. Only http(s) URLs are eve
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -289,29 +290,67 @@ def iter_claim_reviews(con: duckdb.DuckDBPyConnection, version: versions.Version
     """Every ClaimReview of the version, article by article (a batch of articles at a time).
     `reuse` (factledger.report.reuse.Reuse): the article pages the version's report takes over
     from an earlier report, whose reviews keep the version they were written for."""
+    for _, reviews in iter_review_groups(con, version, created_at, publisher, reuse):
+        yield from reviews
+
+
+def iter_review_groups(con: duckdb.DuckDBPyConnection, version: versions.Version, created_at: str,
+                       publisher: Publisher | None = None, reuse=None, earlier: set[str] | None = None):
+    """(article_id, its ClaimReviews) for every article that may carry one, in article_id order.
+    `earlier`: articles whose reviews an earlier export holds as they are (pages `reuse` takes
+    over): for those, None instead of the reviews, which are not built."""
     from factledger.report import data as report_data  # the report and the export read one model
 
     if not report_data.any_reviewable(con, version):
         return
     pages = report_data.iter_pages(con, version, publisher=publisher or Publisher.from_env(), created_at=created_at,
-                                   reviewable_only=True, reuse=reuse)
+                                   reviewable_only=True, reuse=reuse, light=earlier or False)
     for page in pages:
-        yield from page.reviews
+        yield page.article["article_id"], None if page.reused else page.reviews
+
+
+REVIEWS_INDEX = ".claim_reviews.index.json"  # beside claim_reviews.jsonld: article_id -> [offset, length, reviews]
 
 
 def write_claim_reviews(con: duckdb.DuckDBPyConnection, version: versions.Version, tables: list[str], created_at: str,
-                        path: Path, publisher: Publisher | None = None, reuse=None) -> int:
+                        path: Path, publisher: Publisher | None = None, reuse=None, earlier_file: Path | None = None) -> int:
     """Write claim_reviews.jsonld, byte for byte what json.dumps(claim_reviews(...), indent=2)
-    gives, one review at a time; returns how many."""
-    count = 0
-    with open(path, "w", encoding="utf-8") as out:
-        out.write('{\n  "@context": "https://schema.org",\n  "@graph": [')
-        for review in iter_claim_reviews(con, version, created_at, publisher, reuse):
-            text = json.dumps(review, indent=2).replace("\n", "\n    ")
-            out.write(("," if count else "") + "\n    " + text)
-            count += 1
-        out.write("\n  ]\n}\n" if count else "]\n}\n")
+    gives, one review at a time; returns how many. Beside it, REVIEWS_INDEX says where each
+    article's reviews are in it; `earlier_file` (an earlier export's claim_reviews.jsonld with its
+    index): the reviews of the pages `reuse` takes over are copied from it, not built again."""
+    index = _read_index(earlier_file) if earlier_file is not None and reuse is not None else {}
+    written: dict[str, list[int]] = {}
+    count, pos = 0, 0
+    with open(path, "wb") as out, (open(earlier_file, "rb") if index else contextlib.nullcontext()) as earlier:
+        def put(data: bytes) -> None:
+            nonlocal pos
+            out.write(data)
+            pos += len(data)
+
+        put(b'{\n  "@context": "https://schema.org",\n  "@graph": [')
+        for article_id, reviews in iter_review_groups(con, version, created_at, publisher, reuse, set(index)):
+            if reviews is None:
+                offset, length, n = index[article_id]
+                earlier.seek(offset)
+                fragment = earlier.read(length)
+            else:
+                fragment = ",".join("\n    " + json.dumps(r, indent=2).replace("\n", "\n    ") for r in reviews).encode()
+                n = len(reviews)
+            if fragment and count:
+                put(b",")
+            written[article_id] = [pos, len(fragment), n]
+            put(fragment)
+            count += n
+        put(b"\n  ]\n}\n" if count else b"]\n}\n")
+    path.with_name(REVIEWS_INDEX).write_text(json.dumps(written), encoding="utf-8")
     return count
+
+
+def _read_index(jsonld: Path) -> dict[str, list[int]]:
+    try:
+        return json.loads(jsonld.with_name(REVIEWS_INDEX).read_text(encoding="utf-8")) if jsonld.is_file() else {}
+    except (OSError, ValueError):
+        return {}
 
 
 def table_unchanged(con: duckdb.DuckDBPyConnection, name: str, old_snapshot: int, new_snapshot: int) -> bool:
@@ -374,7 +413,8 @@ def export_version(con: duckdb.DuckDBPyConnection, warehouse: Path, version: ver
 
     publisher = Publisher.from_env()
     plan = build.reuse_plan(con, warehouse, version, publisher) if report_data.any_reviewable(con, version) else None
-    write_claim_reviews(con, version, tables, created_at, staging / "claim_reviews.jsonld", publisher, plan)
+    earlier = plan.folder.parent / "claim_reviews.jsonld" if plan is not None and plan.folder is not None else None
+    write_claim_reviews(con, version, tables, created_at, staging / "claim_reviews.jsonld", publisher, plan, earlier)
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     return target

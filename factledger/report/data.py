@@ -434,7 +434,7 @@ REUSED_TABLE = "memory.main.report_reused_articles"
 
 def iter_pages(con: duckdb.DuckDBPyConnection, version: versions.Version, *, publisher: export.Publisher | None = None,
                created_at: str | None = None, ctx: Context | None = None, reviewable_only: bool = False,
-               reuse: page_reuse.Reuse | None = None, light: bool = False):
+               reuse: page_reuse.Reuse | None = None, light: bool | set[str] = False):
     """Every article's page model, in article_id order, built as the published rows stream by
     (a batch at a time: the corpus is never held). Each page's claims are added to the
     citations of the figures they were matched to (`ctx.figure_views`). `reviewable_only`: only
@@ -442,14 +442,17 @@ def iter_pages(con: duckdb.DuckDBPyConnection, version: versions.Version, *, pub
 
     `reuse`: pages an earlier version's report wrote that this one takes over. With `light`, those
     are built already slimmed, from the few columns the other pages need, and marked `reused`
-    (their text, findings and sentences are not read); either way, their ClaimReviews carry the
-    version they were written for."""
+    (their text, findings and sentences are not read); `light` a set: only those of these
+    articles. Either way, their ClaimReviews carry the version they were written for."""
     ctx = ctx or context(con, version, publisher=publisher, created_at=created_at)
     snap, present, words, sources, publisher = version.snapshot_id, ctx.present, ctx.words, ctx.sources, ctx.publisher
     files = page_files(con, snap, present)
     reuse = reuse or page_reuse.Reuse(None)
     taken_over = {a for a, f in files.items() if reuse.reusable(a, f)}
     review_at = page_reuse.review_versions(con, reuse) if taken_over else {}
+    if light is not True:
+        taken_over &= light or set()
+        light = bool(taken_over)
     only = f"article_id IN (SELECT article_id FROM {versions.relation_at('articles', snap)} WHERE {REVIEWABLE})" \
         if reviewable_only and "articles" in present else "TRUE"
     light_claims = _ByArticle(iter(()))

@@ -78,11 +78,34 @@ def test_claim_reviews_file_is_byte_for_byte_the_json_of_the_whole_graph(tmp_pat
                 "itemReviewed": {"text": "line\nbreak \u2028 \"quoted\" é"}},
                {"@type": "ClaimReview", "empty": [], "nested": {"list": [1, 2.5, None, True]}}]
     for n in range(len(samples) + 1):
-        monkeypatch.setattr(export, "iter_claim_reviews", lambda *a, n=n, **k: iter(samples[:n]))
+        monkeypatch.setattr(export, "iter_review_groups", lambda *a, n=n, **k: iter([("a", samples[:n])]))
         path = tmp_path / f"{n}.jsonld"
         assert export.write_claim_reviews(None, None, [], "2026-12-01T00:00:00Z", path) == n
         whole = {"@context": "https://schema.org", "@graph": samples[:n]}
         assert path.read_text(encoding="utf-8") == json.dumps(whole, indent=2) + "\n"
+
+
+def test_claim_reviews_of_articles_taken_over_are_copied_from_the_earlier_file(tmp_path, monkeypatch):
+    import json
+
+    from factledger import export
+
+    review = lambda i: {"@type": "ClaimReview", "url": f"https://r.example/v1/a.html#claim-{i}", "text": "é \u2028"}  # noqa: E731
+    groups = [("a", [review(1), review(2)]), ("b", []), ("c", [review(3)]), ("d", [review(4)])]
+    monkeypatch.setattr(export, "iter_review_groups", lambda *a, **k: iter(groups))
+    earlier = tmp_path / "v1" / "claim_reviews.jsonld"
+    earlier.parent.mkdir()
+    assert export.write_claim_reviews(None, None, [], "", earlier) == 4
+    assert set(json.loads((tmp_path / "v1" / export.REVIEWS_INDEX).read_text())) == {"a", "b", "c", "d"}
+    # The next version: b and c taken over (their reviews not built: None), a dropped, e new.
+    now = [("b", None), ("c", None), ("d", [review(5)]), ("e", [review(6)])]
+    seen = {}
+    monkeypatch.setattr(export, "iter_review_groups", lambda *a, **k: (seen.setdefault("earlier", a[-1]), iter(now))[1])
+    later = tmp_path / "v2.jsonld"
+    assert export.write_claim_reviews(None, None, [], "", later, reuse=object(), earlier_file=earlier) == 3
+    assert seen["earlier"] == {"a", "b", "c", "d"}
+    whole = {"@context": "https://schema.org", "@graph": [review(3), review(5), review(6)]}
+    assert later.read_text(encoding="utf-8") == json.dumps(whole, indent=2) + "\n"
 
 
 def test_table_diff_counts_stay_complete_when_rows_are_limited():
