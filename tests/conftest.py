@@ -57,8 +57,13 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """`-n 2`: whole files to a worker (module-scoped lakes are built once), whole SHARED_FOLDERS."""
+    """`-n 2`: whole files to a worker (module-scoped lakes are built once), whole SHARED_FOLDERS,
+    handed out in LONGEST_FIRST's order (the workers' collection order)."""
     from xdist.scheduler import LoadScopeScheduling
+
+    # pytest-xdist reorders scopes by their number of tests unless told not to: the long ones
+    # (few tests each: servers, the daemon) would start last and run alone at the end.
+    config.option.loadscopereorder = False
 
     class FolderScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:

@@ -489,7 +489,8 @@ def test_a_closed_pipe_ends_the_cli_quietly(warehouse: Path):
     import sys
 
     cli_path = Path(sys.executable).parent / "factledger"
-    reader = subprocess.Popen([str(cli_path), "sql", "--warehouse", str(warehouse), "SELECT * FROM range(200000)"],
+    # 30,000 rows: about 180 KB of output, more than a pipe holds (64 KB), so writes follow the close.
+    reader = subprocess.Popen([str(cli_path), "sql", "--warehouse", str(warehouse), "SELECT * FROM range(30000)"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     reader.stdout.readline()
     reader.stdout.close()  # what head does after its line
