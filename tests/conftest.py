@@ -33,10 +33,11 @@ SLOW_FOLDERS = ("backends", "report/test_browser.py", "publish/test_versions.py"
 SHARED_FOLDERS = ("publish", "report")
 
 
-# The longest files and folders (minutes on 2 cores), started first on the pytest-xdist workers so
-# that no long one is left to run alone at the end.
-LONGEST_FIRST = ("backends/test_lake_on_postgres_s3.py", "publish", "backends/test_celery.py", "hostile/test_matrix.py",
-                 "orchestration/test_e2e_daemon.py", "report", "backends/test_migrate.py")
+# The longest files and folders, longest first (`pytest -n 2 --durations=0`, summed per file), handed
+# out first to the pytest-xdist workers so that no long one is left to run alone at the end.
+LONGEST_FIRST = ("hostile/test_matrix.py", "publish", "backends/test_lake_on_postgres_s3.py", "report",
+                 "backends/test_celery.py", "orchestration/test_e2e_daemon.py", "backends/test_migrate.py",
+                 "foundation/test_definitions.py", "foundation/test_pipeline.py")
 
 
 def _in(rel: str, folder: str) -> bool:
