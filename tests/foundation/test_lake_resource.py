@@ -8,13 +8,18 @@ from factledger.paths import PROJECT_ROOT
 from tests.conftest import build_lake
 
 
-def test_a_moved_warehouse_reads_and_writes_in_its_new_place(tmp_path):
-    before = tmp_path / "before"
-    with lake.connect(before) as con:
+def _figures_lake(warehouse) -> int:
+    """A lake of raw/'s sources and their figures at `warehouse`: its number of figures."""
+    with lake.connect(warehouse) as con:
         tables.ensure_tables(con)
         ingest.sync_sources(con, PROJECT_ROOT / "raw")
         figures.rebuild_figures(con)
-        n = con.execute("SELECT count(*) FROM figures").fetchone()[0]
+        return con.execute("SELECT count(*) FROM figures").fetchone()[0]
+
+
+def test_a_moved_warehouse_reads_and_writes_in_its_new_place(tmp_path):
+    before = tmp_path / "before"
+    n = _figures_lake(before)
     after = tmp_path / "moved" / "elsewhere"
     after.parent.mkdir()
     shutil.move(before, after)
@@ -59,11 +64,7 @@ def test_a_copied_warehouse_migrates_from_its_own_data(tmp_path):
     from factledger.cli import main
 
     original = tmp_path / "original"
-    with lake.connect(original) as con:
-        tables.ensure_tables(con)
-        ingest.sync_sources(con, PROJECT_ROOT / "raw")
-        figures.rebuild_figures(con)
-        n = con.execute("SELECT count(*) FROM figures").fetchone()[0]
+    n = _figures_lake(original)
     copy = shutil.copytree(original, tmp_path / "copy")
     shutil.rmtree(original)
     target = tmp_path / "target"
