@@ -26,7 +26,7 @@ def _log_rejections(context, rejections) -> None:
 )
 def articles(context: dg.AssetExecutionContext, raw: RawFilesResource, lake: LakeResource) -> dg.MaterializeResult:
     with lake.transaction() as con:
-        sync = ingest.sync_articles(con, raw.root)
+        sync = ingest.sync_articles(con, raw.root, progress=context.log.info)
         present = row_count(con, Articles, "retired_at IS NULL")
         total = row_count(con, Articles)
     _log_rejections(context, sync.rejections)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from factledger.articles import (
     parse_article,
     sha256_hex,
 )
+from factledger.progress import Progress
 from factledger.rawfiles import refusal as _refusal
 from factledger.rejections import Rejection
 from factledger.sources import ParsedSource, parse_source_folder
@@ -102,9 +104,11 @@ def _read_limited(path: Path) -> bytes | str:
     return data
 
 
-def sync_articles(con: duckdb.DuckDBPyConnection, raw_root: Path, now: dt.datetime | None = None) -> ArticleSync:
+def sync_articles(con: duckdb.DuckDBPyConnection, raw_root: Path, now: dt.datetime | None = None,
+                  progress: Callable[[str], None] | None = None) -> ArticleSync:
     """Make `articles` match raw/articles/: parse only new or changed files (by SHA-256 of the
     bytes), retire rows whose file is gone, and record refused files in `rejected_inputs`.
+    `progress` gets a line with the rate and the time left every few seconds of a long pass.
 
     A file that is refused (link leaving raw/, too big, an id clash, unparsable) keeps its id's
     last good row, if any: one bad file never changes what was published for its id."""
@@ -113,7 +117,8 @@ def sync_articles(con: duckdb.DuckDBPyConnection, raw_root: Path, now: dt.dateti
     listing = []
     readable: dict[str, Path] = {}  # path relative to raw -> file; bytes are hashed and let go, never held
     by_id: dict[str, list[str]] = {}
-    for rel, path, refusal in scan_articles(raw_root):
+    found = scan_articles(raw_root)
+    for rel, path, refusal in Progress("articles: hashing", len(found), progress, unit="files").over(found):
         if refusal is not None and path.is_dir():  # a linked folder: reported, holds no id
             result.rejections.append(Rejection("articles", rel, None, refusal))
             continue
@@ -154,7 +159,7 @@ def sync_articles(con: duckdb.DuckDBPyConnection, raw_root: Path, now: dt.dateti
     # the first parses each file to learn its id and body hash (duplicates are judged on all of
     # them together), the second parses the accepted ones again a batch at a time and writes them.
     incoming: list[dict] = []
-    for rel in to_parse:
+    for rel in Progress("articles: parsing", len(to_parse), progress, unit="new or changed files").over(to_parse):
         outcome = _parse(readable[rel], rel)
         if isinstance(outcome, Rejection):
             result.rejections.append(outcome)
@@ -162,11 +167,13 @@ def sync_articles(con: duckdb.DuckDBPyConnection, raw_root: Path, now: dt.dateti
             incoming.append({"article_id": outcome.article_id, "source_path": rel, "body_sha256": outcome.body_sha256})
     refused = _duplicate_bodies(con, incoming, result)
     accepted = [entry["source_path"] for entry in incoming if entry["source_path"] not in refused]
+    writing = Progress("articles: writing", len(accepted), progress, unit="articles")
     for start in range(0, len(accepted), INGEST_BATCH):
         batch = []
         for rel in accepted[start:start + INGEST_BATCH]:
             outcome = _parse(readable[rel], rel)  # read again: a file edited meanwhile is taken as it is now
             (result.rejections if isinstance(outcome, Rejection) else batch).append(outcome)
+        writing.advance(len(accepted[start:start + INGEST_BATCH]))
         if not batch:
             continue
         ids = [a.article_id for a in batch]
@@ -176,6 +183,7 @@ def sync_articles(con: duckdb.DuckDBPyConnection, raw_root: Path, now: dt.dateti
         insert_rows(con, Articles, [{**a.__dict__, "ingested_at": now} for a in batch])
         result.added += [i for i in ids if i not in existing]
         result.replaced += [i for i in ids if i in existing]
+    writing.finish()
     if gone:
         con.execute("UPDATE articles SET retired_at = ? WHERE list_contains(?, article_id)", [now, gone])
         result.retired = gone
