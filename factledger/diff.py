@@ -75,8 +75,14 @@ def table_diff_sql(con: duckdb.DuckDBPyConnection, name: str, old_snapshot: int 
     available = [c for c in columns_at(con, new or old) if old_columns is None or c in old_columns]
     model = model_for(name)
     if only is not None and model is not None and old and new:
-        match = " AND ".join(f"k.{quote(c)} IS NOT DISTINCT FROM r.{quote(c)}" for c in row_key(model, table))
-        old, new = (f"(SELECT * FROM (SELECT * FROM {rel}) r WHERE EXISTS (SELECT 1 FROM {only} k WHERE {match}))" for rel in (old, new))
+        key = row_key(model, table)
+        match = " AND ".join(f"k.{quote(c)} IS NOT DISTINCT FROM r.{quote(c)}" for c in key)
+        # A required first key column also filters with IN, which DuckDB pushes into the scan
+        # (the EXISTS alone reads every row of the table).
+        first = key[0] if key and key[0] in model.columns() and not model.columns()[key[0]].nullable else None
+        scan = f" WHERE {quote(first)} IN (SELECT {quote(first)} FROM {only})" if first else ""
+        old, new = (f"(SELECT * FROM (SELECT * FROM {rel}{scan}) r WHERE EXISTS (SELECT 1 FROM {only} k WHERE {match}))"
+                    for rel in (old, new))
     if model is not None:
         compared = [c for c in compared_columns(model, table) if c in available]
         key = [k for k in row_key(model, table) if k in available]

@@ -534,12 +534,16 @@ def _light_page(article: dict, file: str, claims: list[dict], ctx: Context, look
     """The slimmed page of an article whose page is taken over from an earlier report: what the
     overview, the lists and the source pages show of it (no sentence, text or finding)."""
     views = []
-    for i, c in enumerate(claims, 1):
-        add_dims(c, ctx.dim_cols)
-        figure = ctx.fig_by_id.get(c.get("figure_id")) if c.get("figure_id") else None
-        views.append(ClaimView(c, look_of(c.get("verdict")), figure, None, "", "", f"claim-{i}", i))
-    page = slim(ArticlePage(article, file, views, [], [], [], []))
-    page.reused = True
+    figures = ctx.fig_by_id
+    for i, c in enumerate(claims, 1):  # the rows hold SLIM_CLAIM's columns only (and the dimensions)
+        if ctx.dim_cols:
+            add_dims(c, ctx.dim_cols)
+        figure_id = c.get("figure_id")
+        views.append(ClaimView(c, look_of(c.get("verdict")), figures.get(figure_id) if figure_id else None, None, "", "",
+                               f"claim-{i}", i))
+    page = ArticlePage(article, file, views, [], [], [], [])
+    page.headline_text, page.reused = page.headline, True
+    page.article = {k: v for k, v in article.items() if k != "body"}
     _cite(page, ctx)
     return page
 
