@@ -236,15 +236,20 @@ def write_report(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versi
     staging = target.with_name(target.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
 
-    def write(rel: str, html: str) -> None:
+    folders: set[Path] = set()
+
+    def place(rel: str) -> Path:
         path = staging / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(html, encoding="utf-8")
+        if path.parent not in folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            folders.add(path.parent)
+        return path
+
+    def write(rel: str, html: str) -> None:
+        place(rel).write_text(html, encoding="utf-8")
 
     def link(rel: str, earlier: Path) -> None:
-        path = staging / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        export.link_or_copy(earlier, path)
+        export.link_or_copy(earlier, place(rel))
 
     manifest = write_pages(con, version, publisher, check_rows, write, link, warehouse)
     reuse.write_manifest(staging, manifest["key"], manifest["pages"])
