@@ -6,6 +6,7 @@ same spelling already tied to them earlier in the article. Without evidence it m
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -26,7 +27,9 @@ class NameVariant:
     evidence: str
 
 
+@functools.lru_cache(maxsize=8192)
 def levenshtein(a: str, b: str) -> int:
+    """Edit distance (a pure function of the two words: the same pairs recur from article to article)."""
     previous = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         current = [i]

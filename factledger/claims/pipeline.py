@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -84,7 +85,13 @@ def finish_scope(row: dict) -> None:
 
 def scope_decisions(row: dict) -> dict[str, scope.Decision]:
     """The per-dimension decisions of a stored claim row (the inverse of `finish_scope`)."""
-    return {d: scope.Decision(x["value"], x["cue"], x["basis"]) for d, x in json.loads(row["scope"] or "{}").items()}
+    return dict(_decisions(row["scope"] or "{}"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _decisions(scope_json: str) -> tuple[tuple[str, scope.Decision], ...]:
+    """A row's `scope` JSON read (a pure function of the text; many claims share one)."""
+    return tuple((d, scope.Decision(x["value"], x["cue"], x["basis"])) for d, x in json.loads(scope_json).items())
 
 
 @dataclass
@@ -96,6 +103,7 @@ class _SentenceContext:
     lexicon: Lexicon
     published: dt.date | None
     _event_words: list | None = None
+    _refers_to_source: bool | None = None
 
     def local(self, start: int, end: int) -> tuple[int, int]:
         return start - self.sentence.start, end - self.sentence.start
@@ -105,6 +113,7 @@ class _SentenceContext:
         resolved = dates.resolve(mention, self.published, self.lexicon.fiscal_year_start_month)
         if self._event_words is None:  # once per sentence, whatever its number of mentions
             self._event_words = dates.event_words(self.sentence.text, self.lexicon)
+            self._refers_to_source = bool(self.lexicon.source_refs.search(self.sentence.text))
         events = dates.events_near(self.sentence.text, *self.local(mention.start, mention.end), self.lexicon, self._event_words)
         return {
             "article_id": article_id, "start": start, "end": end, "phrase": self.body[start:end],
@@ -116,7 +125,7 @@ class _SentenceContext:
             "marker": mention.marker,
             "events": ", ".join(dict.fromkeys(e.event for e in events)) or None,
             "event_cues": ", ".join(dict.fromkeys(e.cue for e in events)) or None,
-            "refers_to_source": bool(self.lexicon.source_refs.search(self.sentence.text)),
+            "refers_to_source": self._refers_to_source,
             "dates_claims": dates.is_claim_date(mention, resolved, events),
         }
 

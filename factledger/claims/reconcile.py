@@ -171,6 +171,8 @@ class FigureIndex:
     # ((source_id, measure), required dimension values) -> {id(figure): whether it has them}, for
     # that measure's figures (see `population_members`).
     _population: dict = field(default_factory=dict, compare=False, repr=False)
+    # tuple of source ids -> (their level figures, those figures by value), see `_level_figures`.
+    _levels: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, figures: list[dict], dimensions: list[dict], measures: list[dict]) -> "FigureIndex":
@@ -405,14 +407,28 @@ def _distinctive_figure(claim: ClaimFacts, index: FigureIndex, source_ids: list[
     """The cited source's figure a distinctive, unhedged count equals exactly (a stated one first)."""
     if claim.significant_digits < DISTINCTIVE_DIGITS or claim.qualifier != "none" or claim.kind != "count":
         return None
-    equal = [f for f in _level_figures(index, source_ids) if f.value == claim.value]
+    equal = _levels(index, source_ids)[1].get(claim.value)
     return min(equal, key=lambda f: (source_ids.index(f.source_id), f.derived, f.figure_id)) if equal else None
 
 
 def _level_figures(index: FigureIndex, source_ids: list[str]) -> list[Figure]:
     """The cited sources' cells that are counts (no percentage, no change)."""
-    return [f for (sid, m), figures in index.by_measure.items() if sid in source_ids
-            and index.measure_units.get((sid, m), "count") != "percent" and not _is_change(index, sid, m) for f in figures]
+    return _levels(index, source_ids)[0]
+
+
+def _levels(index: FigureIndex, source_ids: list[str]) -> tuple[list[Figure], dict[float, list[Figure]]]:
+    """`_level_figures` and the same figures by value (each list in the same order), worked out
+    once per set of cited sources (they depend on the index alone)."""
+    key = tuple(source_ids)
+    found = index._levels.get(key)
+    if found is None:
+        figures = [f for (sid, m), figures in index.by_measure.items() if sid in source_ids
+                   and index.measure_units.get((sid, m), "count") != "percent" and not _is_change(index, sid, m) for f in figures]
+        by_value: dict[float, list[Figure]] = {}
+        for f in figures:
+            by_value.setdefault(f.value, []).append(f)
+        found = index._levels[key] = (figures, by_value)
+    return found
 
 
 def _is_change(index: FigureIndex, source_id: str, measure: str) -> bool:

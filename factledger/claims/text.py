@@ -26,7 +26,8 @@ _SAME_LENGTH = {
 _REPLACEMENTS = tuple(_SAME_LENGTH.items())
 assert not set(_SAME_LENGTH.values()) & set(_SAME_LENGTH)
 # Invisible characters that only get in the way of matching: dropped, so offsets need a map.
-_DROPPED = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
+_DROPPED_CHARS = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_DROPPED = re.compile(f"[{_DROPPED_CHARS}]")
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ class Normalised:
 
 
 def normalise(text: str) -> Normalised:
-    dropped = tuple(m.start() for m in _DROPPED.finditer(text))
+    # (`in` tests first: scanning for the set is slower than looking for each of its characters)
+    dropped = tuple(m.start() for m in _DROPPED.finditer(text)) if any(c in text for c in _DROPPED_CHARS) else ()
     kept = _DROPPED.sub("", text) if dropped else text
     return Normalised(_replace_same_length(kept), dropped)
 
@@ -105,7 +107,10 @@ def _ends_with_abbreviation(text: str, dot: int, abbreviations: frozenset[str]) 
     while word_start > 0 and not text[word_start - 1].isspace() and text[word_start - 1] not in "(\"'":
         word_start -= 1
     word = text[word_start:dot + 1]
-    return word in abbreviations or bool(re.fullmatch(r"(?:[A-Z]\.)+", word))
+    return word in abbreviations or bool(_INITIALISM.fullmatch(word))
+
+
+_INITIALISM = re.compile(r"(?:[A-Z]\.)+")
 
 
 def _append(out: list[Sentence], text: str, start: int, end: int) -> None:

@@ -153,3 +153,21 @@ def test_population_members_are_has_values():
         members = index.population_members(("s", "m"), required)
         assert members == {id(f): has_values(f, required) for f in figures}
         assert index.population_members(("s", "m"), required) is members
+
+
+def test_levels_are_the_level_figures_by_value():
+    """reconcile._levels (once per set of cited sources): the cited sources' count cells in index
+    order, and the same cells by value, each list in that order."""
+    from factledger.claims.reconcile import Figure, FigureIndex, _levels
+
+    def fig(i, source, measure, value):
+        return Figure(f"f{i}", source, measure, (), value, "none", False, None, None, None)
+
+    index = FigureIndex(by_measure={("s", "count"): [fig(1, "s", "count", 5.0), fig(2, "s", "count", 7.0), fig(3, "s", "count", 5.0)],
+                                    ("s", "share"): [fig(4, "s", "share", 5.0)], ("t", "count"): [fig(5, "t", "count", 5.0)],
+                                    ("s", "change"): [fig(6, "s", "change", 5.0)]},
+                        measure_units={("s", "share"): "percent"}, changes={("s", "count", "difference"): ["change"]})
+    figures, by_value = _levels(index, ["s"])
+    assert [f.figure_id for f in figures] == ["f1", "f2", "f3"]
+    assert {v: [f.figure_id for f in fs] for v, fs in by_value.items()} == {5.0: ["f1", "f3"], 7.0: ["f2"]}
+    assert _levels(index, ["s"]) is _levels(index, ["s"]) and [f.figure_id for f in _levels(index, ["s", "t"])[0]] == ["f1", "f2", "f3", "f5"]

@@ -124,3 +124,18 @@ def test_scanner_identifies_the_pattern_as_the_retry_does():
     text = "sexual assault, rape offences, not lawfully detained, detained 3 times; assaulted; sex offense"
     assert [(v, m.span()) for v, m in scanner.finditer(text)] == [(v, m.span()) for v, m in retry.finditer(text)]
     assert Scanner.build({"a": ["(x)\\1"]}).identify is None
+
+
+def test_scope_decisions_read_the_scope_json_into_a_new_dict():
+    """pipeline.scope_decisions (the JSON read once per distinct text): the decisions in the JSON's
+    order, in a dict of the caller's own."""
+    import json
+
+    from factledger.claims.pipeline import scope_decisions
+    from factledger.claims.scope import Decision
+
+    row = {"scope": json.dumps({"b": {"value": "x", "cue": "ex", "basis": "after"}, "a": {"value": None, "cue": None, "basis": None}})}
+    first = scope_decisions(row)
+    assert list(first.items()) == [("b", Decision("x", "ex", "after")), ("a", Decision(None))]
+    first["b"] = Decision("y")
+    assert scope_decisions(row)["b"] == Decision("x", "ex", "after") and scope_decisions({"scope": None}) == {}
