@@ -7,6 +7,7 @@ number stops the search. Pure functions over the sentence text; the words are th
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -26,8 +27,16 @@ class Direction:
 
 
 def _word_direction(word: str, lexicon: Lexicon) -> str | None:
-    for direction in (DOWN, UP, EITHER):
-        if lexicon.directions[direction].fullmatch(word):
+    directions = lexicon.directions
+    return word_direction(word, directions[DOWN], directions[UP], directions[EITHER])
+
+
+@functools.lru_cache(maxsize=8192)
+def word_direction(word: str, down: re.Pattern, up: re.Pattern, either: re.Pattern) -> str | None:
+    """The direction one word says (the first of down, up, either whose pattern it is), or None:
+    a pure function of the word and the patterns, cached (the same words recur in every article)."""
+    for direction, pattern in ((DOWN, down), (UP, up), (EITHER, either)):
+        if pattern.fullmatch(word):
             return direction
     return None
 

@@ -196,3 +196,14 @@ def test_one_search_for_the_hedges_before_a_number_is_the_search_per_qualifier(b
         assert hedge.cue is None or hedge.start == start  # (no hedge before; perhaps one after)
     else:
         assert (hedge.qualifier, hedge.cue) == (best[0], best[1].group().strip())
+
+
+def test_word_direction_is_the_first_pattern_the_word_matches():
+    """direction.word_direction (cached per word and patterns): down before up before either."""
+    from factledger.claims import direction
+
+    directions = LEX.directions
+    for word in ["fell", "rose", "changed", "fewer", "more", "the", "declines", "increase"]:
+        expected = next((d for d in ("down", "up", "either") if directions[d].fullmatch(word)), None)
+        assert direction.word_direction(word, directions["down"], directions["up"], directions["either"]) == expected
+        assert direction._word_direction(word, LEX) == expected
