@@ -118,8 +118,16 @@ def diff(con: duckdb.DuckDBPyConnection, old_snapshot: int | None, new_snapshot:
         if limit is None:
             result.append(TableDiff(table.name, con.execute(query).fetchall()))
             continue
-        counts = dict(con.execute(f"SELECT change, count(*) FROM ({query}) GROUP BY change").fetchall())
-        rows = con.execute(f"{query} LIMIT {int(limit)}").fetchall() if limit and counts else []
+        if not limit:
+            counts = dict(con.execute(f"SELECT change, count(*) FROM ({query}) GROUP BY change").fetchall())
+            rows = []
+        else:  # the comparison runs once: its rows are counted and the first fetched from a temp table
+            con.execute(f"CREATE OR REPLACE TEMP TABLE factledger_diff_rows AS {query}")
+            try:
+                counts = dict(con.execute("SELECT change, count(*) FROM temp.main.factledger_diff_rows GROUP BY change").fetchall())
+                rows = con.execute(f"SELECT * FROM temp.main.factledger_diff_rows ORDER BY change, key LIMIT {int(limit)}").fetchall()
+            finally:
+                con.execute("DROP TABLE IF EXISTS temp.main.factledger_diff_rows")
         result.append(TableDiff(table.name, rows, {c: counts[c] for c in CHANGES if c in counts}))
     return result
 
@@ -131,14 +139,16 @@ def feed_keys(con: duckdb.DuckDBPyConnection, name: str, old_snapshot: int, new_
     model = model_for(name)
     if model is None or not same_table(con, name, old_snapshot, new_snapshot):
         return None
-    feed = change_feed(name, old_snapshot, new_snapshot)
+    table = next(t for t in PUBLISHED_TABLES if t.name == name)
+    keys = f"temp.main.{quote('factledger_feed_' + name)}"  # read once: the comparison uses it four times
     try:
-        if not con.execute(f"SELECT count(*) FROM {feed}").fetchone()[0]:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote('factledger_feed_' + name)} AS SELECT DISTINCT "
+                    f"{', '.join(quote(k) for k in row_key(model, table))} FROM {change_feed(name, old_snapshot, new_snapshot)}")
+        if not con.execute(f"SELECT count(*) FROM {keys}").fetchone()[0]:
             return ""
     except duckdb.Error:
         return None
-    table = next(t for t in PUBLISHED_TABLES if t.name == name)
-    return f"(SELECT DISTINCT {', '.join(quote(k) for k in row_key(model, table))} FROM {feed})"
+    return keys
 
 
 def changes_summary(diffs: list[TableDiff]) -> str:
