@@ -257,8 +257,9 @@ class Lexicon:
         return shared, {p: i for i, p in enumerate(shared.patterns)}
 
     def lowered_matches(self, pattern: re.Pattern, lowered_text: str) -> list[re.Match]:
-        """`pattern.finditer(lowered_text)` as a list, for a pattern of `_lowered_scan` (all of them
-        found in one pass over the text, shared by the callers asking about the same text)."""
+        """The matches of `pattern.finditer(lowered_text)`, for a pattern of `_lowered_scan` (all
+        of them found in one pass over the text, shared by the callers asking about the same
+        text): each with its span and text (`prefilter.Found`), no groups."""
         shared, index = self._lowered_scan
         return shared.matches(lowered_text)[index[pattern]]
 

@@ -323,6 +323,33 @@ def combinable(pattern: re.Pattern) -> bool:
     return parsed.getwidth()[0] > 0 and _after_non_word(list(parsed))
 
 
+class Found:
+    """A match found by `SharedScan`'s pass: where it is and its text, read as from a match object
+    (`start`, `end`, `span`, `group()`), without re-running the pattern there for its groups."""
+
+    __slots__ = ("string", "_start", "_end")
+
+    def __init__(self, string: str, start: int, end: int):
+        self.string, self._start, self._end = string, start, end
+
+    def start(self) -> int:
+        return self._start
+
+    def end(self) -> int:
+        return self._end
+
+    def span(self) -> tuple[int, int]:
+        return self._start, self._end
+
+    def group(self, index: int = 0) -> str:
+        if index != 0:
+            raise IndexError("a shared scan's match keeps no groups")
+        return self.string[self._start:self._end]
+
+    def __repr__(self) -> str:
+        return f"<Found span={self.span()} match={self.group()!r}>"
+
+
 class SharedScan:
     """`finditer` of several patterns over one text in one pass, each pattern's matches exactly as
     its own `finditer` gives them.
@@ -332,9 +359,10 @@ class SharedScan:
     that pattern matches there (`(?=(p)|)`). Each pattern's own scan is then replayed in Python: a
     match is taken where the pattern matches and the previous match taken has ended, as `finditer`
     does ("the leftmost match at or after the end of the previous one"; a match at a position does
-    not depend on where the search began). Patterns that can start elsewhere (`combinable`) are
-    scanned on their own. The last text's matches are kept, so callers asking for different
-    patterns of the same text share the pass."""
+    not depend on where the search began); the pattern's group in the pass holds the match's span.
+    Those matches are `Found` (span and text); patterns that can start elsewhere (`combinable`) are
+    scanned on their own and give match objects. The last text's matches are kept, so callers
+    asking for different patterns of the same text share the pass."""
 
     def __init__(self, patterns: tuple[re.Pattern, ...]):
         self.patterns = patterns
@@ -358,21 +386,21 @@ class SharedScan:
             if i not in self.shared:
                 out[i] = list(scan(pattern).finditer(text))
         if self.regex is not None:
-            shared = [(self.patterns[i].match, out[i], group) for i, group in zip(self.shared, self.groups)]
+            shared = [(out[i], group) for i, group in zip(self.shared, self.groups)]
             ends = [0] * len(shared)
-            for k, (match, found, _) in enumerate(shared):
-                m = match(text, 0)
+            for k, i in enumerate(self.shared):
+                m = self.patterns[i].match(text, 0)
                 if m is not None:
-                    found.append(m)
+                    out[i].append(Found(text, 0, m.end()))
                     ends[k] = m.end()
             for hit in self.regex.finditer(text):
                 where = hit.end()
                 spans = hit.regs
-                for k, (match, found, group) in enumerate(shared):
-                    if spans[group][0] >= 0 and where >= ends[k]:
-                        m = match(text, where)
-                        found.append(m)
-                        ends[k] = m.end()
+                for k, (found, group) in enumerate(shared):
+                    start, end = spans[group]
+                    if start >= 0 and where >= ends[k]:
+                        found.append(Found(text, start, end))
+                        ends[k] = end
         self._last = (text, out)
         return out
 
