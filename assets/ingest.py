@@ -92,7 +92,8 @@ def official_sources(context: dg.AssetExecutionContext, raw: RawFilesResource, l
 def figures(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     with lake.transaction() as con:
         counts = figure_logic.rebuild_figures(con)
-    context.log.info(f"figures: {counts['stated']} stated, {counts['derived']} derived in {counts['rounds']} rounds")
+    written = ", ".join(counts["changed"]) or "nothing: the derived cells are unchanged"
+    context.log.info(f"figures: {counts['stated']} stated, {counts['derived']} derived in {counts['rounds']} rounds; rewritten: {written}")
     return dg.MaterializeResult(
         metadata={"dagster/row_count": counts["stated"] + counts["derived"], "stated": counts["stated"], "derived": counts["derived"]}
     )

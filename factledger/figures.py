@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import duckdb
 
+from factledger import sql
 from factledger.cells import FIGURE_ID_SQL, install_macros
 
 MAX_DERIVATION_ROUNDS = 10
@@ -155,19 +156,36 @@ def rebuild_figures(con: duckdb.DuckDBPyConnection) -> dict:
         if added == 0:
             break
     _insert(con, f"SELECT *, 'percent' AS unit, 'share' AS rule FROM ({_SHARES.format(table='figures_work', share=SHARE_SUFFIX)})")
-    con.execute(f"""
-        DELETE FROM figures;
-        INSERT INTO figures BY NAME
-        SELECT f.* EXCLUDE (rule), CASE WHEN f.period_start IS NULL AND f.period_end IS NULL THEN s.as_of_date END AS as_of_date
-        FROM figures_work f JOIN sources s USING (source_id);
-        DELETE FROM figure_dimensions;
-        INSERT INTO figure_dimensions BY NAME
-        SELECT figure_id, source_id, split_part(pair, '=', 1) AS dimension, substr(pair, strpos(pair, '=') + 1) AS value
-        FROM figures, unnest(string_split(dims, ', ')) AS p(pair) WHERE dims <> '';
-        DELETE FROM figure_derivations;
-        INSERT INTO figure_derivations BY NAME {_derivations_of_stated()}""")
+    # Each table is rewritten only when its rows differ: an unchanged one keeps its lake snapshot, so
+    # the checks that read it are not evaluated again (factledger/checkmemo.py) and nothing is exported.
+    changed = [table for table, rows in (
+        ("figures", """
+            SELECT f.* EXCLUDE (rule), CASE WHEN f.period_start IS NULL AND f.period_end IS NULL THEN s.as_of_date END AS as_of_date
+            FROM figures_work f JOIN sources s USING (source_id)"""),
+        ("figure_dimensions", """
+            SELECT figure_id, source_id, split_part(pair, '=', 1) AS dimension, substr(pair, strpos(pair, '=') + 1) AS value
+            FROM figures, unnest(string_split(dims, ', ')) AS p(pair) WHERE dims <> ''"""),
+        ("figure_derivations", _derivations_of_stated()),
+    ) if replace_if_changed(con, table, rows)]
     stated, derived = con.execute("SELECT count(*) FILTER (NOT derived), count(*) FILTER (derived) FROM figures").fetchone()
-    return {"stated": stated, "derived": derived, "rounds": rounds}
+    return {"stated": stated, "derived": derived, "rounds": rounds, "changed": changed}
+
+
+def replace_if_changed(con: duckdb.DuckDBPyConnection, table: str, rows_sql: str) -> bool:
+    """Make `table` hold exactly the rows of `rows_sql` (matched by column name), writing it only
+    when they differ from what it holds (as multisets). Returns whether it was written."""
+    name = sql.identifier(table)
+    columns = ", ".join(sql.identifier(d[0]) for d in con.execute(f"SELECT * FROM {name} LIMIT 0").description)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE replacement AS SELECT {columns} FROM ({rows_sql})")
+    [(differing,)] = con.execute(f"""
+        SELECT count(*) FROM (
+            (SELECT {columns} FROM replacement EXCEPT ALL SELECT {columns} FROM {name})
+            UNION ALL
+            (SELECT {columns} FROM {name} EXCEPT ALL SELECT {columns} FROM replacement))""").fetchall()
+    if differing:
+        con.execute(f"DELETE FROM {name}; INSERT INTO {name} ({columns}) SELECT {columns} FROM replacement")
+    con.execute("DROP TABLE replacement")
+    return bool(differing)
 
 
 def _derivations_of_stated() -> str:
