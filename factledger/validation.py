@@ -171,7 +171,7 @@ def _predicate(table: ir.Table, check: pa.Check, column: str | None) -> ir.Boole
     null counts as passing, as in pandera)."""
     if check.element_wise:
         raise TypeError(f"check {check.name!r} is element-wise (a Python function per value); write it as an ibis expression")
-    out = _check_function(check)(IbisData(table, column), **check._check_kwargs)
+    out = _check_function(check)(IbisData(table, column), **_ordered(check._check_kwargs))
     if isinstance(out, dict):
         outputs = list(out.values())
     elif isinstance(out, ir.Table):  # builtin checks: a projection of `table` whose columns are the results
@@ -182,6 +182,13 @@ def _predicate(table: ir.Table, check: pa.Check, column: str | None) -> ir.Boole
     for more in outputs[1:]:
         expr = expr & more
     return expr
+
+
+def _ordered(kwargs: dict) -> dict:
+    """A check's arguments with sets in one fixed order (pandera keeps isin's values as a set, whose
+    order changes from process to process): the same model compiles to the same SQL everywhere, so
+    the check memo (factledger/checkmemo.py), which keys on the SQL, finds earlier passes."""
+    return {k: sorted(v, key=repr) if isinstance(v, (set, frozenset)) else v for k, v in kwargs.items()}
 
 
 def _check_function(check: pa.Check):

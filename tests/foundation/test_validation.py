@@ -128,3 +128,18 @@ class _Tracing:
 def test_every_model_compiles(model):
     compiled = validation.compile_model(model)
     assert compiled.rules and all(r.name for r in compiled.rules)
+
+
+def test_a_model_compiles_to_the_same_sql_in_every_process():
+    """The check memo keys on a check's SQL: it must not depend on the process (pandera keeps isin's
+    values as a set, whose order follows the string hash seed)."""
+    import os
+    import subprocess
+    import sys
+
+    program = ("import hashlib; from factledger.validation import compile_model; from schemas import LAKE_TABLES; "
+               "print({m.__name__: hashlib.sha256(compile_model(m).failures_sql().encode()).hexdigest() for m in LAKE_TABLES})")
+    runs = [subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONHASHSEED": seed}) for seed in ("1", "2")]
+    outputs = {run.communicate(timeout=120)[0] for run in runs}
+    assert len(outputs) == 1 and "Claims" in outputs.pop()
