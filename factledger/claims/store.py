@@ -12,7 +12,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -27,6 +26,7 @@ from factledger.claims.reconcile import FigureIndex
 from factledger.tables import insert_rows
 from schemas.claims import ClaimExtractions, Claims, DateFindings, NameFindings
 from factledger import lakestate, sql
+from factledger.progress import Progress
 
 EXPORT_RELATIVE_PATH = Path("reports") / "claims.csv"
 # The columns score.py needs first, then the ones a reader needs to see why.
@@ -141,7 +141,8 @@ def sync_claims(con: duckdb.DuckDBPyConnection, lexicon: Lexicon, now: dt.dateti
                 progress: Callable[[str], None] | None = None, workers: int | None = None) -> ClaimsSync:
     """Bring claims, date_findings and name_findings up to date with articles and figures, in
     batches of BATCH articles, across `workers` processes (default: the cores, when at least
-    PARALLEL_FROM articles are stale); `progress` gets a line per batch with the rate and the time left."""
+    PARALLEL_FROM articles are stale); `progress` gets a line with the rate and the time left every
+    few seconds (factledger/progress.py)."""
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     context = load_context(con)
     result = ClaimsSync(sources_hash=context.sources_hash)
@@ -171,7 +172,9 @@ def sync_claims(con: duckdb.DuckDBPyConnection, lexicon: Lexicon, now: dt.dateti
 
     if workers is None:  # by default, workers only pay off for many articles
         workers = min(default_workers(), 8) if len(stale_ids) >= PARALLEL_FROM else 1
-    start, done = time.monotonic(), 0
+    done = 0
+    extracting = Progress(f"claims ({workers} process{'es' if workers > 1 else ''}): extracting", len(stale_ids),
+                          progress, unit="articles")
     for batch_results in _processed(batches(), context, lexicon, workers):
         claims = [row for c, _, _ in batch_results for row in c]
         insert_rows(con, Claims, claims)
@@ -185,11 +188,8 @@ def sync_claims(con: duckdb.DuckDBPyConnection, lexicon: Lexicon, now: dt.dateti
              "figures_fingerprint": context.sources_hash}
             for a, sha in con.execute("SELECT article_id, sha256 FROM articles WHERE list_contains(?, article_id)", [batch_ids]).fetchall()
         ])
-        if progress and len(stale_ids) > BATCH:
-            elapsed = time.monotonic() - start
-            rate = done / elapsed if elapsed else 0.0
-            progress(f"claims: {done:,}/{len(stale_ids):,} articles, {rate:,.0f}/s, "
-                     f"{(len(stale_ids) - done) / rate if rate else 0:,.0f} s left ({workers} process{'es' if workers > 1 else ''})")
+        extracting.advance(len(batch_results))
+    extracting.finish()
     result.extracted = stale_ids
     return result
 

@@ -54,3 +54,23 @@ def test_ingest_reports_its_passes(tmp_path, monkeypatch):
     closing = [line.split(",")[0] for line in lines if "done in" in line]
     # Writing is one batch here: done at its first step, it has nothing to report along the way.
     assert closing == [f"articles: hashing {n}/{n} files", f"articles: parsing {n}/{n} new or changed files"]
+
+
+def test_claims_extraction_reports_its_batches(tmp_path, monkeypatch):
+    from factledger import lake, progress
+    from factledger.claims import lexicon, store
+    from factledger.paths import PROJECT_ROOT
+    from tests.conftest import build_lake
+
+    build_lake(PROJECT_ROOT / "raw", tmp_path / "warehouse")  # claims current: force them to be extracted again
+
+    monkeypatch.setattr(progress, "EVERY", 0.0)
+    monkeypatch.setattr(store, "BATCH", 2)
+    lines = []
+    with lake.connect(tmp_path / "warehouse") as con:
+        con.execute("DELETE FROM claim_extractions")
+        sync = store.sync_claims(con, lexicon.load(), progress=lines.append, workers=1)
+    n = len(sync.extracted)
+    assert n > 2
+    assert lines[0].startswith("claims (1 process): extracting 2/")
+    assert lines[-1].startswith(f"claims (1 process): extracting {n}/{n} articles, ") and "done in" in lines[-1]
