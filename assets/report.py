@@ -47,7 +47,7 @@ def report(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Material
         version = versions.resolve(con, None)
         run_id = con.execute("SELECT run_id FROM lake.main.dataset_versions WHERE version = ?", [version.version]).fetchone()[0]
         rows = failing_rows(context.instance, run_id) or None
-        written = build.write_report(con, lake.warehouse, version, check_rows=rows)
+        written = build.write_report(con, lake.warehouse, version, check_rows=rows, progress=context.log.info)
     verb = "wrote" if written.regenerated else "kept (unchanged)"
     context.log.info(f"{verb} the report of version {version.version}: {written.path} "
                      f"({written.pages} pages, {written.bytes / 1e6:.2f} MB, {written.seconds:.2f} s)")

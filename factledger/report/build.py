@@ -9,13 +9,14 @@ import shutil
 import time
 from dataclasses import dataclass
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
 import jinja2
 
 from factledger import export, versions
+from factledger.progress import Progress
 from factledger.report import charts, data, explain, reuse
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -169,7 +170,8 @@ def reuse_plan(con: duckdb.DuckDBPyConnection, warehouse: Path, version: version
 
 
 def write_pages(con: duckdb.DuckDBPyConnection, version: versions.Version, publisher: export.Publisher,
-                check_rows: dict | None, write, link=None, warehouse: Path | None = None) -> dict:
+                check_rows: dict | None, write, link=None, warehouse: Path | None = None,
+                progress: Callable[[str], None] | None = None) -> dict:
     """Render every page of the report, passing (relative path, HTML) to `write`: article pages as
     the published rows stream by (each slimmed once written), then the overview, the lists, the
     diff and the source pages. With `warehouse` and `link`, an article page the previous version's
@@ -190,7 +192,10 @@ def write_pages(con: duckdb.DuckDBPyConnection, version: versions.Version, publi
     common = _common(frame)
     article = env.get_template("article.html")
     pages, listed = [], {}
-    for page in data.iter_pages(con, version, ctx=ctx, reuse=plan, light=True):
+    n_articles = con.execute(f"SELECT count(*) FROM {versions.relation_at('articles', version.snapshot_id)}").fetchone()[0] \
+        if "articles" in ctx.present else 0
+    articles = Progress("report: article pages", n_articles, progress, unit="pages")
+    for page in articles.over(data.iter_pages(con, version, ctx=ctx, reuse=plan, light=True)):
         article_id = page.article["article_id"]
         if page.reused:
             link(page.file, plan.folder / page.file)
@@ -220,7 +225,7 @@ def load_check_rows(folder: Path) -> dict | None:
 
 def write_report(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versions.Version, *,
                  publisher: export.Publisher | None = None, check_rows: dict | None = None,
-                 force: bool = False) -> Written:
+                 force: bool = False, progress: Callable[[str], None] | None = None) -> Written:
     """Write exports/v<N>/report/ for `version` (atomically: a temporary folder renamed into
     place). Unchanged version, code and settings: the existing report stays (regenerated False).
     `check_rows`: failing rows per `asset.check` from the run's check metadata; kept in the
@@ -251,7 +256,7 @@ def write_report(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versi
     def link(rel: str, earlier: Path) -> None:
         export.link_or_copy(earlier, place(rel))
 
-    manifest = write_pages(con, version, publisher, check_rows, write, link, warehouse)
+    manifest = write_pages(con, version, publisher, check_rows, write, link, warehouse, progress)
     reuse.write_manifest(staging, manifest["key"], manifest["pages"])
     if check_rows:
         (staging / CHECK_ROWS).write_text(json.dumps(check_rows, indent=1, default=str), encoding="utf-8")

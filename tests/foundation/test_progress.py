@@ -74,3 +74,19 @@ def test_claims_extraction_reports_its_batches(tmp_path, monkeypatch):
     assert n > 2
     assert lines[0].startswith("claims (1 process): extracting 2/")
     assert lines[-1].startswith(f"claims (1 process): extracting {n}/{n} articles, ") and "done in" in lines[-1]
+
+
+def test_the_report_reports_its_article_pages(published_lake, tmp_path, monkeypatch):
+    from factledger import lake, progress, versions
+    from factledger.report import build
+    from tests.conftest import copy_warehouse
+
+    warehouse = copy_warehouse(published_lake.warehouse, tmp_path / "warehouse")
+    monkeypatch.setattr(progress, "EVERY", 0.0)
+    lines = []
+    with lake.connect(warehouse, read_only=True) as con:
+        version = versions.resolve(con, None)
+        n = con.execute("SELECT count(*) FROM lake.published.articles").fetchone()[0]
+        build.write_report(con, warehouse, version, force=True, progress=lines.append)
+    assert lines[0].startswith(f"report: article pages 1/{n} pages, ")
+    assert lines[-1].startswith(f"report: article pages {n}/{n} pages, ") and "done in" in lines[-1]
