@@ -1,5 +1,5 @@
 """The report tests share one warehouse with two published versions (each pipeline run ~10 s):
-version 1 from the checkout's raw/, version 2 after one exact claim's number was edited and a
+version 1 from the checkout's raw/ (the session's published lake, copied), version 2 after one exact claim's number was edited and a
 hostile article (script in the headline, javascript: URL, formula-like outlet) was added."""
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from factledger import lake, versions
-from factledger.paths import PROJECT_ROOT
-from tests.conftest import run_pipeline
+from tests.conftest import copy_warehouse, run_pipeline
 
 HOSTILE_ID = "zz_hostile_article"
 HOSTILE_TITLE = "</script><script>alert('title')</script> Headline & more"
@@ -24,6 +23,7 @@ class Built:
     raw: Path
     warehouse: Path
     results: list  # the two runs' ExecuteInProcessResults
+    run_warehouses: list  # the warehouse each of them ran on (the first: the session's published lake)
     edited_article: str
     old_phrase: str
     new_phrase: str
@@ -61,12 +61,12 @@ def _hostile_article(raw: Path, sentence: str) -> None:
 
 
 @pytest.fixture(scope="package")
-def built(tmp_path_factory) -> Built:
+def built(tmp_path_factory, published_lake) -> Built:
+    # Version 1: the session's real run on the checkout's raw/ (tests/conftest.py), copied.
     root = tmp_path_factory.mktemp("report")
-    raw, warehouse = root / "raw", root / "warehouse"
-    shutil.copytree(PROJECT_ROOT / "raw", raw)
-    first = run_pipeline(raw, warehouse)
-    assert first.success, "the pipeline failed on the checkout's raw/"
+    raw = shutil.copytree(published_lake.raw, root / "raw")
+    warehouse = copy_warehouse(published_lake.warehouse, root / "warehouse")
+    first = published_lake.result
     exact = _rows(warehouse, "SELECT c.article_id, c.start, c.\"end\", c.phrase, c.value, c.sentence, a.source_path, a.body "
                              "FROM lake.published.claims c JOIN lake.published.articles a USING (article_id) "
                              "WHERE c.verdict = 'exact' ORDER BY c.article_id, c.start LIMIT 1")[0]
@@ -80,7 +80,8 @@ def built(tmp_path_factory) -> Built:
     _hostile_article(raw, exact["sentence"])
     second = run_pipeline(raw, warehouse)
     assert second.success, "the second run failed"
-    return Built(raw, warehouse, [first, second], exact["article_id"], exact["phrase"], new_phrase)
+    return Built(raw, warehouse, [first, second], [published_lake.warehouse, warehouse], exact["article_id"],
+                 exact["phrase"], new_phrase)
 
 
 @pytest.fixture(scope="package")

@@ -21,10 +21,10 @@ def published(built, version: int, sql: str) -> list[tuple]:
 
 
 def test_the_asset_writes_the_report_of_each_version_with_its_export(built):
-    for version, result in zip((1, 2), built.results):
+    for version, result, warehouse in zip((1, 2), built.results, built.run_warehouses):
         [event] = [e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "report"]
         metadata = event.materialization.metadata
-        assert metadata["path"].value == str(built.report(version) / "index.html")
+        assert metadata["path"].value == str(warehouse / "exports" / f"v{version}" / "report" / "index.html")
         assert metadata["version"].value == version
         assert (built.report(version) / "index.html").exists()
     assert (built.exports / "latest" / "report" / "index.html").resolve() == (built.report(2) / "index.html").resolve()
