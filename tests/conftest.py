@@ -58,7 +58,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """`-n 2`: whole files to a worker (module-scoped lakes are built once), whole SHARED_FOLDERS,
+    """`-n N`: whole files to a worker (module-scoped lakes are built once), whole SHARED_FOLDERS,
     handed out in LONGEST_FIRST's order (the workers' collection order)."""
     from xdist.scheduler import LoadScopeScheduling
 
