@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import duckdb
 
 from factledger.catalog import PUBLISHED_SCHEMA, PUBLISHED_TABLES, lake_tables, quote
+from factledger.lake import LAKE
+from factledger.sql import literal
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,8 @@ def table_ids_at(con: duckdb.DuckDBPyConnection, name: str, *snapshot_ids: int) 
     at = lambda s: f"t.begin_snapshot <= {int(s)} AND (t.end_snapshot IS NULL OR t.end_snapshot > {int(s)})"  # noqa: E731
     row = con.execute(
         "SELECT " + ", ".join(f"max(t.table_id) FILTER ({at(s)})" for s in snapshot_ids) + " "
-        "FROM __ducklake_metadata_lake.ducklake_table t "
-        "JOIN __ducklake_metadata_lake.ducklake_schema s ON s.schema_id = t.schema_id "
+        f"FROM __ducklake_metadata_{LAKE}.ducklake_table t "
+        f"JOIN __ducklake_metadata_{LAKE}.ducklake_schema s ON s.schema_id = t.schema_id "
         "WHERE s.schema_name = ? AND t.table_name = ?", [PUBLISHED_SCHEMA, name]).fetchone()
     return list(row)
 
@@ -90,7 +92,8 @@ def table_ids_at(con: duckdb.DuckDBPyConnection, name: str, *snapshot_ids: int) 
 def change_feed(name: str, old_snapshot: int, new_snapshot: int) -> str:
     """SQL: the rows of published table `name` inserted or deleted after `old_snapshot` up to
     `new_snapshot` (DuckLake's change feed; meaningful when same_table says so)."""
-    return f"ducklake_table_changes('lake', '{PUBLISHED_SCHEMA}', '{name}', {int(old_snapshot) + 1}, {int(new_snapshot)})"
+    return (f"ducklake_table_changes({literal(LAKE)}, {literal(PUBLISHED_SCHEMA)}, {literal(name)}, "
+            f"{int(old_snapshot) + 1}, {int(new_snapshot)})")
 
 
 def same_table(con: duckdb.DuckDBPyConnection, name: str, old_snapshot: int, new_snapshot: int) -> bool:
