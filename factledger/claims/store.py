@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import multiprocessing
 import os
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -117,16 +118,35 @@ def _process_in_worker(articles: list[tuple]) -> list[tuple[list, list, list]]:
 def _processed(batches: Iterator[list[tuple]], context: pipeline.SourceContext, language: Lexicon,
                workers: int) -> Iterator[list[tuple[list, list, list]]]:
     """Each batch's results, in order: in this process, or across `workers` processes (spawned, so
-    no DuckDB state is forked), each worker taking a slice of the batch."""
+    no DuckDB state is forked). With workers, each batch is cut into CHUNK-article pieces and up to
+    AHEAD pieces per worker are in flight: the workers go on extracting while this process reads the
+    next batch and writes the last one's rows, and memory stays bounded by what is in flight."""
     if workers <= 1:
         for batch in batches:
             yield [process_article(a, context, language) for a in batch]
         return
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_init_worker, initargs=(context, language)) as pool:
-        for batch in batches:
-            step = -(-len(batch) // workers)
-            yield [r for part in pool.map(_process_in_worker, [batch[i:i + step] for i in range(0, len(batch), step)]) for r in part]
+        inflight: deque = deque()  # (future, is it its batch's last chunk)
+        done: list[tuple[list, list, list]] = []
+        pieces = ((batch[i:i + CHUNK], i + CHUNK >= len(batch)) for batch in batches for i in range(0, len(batch), CHUNK))
+        for piece in itertools.chain(pieces, [None]):
+            if piece is not None:
+                chunk, last = piece
+                inflight.append((pool.submit(_process_in_worker, chunk), last))
+                if len(inflight) < AHEAD * workers:
+                    continue
+            while inflight and (piece is None or len(inflight) >= AHEAD * workers):
+                future, last = inflight.popleft()
+                done += future.result()
+                if last:
+                    yield done
+                    done = []
+
+
+# With worker processes: articles per task, and tasks in flight per worker.
+CHUNK = 250
+AHEAD = 3
 
 
 def default_workers() -> int:

@@ -77,9 +77,14 @@ def test_removed_article_drops_its_claims(raw_copy, built_copy):
 
 
 @pytest.mark.slow  # starts worker processes
-def test_claims_across_worker_processes_equal_those_of_one_process(first_build, raw_copy, tmp_path):
+def test_claims_across_worker_processes_equal_those_of_one_process(first_build, raw_copy, tmp_path, monkeypatch):
     with lake.connect(first_build[0], read_only=True) as con:  # built with workers=1
         results = {1: con.execute("SELECT claim_id, verdict, figure_id, explanation FROM claims ORDER BY claim_id").fetchall()}
+        extractions = con.execute("SELECT article_id, n_claims FROM claim_extractions ORDER BY ALL").fetchall()
+    # Small batches and chunks, one chunk ahead: batches end mid-chunk, chunks cross the in-flight limit.
+    monkeypatch.setattr(store, "BATCH", 3)
+    monkeypatch.setattr(store, "CHUNK", 2)
+    monkeypatch.setattr(store, "AHEAD", 1)
     for workers in (2,):
         warehouse = tmp_path / f"wh{workers}"
         with lake.connect(warehouse) as con:
@@ -90,4 +95,5 @@ def test_claims_across_worker_processes_equal_those_of_one_process(first_build, 
             store.sync_claims(con, lexicon.load(), workers=workers)
             results[workers] = con.execute(
                 "SELECT claim_id, verdict, figure_id, explanation FROM claims ORDER BY claim_id").fetchall()
-    assert results[1] and results[1] == results[2]
+            assert con.execute("SELECT article_id, n_claims FROM claim_extractions ORDER BY ALL").fetchall() == extractions
+    assert len(extractions) > 3 and results[1] and results[1] == results[2]
