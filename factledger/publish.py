@@ -34,7 +34,7 @@ from factledger.checkrecords import checks_summary
 from factledger.diff import TableDiff, changes_summary, diff
 from factledger.provenance import code_sha256, content_hash, git_commit, input_hashes, table_hash_sql
 from factledger.tables import insert_rows
-from factledger import sql
+from factledger import sql, tables
 from factledger.versions import current_version, version_row
 from schemas._base import LakeTable, duckdb_type
 from schemas.published import CheckResults, DatasetVersions
@@ -64,9 +64,8 @@ def _stage_checks(con: duckdb.DuckDBPyConnection, checks: list[dict]) -> None:
     if staged:
         import pyarrow as pa  # local: only needed here
 
-        con.register("incoming_checks", pa.Table.from_pylist(staged))
-        con.execute(f"INSERT INTO run_checks BY NAME SELECT {', '.join(check_names)} FROM incoming_checks")
-        con.unregister("incoming_checks")
+        tables.execute_over(con, f"INSERT INTO run_checks BY NAME SELECT {', '.join(check_names)} FROM {tables.ARROW_ROWS}",
+                            pa.Table.from_pylist(staged))
 
 
 def _source(table: PublishedTable, model: type[LakeTable], version_sql: str = "NULL::BIGINT") -> str:

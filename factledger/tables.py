@@ -45,9 +45,20 @@ def insert_rows(con: duckdb.DuckDBPyConnection, model: type[LakeTable], rows: li
         return 0
     names = model.column_names()
     incoming = pa.Table.from_pylist([{n: row.get(n) for n in names} for row in rows])
-    con.register("incoming_rows", incoming)
-    try:
-        con.execute(f"INSERT INTO {model.table_name()} BY NAME SELECT * FROM incoming_rows")
-    finally:
-        con.unregister("incoming_rows")
+    execute_over(con, f"INSERT INTO {model.table_name()} BY NAME SELECT * FROM {ARROW_ROWS}", incoming)
     return len(rows)
+
+
+# The name a statement given to `execute_over` reads its Arrow rows by.
+ARROW_ROWS = "factledger_arrow_rows"
+
+
+def execute_over(con: duckdb.DuckDBPyConnection, statement: str, rows: pa.Table) -> duckdb.DuckDBPyConnection:
+    """Run `statement`, in which the table named ARROW_ROWS is `rows`.
+
+    The rows are found by DuckDB's replacement scan (a Python variable of that name in this frame),
+    not by `con.register`: a view registered and unregistered inside a transaction keeps its Arrow
+    data alive until the commit, so a run writing a million rows in batches in one transaction
+    held every batch (measured: +470 bytes per claim row, 1.5 GB more at 100,000 articles)."""
+    factledger_arrow_rows = rows  # noqa: F841 - read by DuckDB's replacement scan, by name
+    return con.execute(statement)
