@@ -32,10 +32,15 @@ Extensions are loaded from their PyPI wheels by path: nothing is downloaded at r
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import hashlib
+import itertools
 import os
 import re
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -62,6 +67,10 @@ S3_ENV = {
     "use_ssl": "FACTLEDGER_S3_USE_SSL",
 }
 DEFAULT_LOCK_TIMEOUT_SECONDS = 1800
+MEMORY_LIMIT_ENV = "FACTLEDGER_MEMORY_LIMIT"
+# What DuckDB may hold of a connection's working data before it spills to temporary files: a run's
+# peak stays flat with the corpus instead of DuckDB's own default (80% of the machine's memory).
+DEFAULT_MEMORY_LIMIT = "1GB"
 SECRET_NAME = "factledger_lake_s3"
 
 
@@ -362,7 +371,8 @@ def _open(config: LakeConfig, *, read_only: bool, snapshot: int | None) -> duckd
         Path(config.catalog_target).parent.mkdir(parents=True, exist_ok=True)
     if not config.is_s3:
         Path(config.data_path).mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False,
+                                 **engine_settings()})
     try:
         load_extensions(con, config)
         if config.s3 is not None:
@@ -382,6 +392,36 @@ def _open(config: LakeConfig, *, read_only: bool, snapshot: int | None) -> duckd
     except BaseException:
         con.close()
         raise
+
+
+def memory_limit(env=os.environ) -> str:
+    """$FACTLEDGER_MEMORY_LIMIT (a DuckDB size such as `1GB`, `512MiB`, `80%`), else DEFAULT_MEMORY_LIMIT."""
+    return (env.get(MEMORY_LIMIT_ENV) or "").strip() or DEFAULT_MEMORY_LIMIT
+
+
+@functools.lru_cache(maxsize=8)
+def _understood(limit: str) -> str:
+    try:
+        duckdb.connect(config={"memory_limit": limit}).close()
+    except duckdb.Error:
+        raise LakeConfigError(f"{MEMORY_LIMIT_ENV}={limit!r} is not a memory size DuckDB understands "
+                              "(examples: 1GB, 512MiB, 75%)") from None
+    return limit
+
+
+_spill_root: list[str] = []  # this process's folder for DuckDB's temporary files, made on first use
+_spill_count = itertools.count()
+
+
+def engine_settings(env=os.environ) -> dict[str, str]:
+    """DuckDB settings of every lake connection: the memory limit, and a temporary folder of its own
+    (DuckDB makes it when it first spills and deletes it when the connection closes) under one
+    folder per process in the system's temporary directory, removed when the process exits."""
+    limit = _understood(memory_limit(env))
+    if not _spill_root:
+        _spill_root.append(tempfile.mkdtemp(prefix="factledger-duckdb-"))
+        atexit.register(shutil.rmtree, _spill_root[0], True)
+    return {"memory_limit": limit, "temp_directory": os.path.join(_spill_root[0], str(next(_spill_count)))}
 
 
 @contextlib.contextmanager

@@ -49,6 +49,28 @@ def test_incomplete_configuration_names_the_setting(tmp_path, env, setting):
         lake.resolve(tmp_path, env=env)
 
 
+def test_connections_get_a_memory_limit_and_spill_to_a_temporary_folder_of_their_own(tmp_path, monkeypatch):
+    monkeypatch.setenv(lake.MEMORY_LIMIT_ENV, "64MB")
+    with lake.connect(tmp_path) as con, lake.connect(tmp_path, read_only=True) as other:
+        limit, spill = con.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
+        assert limit == "61.0 MiB"  # 64 MB as DuckDB prints it
+        assert spill != other.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+        # A sort of ~400 MB of strings fits in 64 MB only by spilling.
+        assert con.execute("SELECT count(*), max(s) FROM (SELECT repeat('x', 100) || i AS s FROM range(3000000) r(i) "
+                           "ORDER BY s DESC)").fetchone() == (3000000, "x" * 100 + "999999")
+        assert Path(spill).is_dir()
+    assert not Path(spill).exists()  # gone with its connection
+
+
+def test_a_memory_limit_duckdb_cannot_read_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv(lake.MEMORY_LIMIT_ENV, "lots")
+    with pytest.raises(lake.LakeConfigError, match="FACTLEDGER_MEMORY_LIMIT='lots'"):
+        with lake.connect(tmp_path):
+            pass
+    monkeypatch.delenv(lake.MEMORY_LIMIT_ENV)
+    assert lake.memory_limit() == lake.DEFAULT_MEMORY_LIMIT
+
+
 def test_where_exports_go(tmp_path):
     assert lake.exports_location(tmp_path, env={}) == f"{Path(tmp_path).resolve()}/exports/"
     assert lake.exports_location(tmp_path, env={"FACTLEDGER_DATA_PATH": "s3://b/news/lake/"}) == "s3://b/news/exports/"
