@@ -17,15 +17,14 @@ import jinja2
 
 from factledger import export, versions
 from factledger.progress import Progress
-from factledger.report import charts, data, explain, reuse
+from factledger.report import charts, data, explain, reuse, summary
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE_DIR / "templates"
 REPORT_DIR = "report"
 STAMP = ".stamp"
+SIZE = ".size.json"  # the report's pages and bytes, for a report kept unchanged
 CHECK_ROWS = "check_rows.json"
-MAX_LISTED = 50
-MAX_PER_OUTLET = 10  # articles listed per outlet on the overview (all are in articles.html)
 MAX_ROWS = 500
 MAX_INPUTS = 200
 
@@ -53,6 +52,7 @@ def environment() -> jinja2.Environment:
     )
     env.policies["json.dumps_kwargs"] = {"sort_keys": False, "ensure_ascii": False}
     env.filters["ink"] = ink
+    env.filters["opening"] = export.opening_words
     return env
 
 
@@ -95,53 +95,81 @@ def _common(model: data.Report) -> dict:
         "published_at": _published_at(model.version.get("created_at")),
         "report_sources": {s.source["source_id"]: s for s in model.sources},
         "figure_anchor": {f.figure["figure_id"]: f.anchor for s in model.sources for f in s.figures},
-        "max_listed": MAX_LISTED,
-        "max_per_outlet": MAX_PER_OUTLET,
+        "max_listed": summary.MAX_CITED,
+        "max_per_outlet": summary.MAX_PER_OUTLET,
         "max_rows": MAX_ROWS,
         "max_inputs": MAX_INPUTS,
     }
 
 
-def render(model: data.Report, articles: bool = True, env: jinja2.Environment | None = None,
-           chart_cache: charts.Cache | None = None) -> Iterator[tuple[str, str]]:
-    """Every page of the report as (relative path, HTML), one at a time (a large corpus has
-    thousands of pages: each is written before the next is rendered). `articles` False: all
-    but the article pages (write_report renders those as the pages stream by). `chart_cache`:
-    charts drawn before (charts.Cache)."""
+def article_renderer(frame: data.Report, env: jinja2.Environment | None = None) -> Callable[[data.ArticlePage], str]:
+    """A function rendering one article page of the report `frame` (what every article page shows
+    of the whole report: the verdicts' legend, the previous version, the sources' pages)."""
+    template = (env or environment()).get_template("article.html")
+    common = _common(frame)
+    return lambda page: template.render(common, root="../", page=page)
+
+
+def list_pages(env: jinja2.Environment, common: dict, rows: Iterator[tuple[int, summary.ArticleLink]], total: int,
+               per_page: int = summary.ARTICLES_PER_PAGE) -> Iterator[tuple[str, str]]:
+    """The article list, `per_page` articles a page (articles.html, articles-2.html, ...), rendered
+    as the rows stream by; an outlet's first row carries its anchor (summary.outlet_anchor)."""
+    template = env.get_template("articles.html")
+    pages = summary.list_pages(total, per_page)
+    seen_rank, batch, number, position = None, [], 1, 0
+
+    def page() -> tuple[str, str]:
+        html = template.render(common, root="", rows=batch, page=number, pages=pages, total=total, per_page=per_page,
+                               first=position - len(batch) + 1, file_of=summary.list_file,
+                               window=pager(number, pages))
+        return summary.list_file(number), html
+
+    for rank, link in rows:
+        anchor = summary.outlet_anchor(rank) if rank != seen_rank else None
+        seen_rank = rank
+        batch.append((anchor, link))
+        position += 1
+        if len(batch) == per_page:
+            yield page()
+            batch, number = [], number + 1
+    if batch or number == 1:
+        yield page()
+
+
+def pager(page: int, pages: int, around: int = 3) -> list[int | None]:
+    """The page numbers a list's navigation shows: the first, the last, and `around` either side of
+    `page`; None where numbers are left out."""
+    shown = sorted({1, pages, *range(max(1, page - around), min(pages, page + around) + 1)})
+    out: list[int | None] = []
+    for n in shown:
+        if out and n - out[-1] > 1:
+            out.append(None)
+        out.append(n)
+    return out
+
+
+def render(model: data.Report, con: duckdb.DuckDBPyConnection, version: versions.Version,
+           env: jinja2.Environment | None = None, chart_cache: charts.Cache | None = None) -> Iterator[tuple[str, str]]:
+    """Every page of the report but the article pages, as (relative path, HTML), one at a time:
+    the overview, the pages of the article list (streamed from SQL), the diff, the source pages.
+    `chart_cache`: charts drawn before (charts.Cache)."""
     env = env or environment()
     common = _common(model)
     styles = model.styles()
-
-    outlets = model.outlets()
-    outlet_counts = {}
-    for outlet, ps in outlets:
-        total = {}
-        for p in ps:
-            for k, v in p.counts.items():
-                total[k] = total.get(k, 0) + v
-        outlet_counts[outlet] = total
-    chart = charts.stacked_bars("Claims per outlet, by verdict", [(o, outlet_counts[o]) for o, _ in outlets], styles, "outlets",
-                                chart_cache)
-    yield "index.html", env.get_template("index.html").render(
-        common, root="", outlets=outlets, outlet_counts=outlet_counts, outlet_chart=chart,
-        total_claims=sum(len(p.claims) for p in model.articles), miscited=model.miscited())
-    yield "articles.html", env.get_template("articles.html").render(common, root="")
-
-    article_pages = {p.article["article_id"]: p.file for p in model.articles}
-    article_titles = {p.article["article_id"]: f"{p.outlet}: {export.opening_words(p.headline, 60)}" for p in model.articles}
-    page_of = {c.row["claim_id"]: p.file for p in model.articles for c in p.claims}
+    overview = model.overview
+    chart = charts.stacked_bars("Claims per outlet, by verdict", overview.chart_rows, styles, "outlets", chart_cache)
+    yield "index.html", env.get_template("index.html").render(common, root="", overview=overview, outlet_chart=chart,
+                                                              miscited=model.miscited())
+    files = data.page_files(con, version.snapshot_id, versions.tables_at(con, version.snapshot_id))
+    yield from list_pages(env, common, summary.article_list(con, version, files, versions.tables_at(con, version.snapshot_id)),
+                          overview.articles)
     changed_verdicts = {c.get("verdict") for _, c, _ in model.diff.claim_changes if c}
     yield "diff.html", env.get_template("diff.html").render(
-        common, root="", article_pages=article_pages, page_of=page_of, article_titles=article_titles,
+        common, root="", refs=model.diff.articles,
         styles={v: explain.style(v, model.words) for v in {*model.verdict_order(), *changed_verdicts} if v})
-
-    if articles:
-        article = env.get_template("article.html")
-        for page in model.articles:
-            yield page.file, article.render(common, root="../", page=page)
     source = env.get_template("source.html")
     for i, s in enumerate(model.sources):
-        cited = [(f.cell, dict(f.counts)) for f in s.figures if f.citations]
+        cited = [(f.cell, dict(f.counts)) for f in s.figures if f.cited]
         cited.sort(key=lambda t: -sum(t[1].values()))
         svg = charts.stacked_bars("Citations per figure, by verdict", cited, styles, f"source-{i}", chart_cache) if cited else ""
         yield s.file, source.render(common, root="../", source=s, chart=svg)
@@ -158,6 +186,13 @@ def _verdicts_seen(con: duckdb.DuckDBPyConnection, version: versions.Version, pr
     return seen
 
 
+def _frame(vrow: dict, sources: list, previous: dict | None, publisher: export.Publisher, words: dict,
+           seen: Counter) -> data.Report:
+    """What an article page shows of the whole report: the verdicts seen (legend, styles), the
+    previous version (navigation), the sources' and figures' pages."""
+    return data.Report(vrow, sources, [], data.DiffView(previous, [], [], [], [], False, []), publisher, words, _counts=seen)
+
+
 def reuse_plan(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versions.Version, publisher: export.Publisher,
                seen: Counter | None = None) -> reuse.Reuse:
     """The article pages of the previous version's report that `version`'s report takes over
@@ -165,52 +200,48 @@ def reuse_plan(con: duckdb.DuckDBPyConnection, warehouse: Path, version: version
     words = explain.wording()
     if seen is None:
         seen = _verdicts_seen(con, version, versions.tables_at(con, version.snapshot_id), words)
-    legend = data.Report({}, [], [], [], None, publisher, words, _counts=seen).verdict_order()
+    legend = _frame({}, [], None, publisher, words, seen).verdict_order()
     return reuse.plan(con, warehouse, version, reuse.page_key(con, version, publisher, legend, code_hash()))
 
 
 def write_pages(con: duckdb.DuckDBPyConnection, version: versions.Version, publisher: export.Publisher,
                 check_rows: dict | None, write, link=None, warehouse: Path | None = None,
-                progress: Callable[[str], None] | None = None) -> dict:
+                progress: Callable[[str], None] | None = None) -> str | None:
     """Render every page of the report, passing (relative path, HTML) to `write`: article pages as
-    the published rows stream by (each slimmed once written), then the overview, the lists, the
-    diff and the source pages. With `warehouse` and `link`, an article page the previous version's
-    report has and that would read the same (reuse.py) is passed to `link` (relative path, the
-    earlier file) instead of being rendered. Returns the manifest: the key and, per article, its
-    page's file and the version it was written for."""
+    the published rows stream by, then the overview, the article list, the diff and the source
+    pages (their counts from SQL: no page is kept once written). With `warehouse` and `link`, an
+    article page the previous version's report has and that would read the same (reuse.py) is
+    passed to `link` (relative path, the earlier file) instead of being rendered. The manifest
+    (reuse.MANIFEST: the key of what the article pages depend on, and each page's file and the
+    version it was written for) is written last."""
     ctx = data.context(con, version, publisher=publisher)
     earlier = [v for v in versions.versions(con) if v.version < version.version]
     previous = versions.version_row(con, earlier[-1].version) if earlier else None
     seen = _verdicts_seen(con, version, ctx.present, ctx.words)
     plan = reuse_plan(con, warehouse, version, publisher, seen) if warehouse is not None and link is not None \
         else reuse.Reuse(None)
-    # What an article page shows of the whole report: the verdicts seen (legend, styles), the
-    # previous version (navigation), the sources' and figures' pages.
-    frame = data.Report(ctx.vrow, [], list(ctx.source_pages.values()), [],
-                        data.DiffView(previous, [], [], [], [], False, []), publisher, ctx.words, _counts=seen)
+    files = data.page_files(con, version.snapshot_id, ctx.present)
     env = environment()
-    common = _common(frame)
-    article = env.get_template("article.html")
-    pages, listed = [], {}
-    n_articles = con.execute(f"SELECT count(*) FROM {versions.relation_at('articles', version.snapshot_id)}").fetchone()[0] \
-        if "articles" in ctx.present else 0
-    articles = Progress("report: article pages", n_articles, progress, unit="pages")
-    for page in articles.over(data.iter_pages(con, version, ctx=ctx, reuse=plan, light=True)):
-        article_id = page.article["article_id"]
-        if page.reused:
-            link(page.file, plan.folder / page.file)
-            listed[article_id] = plan.pages[article_id]
-            pages.append(page)
-            continue
-        write(page.file, article.render(common, root="../", page=page))
-        listed[article_id] = (page.file, version.version)
-        pages.append(data.slim(page))
-    model = data.assemble(con, version, ctx, pages, check_rows)
-    chart_cache = charts.Cache(plan.folder)  # the same code drew the previous report's charts when its pages are taken over
-    for rel, html in render(model, articles=False, env=env, chart_cache=chart_cache):
-        write(rel, html)
-    write(charts.Cache.FILE, chart_cache.dumps())
-    return {"key": plan.key, "pages": listed}
+    render_article = article_renderer(_frame(ctx.vrow, list(ctx.source_pages.values()), previous, publisher, ctx.words, seen), env)
+    n_articles = con.execute(f"SELECT count(*) FROM {files}").fetchone()[0] if files else 0
+    pages = Progress("report: article pages", n_articles, progress, unit="pages")
+    taken = data.taken_over_table(con, files, plan) if files else None
+    try:
+        for _, file, _ in data.taken_over(con, taken):
+            link(file, plan.folder / file)
+            pages.advance()
+        for page in data.iter_pages(con, version, ctx=ctx, reuse=plan, light=True, skip_light=True):
+            write(page.file, render_article(page))
+            pages.advance()
+        pages.finish()
+        model = data.assemble(con, version, ctx, check_rows)
+        chart_cache = charts.Cache(plan.folder)  # the same code drew the previous report's charts when its pages are taken over
+        for rel, html in render(model, con, version, env=env, chart_cache=chart_cache):
+            write(rel, html)
+        write(charts.Cache.FILE, chart_cache.dumps())
+        write(reuse.MANIFEST, reuse.manifest_text(plan.key, data.manifest_rows(con, version, taken)))
+    finally:
+        data.drop_table(con, taken)
 
 
 def load_check_rows(folder: Path) -> dict | None:
@@ -242,6 +273,12 @@ def write_report(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versi
     shutil.rmtree(staging, ignore_errors=True)
 
     folders: set[Path] = set()
+    size = {"pages": 0, "bytes": 0}  # of the HTML pages, counted as they are written
+
+    def count(rel: str, n: int) -> None:
+        if rel.endswith(".html"):
+            size["pages"] += 1
+            size["bytes"] += n
 
     def place(rel: str) -> Path:
         path = staging / rel
@@ -251,15 +288,18 @@ def write_report(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versi
         return path
 
     def write(rel: str, html: str) -> None:
-        place(rel).write_text(html, encoding="utf-8")
+        encoded = html.encode("utf-8")
+        place(rel).write_bytes(encoded)
+        count(rel, len(encoded))
 
     def link(rel: str, earlier: Path) -> None:
         export.link_or_copy(earlier, place(rel))
+        count(rel, earlier.stat().st_size)
 
-    manifest = write_pages(con, version, publisher, check_rows, write, link, warehouse, progress)
-    reuse.write_manifest(staging, manifest["key"], manifest["pages"])
+    write_pages(con, version, publisher, check_rows, write, link, warehouse, progress)
     if check_rows:
         (staging / CHECK_ROWS).write_text(json.dumps(check_rows, indent=1, default=str), encoding="utf-8")
+    (staging / SIZE).write_text(json.dumps(size))
     (staging / STAMP).write_text(stamp)
     old = target.with_name(target.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
@@ -267,9 +307,14 @@ def write_report(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versi
         os.replace(target, old)
     os.replace(staging, target)
     shutil.rmtree(old, ignore_errors=True)
-    return Written(target / "index.html", *_size(target), time.perf_counter() - started)
+    return Written(target / "index.html", size["pages"], size["bytes"], time.perf_counter() - started)
 
 
 def _size(folder: Path) -> tuple[int, int]:
-    files = [p for p in folder.rglob("*.html")]
-    return len(files), sum(p.stat().st_size for p in files)
+    """Pages and bytes of a written report (as SIZE says; counted again for a report without it)."""
+    try:
+        found = json.loads((folder / SIZE).read_text(encoding="utf-8"))
+        return int(found["pages"]), int(found["bytes"])
+    except (OSError, ValueError, KeyError, TypeError):
+        files = [p for p in folder.rglob("*.html")]
+        return len(files), sum(p.stat().st_size for p in files)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import json
 import re
 from collections import Counter, defaultdict
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from factledger import diff, export, versions
+from factledger import diff, export, sql, versions
 from factledger.catalog import quote
 from factledger.report import explain
 from factledger.report import reuse as page_reuse
@@ -82,6 +83,18 @@ class Segment:
     finding: FindingView | None = None
 
 
+HEADLINE_WORDS = 80  # an article without a title is headed by its opening words, up to this many characters
+
+
+def headline_of(title: str | None, body: str | None, article_id: str) -> str:
+    """An article's heading: its title, else its opening words (said so on its page), else its id."""
+    return title or export.opening_words(body, HEADLINE_WORDS) or article_id
+
+
+def outlet_of(outlet: str | None) -> str:
+    return outlet or "Unknown outlet"
+
+
 @dataclass
 class ArticlePage:
     article: dict
@@ -99,7 +112,7 @@ class ArticlePage:
     def headline(self) -> str:
         if self.headline_text is not None:
             return self.headline_text
-        return self.article.get("title") or export.opening_words(self.article.get("body"), 80) or self.article["article_id"]
+        return headline_of(self.article.get("title"), self.article.get("body"), self.article["article_id"])
 
     @property
     def has_title(self) -> bool:
@@ -107,7 +120,7 @@ class ArticlePage:
 
     @property
     def outlet(self) -> str:
-        return self.article.get("outlet") or "Unknown outlet"
+        return outlet_of(self.article.get("outlet"))
 
     @property
     def url(self) -> str | None:
@@ -119,15 +132,27 @@ class ArticlePage:
 
 
 @dataclass
+class Citation:
+    """A claim citing a figure, as a source page lists it."""
+
+    file: str  # the article's page
+    outlet: str
+    phrase: str
+    anchor: str  # the claim's on that page
+    look: explain.VerdictStyle
+
+
+@dataclass
 class FigureView:
     figure: dict
     cell: str
     anchor: str
-    citations: list[tuple[ArticlePage, ClaimView]] = field(default_factory=list)
+    counts: Counter = field(default_factory=Counter)  # every claim citing it, by verdict (summary.cite)
+    citations: list[Citation] = field(default_factory=list)  # the first of them, in article order
 
     @property
-    def counts(self) -> Counter:
-        return Counter(c.look.verdict for _, c in self.citations)
+    def cited(self) -> int:
+        return sum(self.counts.values())
 
     @property
     def value_text(self) -> str:
@@ -149,7 +174,7 @@ class SourcePage:
         return export.safe_url(self.source.get("url"))
 
     def key_figures(self, n: int = 5) -> list[FigureView]:
-        cited = sorted((f for f in self.figures if f.citations), key=lambda f: -len(f.citations))
+        cited = sorted((f for f in self.figures if f.cited), key=lambda f: -f.cited)
         stated = [f for f in self.figures if not f.figure.get("derived") and f not in cited]
         return (cited + stated)[:n]
 
@@ -169,38 +194,33 @@ class DiffView:
     inputs_removed: list[str]
     inputs_changed: list[str]
     code_changed: bool
-    claim_changes: list[tuple[str, dict | None, ClaimView | None]]  # (claim_id, before, now)
+    claim_changes: list[tuple[str, dict | None, ClaimView | None]]  # (claim_id, before, now): the first DIFF_ROWS
+    claim_changes_total: int = 0
+    articles: dict = field(default_factory=dict)  # article_id -> summary.ArticleLink, of the articles it names
 
 
 @dataclass
 class Report:
+    """What the report's pages show besides each article's own rows: the version, the sources (with
+    their figures' citations), the checks, the diff, and `overview` (summary.Overview: counts per
+    outlet, from SQL). No page of every article is held: those are written as they are built."""
+
     version: dict
-    articles: list[ArticlePage]
     sources: list[SourcePage]
     checks: list[CheckView]
     diff: DiffView
     publisher: export.Publisher
     words: dict
-    _counts: Counter | None = None
+    _counts: Counter | None = None  # claims per verdict (the legend shows every verdict seen)
     _styles: list | None = None
+    overview: object | None = None  # summary.Overview
 
     @property
     def number(self) -> int:
         return int(self.version["version"])
 
-    def outlets(self) -> list[tuple[str, list[ArticlePage]]]:
-        by: dict[str, list[ArticlePage]] = defaultdict(list)
-        for page in self.articles:
-            by[page.outlet].append(page)
-        return sorted(by.items(), key=lambda kv: (-len(kv[1]), kv[0].lower()))
-
     def verdict_counts(self) -> Counter:
-        if self._counts is None:
-            total: Counter = Counter()
-            for page in self.articles:
-                total.update(page.counts)
-            self._counts = total
-        return self._counts
+        return self._counts if self._counts is not None else Counter()
 
     def verdict_order(self) -> list[str]:
         known = explain.known_verdicts(self.words)
@@ -374,13 +394,14 @@ BATCH_ROWS = 2000
 
 
 def _stream(con: duckdb.DuckDBPyConnection, name: str, snapshot_id: int, present: list[str], order: str, where: str = "TRUE",
-            columns: str = "*"):
-    """Rows of published table `name` (matching `where`) as dicts, in `order`, a batch at a time (own cursor)."""
+            columns: str = "*", relation: str | None = None):
+    """Rows of published table `name` (matching `where`) as dicts, in `order`, a batch at a time (own
+    cursor). `relation`: what to select from instead of the table itself (a join naming it `a`)."""
     if name not in present:
         return
     cur = con.cursor()
     try:
-        cur.execute(f"SELECT {columns} FROM {versions.relation_at(name, snapshot_id)} WHERE {where} ORDER BY {order}")
+        cur.execute(f"SELECT {columns} FROM {relation or versions.relation_at(name, snapshot_id)} WHERE {where} ORDER BY {order}")
         names = [d[0] for d in cur.description]
         while batch := cur.fetchmany(BATCH_ROWS):
             for r in batch:
@@ -418,68 +439,152 @@ def any_reviewable(con: duckdb.DuckDBPyConnection, version: versions.Version) ->
                        f"WHERE {REVIEWABLE} LIMIT 1)").fetchone()[0]
 
 
-def page_files(con: duckdb.DuckDBPyConnection, snapshot_id: int, present: list[str]) -> dict[str, str]:
-    """article_id -> its page's file: every article takes its name, in article_id order."""
+# An article's page name in SQL: slug()'s base (characters other than letters, digits, `._-` as
+# `_`, no leading or trailing `._`, at most 80 characters).
+SLUG_SQL = ("left(coalesce(nullif(trim(regexp_replace(CAST({col} AS VARCHAR), '[^A-Za-z0-9._-]+', '_', 'g'), '._'), ''), "
+            "'item'), 80)")
+
+
+def page_files(con: duckdb.DuckDBPyConnection, snapshot_id: int, present: list[str]) -> str | None:
+    """A table (in the connection's in-memory database) of every article's page file,
+    (article_id, file): `articles/<slug>.html`, every article taking its name in article_id order
+    as slug() gives it. Made once per snapshot; None when there are no articles."""
     if "articles" not in present:
-        return {}
-    taken: set[str] = set()
-    return {a: f"articles/{slug(a, taken)}.html" for a, in con.execute(
-        f"SELECT article_id FROM {versions.relation_at('articles', snapshot_id)} ORDER BY article_id").fetchall()}
+        return None
+    table = f"memory.main.report_page_files_{int(snapshot_id)}"
+    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'memory' AND table_name = ?",
+                   [table.rsplit(".", 1)[1]]).fetchone()[0]:
+        return table
+    articles = versions.relation_at("articles", snapshot_id)
+    con.execute(f"CREATE TABLE {table} AS SELECT article_id, 'articles/' || {SLUG_SQL.format(col='article_id')} || '.html' AS file "
+                f"FROM {articles}")
+    if con.execute(f"SELECT count(DISTINCT lower(file)) < count(*) FROM {table}").fetchone()[0]:
+        # Two ids with one name: the later ones (in article_id order) get -2, -3, ... as slug() numbers them.
+        taken: set[str] = set()
+        ids = [a for a, in con.execute(f"SELECT article_id FROM {articles} ORDER BY article_id").fetchall()]
+        names = [f"articles/{slug(a, taken)}.html" for a in ids]
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT unnest(?::VARCHAR[]) AS article_id, unnest(?::VARCHAR[]) AS file",
+                    [ids, names])
+    return table
 
 
-# Where iter_pages keeps the ids of the articles whose pages are taken over from an earlier report
-# (a table of the in-memory database, so the cursors reading the published rows see it too).
-REUSED_TABLE = "memory.main.report_reused_articles"
+_TAKEN_OVER = itertools.count(1)
+
+
+def taken_over_table(con: duckdb.DuckDBPyConnection, files: str, reuse: page_reuse.Reuse,
+                     light: bool | set[str] = True) -> str | None:
+    """A new table (in the connection's in-memory database, so the cursors reading the published
+    rows see it too) of the pages `reuse` takes over whose file is still the article's:
+    (article_id, file, version it was written for, light: not built; `light` True: all, a set:
+    those). None when there are none; the caller drops it (drop_table)."""
+    if not reuse.pages:
+        return None
+    ids = sorted(reuse.pages)
+    table = f"memory.main.report_taken_over_{next(_TAKEN_OVER)}"
+    con.execute(f"CREATE TABLE {table} AS SELECT p.article_id, p.file, p.version, p.light FROM "
+                "(SELECT unnest(?::VARCHAR[]) AS article_id, unnest(?::VARCHAR[]) AS file, unnest(?::INTEGER[]) AS version, "
+                f"unnest(?::BOOLEAN[]) AS light) p JOIN {files} f ON f.article_id = p.article_id AND f.file = p.file",
+                [ids, [reuse.pages[a][0] for a in ids], [int(reuse.pages[a][1]) for a in ids],
+                 [light is True or a in light for a in ids]])
+    return table
+
+
+def drop_table(con: duckdb.DuckDBPyConnection, table: str | None) -> None:
+    if table is not None:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def taken_over(con: duckdb.DuckDBPyConnection, table: str | None):
+    """(article_id, file, version) of each page of a taken_over_table, in article_id order."""
+    if table is None:
+        return
+    cur = con.cursor()
+    try:
+        cur.execute(f"SELECT article_id, file, version FROM {table} ORDER BY article_id")
+        while batch := cur.fetchmany(BATCH_ROWS):
+            yield from batch
+    finally:
+        cur.close()
+
+
+def manifest_rows(con: duckdb.DuckDBPyConnection, version: versions.Version, table: str | None):
+    """(article_id, (file, version it was written for)) of every article page of `version`'s report,
+    in article_id order: the pages of taken_over_table `table` keep their version."""
+    files = page_files(con, version.snapshot_id, versions.tables_at(con, version.snapshot_id))
+    if files is None:
+        return
+    join = f" LEFT JOIN {table} r USING (article_id)" if table else ""
+    taken = "r.version" if table else "NULL"
+    cur = con.cursor()
+    try:
+        cur.execute(f"SELECT f.article_id, f.file, coalesce({taken}, {int(version.version)}) FROM {files} f{join} ORDER BY f.article_id")
+        while batch := cur.fetchmany(BATCH_ROWS):
+            for article_id, file, k in batch:
+                yield article_id, (file, int(k))
+    finally:
+        cur.close()
 
 
 def iter_pages(con: duckdb.DuckDBPyConnection, version: versions.Version, *, publisher: export.Publisher | None = None,
                created_at: str | None = None, ctx: Context | None = None, reviewable_only: bool = False,
-               reuse: page_reuse.Reuse | None = None, light: bool | set[str] = False):
+               reuse: page_reuse.Reuse | None = None, light: bool | set[str] = False, skip_light: bool = False,
+               within: str | None = None):
     """Every article's page model, in article_id order, built as the published rows stream by
-    (a batch at a time: the corpus is never held). Each page's claims are added to the
-    citations of the figures they were matched to (`ctx.figure_views`). `reviewable_only`: only
-    the pages of articles that may carry a ClaimReview (for the JSON-LD export).
+    (a batch at a time: the corpus is never held). `reviewable_only`: only the pages of articles
+    that may carry a ClaimReview (for the JSON-LD export). `within`: an SQL condition on
+    `article_id` (only those articles' pages).
 
     `reuse`: pages an earlier version's report wrote that this one takes over. With `light`, those
-    are built already slimmed, from the few columns the other pages need, and marked `reused`
-    (their text, findings and sentences are not read); `light` a set: only those of these
-    articles. Either way, their ClaimReviews carry the version they were written for."""
+    are not built: a page with the article's row only, marked `reused` (`light` a set: only those
+    of these articles); `skip_light`: not even that. Either way, their ClaimReviews carry the
+    version they were written for."""
     ctx = ctx or context(con, version, publisher=publisher, created_at=created_at)
     snap, present, words, sources, publisher = version.snapshot_id, ctx.present, ctx.words, ctx.sources, ctx.publisher
     files = page_files(con, snap, present)
-    reuse = reuse or page_reuse.Reuse(None)
-    taken_over = {a for a, f in files.items() if reuse.reusable(a, f)}
-    review_at = page_reuse.review_versions(con, reuse) if taken_over else {}
-    if light is not True:
-        taken_over &= light or set()
-        light = bool(taken_over)
-    only = f"article_id IN (SELECT article_id FROM {versions.relation_at('articles', snap)} WHERE {REVIEWABLE})" \
-        if reviewable_only and "articles" in present else "TRUE"
-    light_claims = _ByArticle(iter(()))
-    if light and taken_over:
-        con.execute(f"CREATE OR REPLACE TABLE {REUSED_TABLE} AS SELECT unnest(?::VARCHAR[]) AS article_id", [sorted(taken_over)])
-        slim_columns = [c for c in versions.columns_at(con, versions.relation_at("claims", snap))
-                        if c in SLIM_CLAIM or c in ctx.dim_cols] if "claims" in present else []
-        light_claims = _ByArticle(_stream(con, "claims", snap, present, "article_id, start",
-                                          f"article_id IN (SELECT article_id FROM {REUSED_TABLE})",
-                                          ", ".join(quote(c) for c in slim_columns)))
-        only = f"({only}) AND article_id NOT IN (SELECT article_id FROM {REUSED_TABLE})"
-    claims = _ByArticle(_stream(con, "claims", snap, present, "article_id, start", only))
-    dates = _ByArticle(_stream(con, "date_findings", snap, present, "article_id, start", only))
-    names = _ByArticle(_stream(con, "name_findings", snap, present, "article_id, start", only))
+    if files is None:
+        return
+    articles = versions.relation_at("articles", snap)
+    reused = taken_over_table(con, files, reuse or page_reuse.Reuse(None), light)
+    try:
+        yield from _pages(con, version, ctx, files, reused, reviewable_only, skip_light, within)
+    finally:
+        drop_table(con, reused)
+
+
+def _pages(con: duckdb.DuckDBPyConnection, version: versions.Version, ctx: Context, files: str, reused: str | None,
+           reviewable_only: bool, skip_light: bool, within: str | None):
+    snap, present, words, sources, publisher = version.snapshot_id, ctx.present, ctx.words, ctx.sources, ctx.publisher
+    articles = versions.relation_at("articles", snap)
+    created = dict(con.execute("SELECT version, strftime(created_at, '%Y-%m-%dT%H:%M:%SZ') FROM lake.main.dataset_versions")
+                   .fetchall()) if reused else {}
+    only = within or "TRUE"
+    if reviewable_only:
+        only = f"({only}) AND article_id IN (SELECT article_id FROM {articles} WHERE {REVIEWABLE})"
+    built = f"({only}) AND article_id NOT IN (SELECT article_id FROM {reused} WHERE light)" if reused else only
+    relation = f"(SELECT * FROM {articles}) a JOIN {files} f USING (article_id)"
+    columns = "a.*, f.file AS __file"
+    if reused:
+        relation += f" LEFT JOIN {reused} r USING (article_id)"
+        columns += ", r.version AS __version, coalesce(r.light, FALSE) AS __light"
+    claims = _ByArticle(_stream(con, "claims", snap, present, "article_id, start, claim_id", built))
+    dates = _ByArticle(_stream(con, "date_findings", snap, present, "article_id, start", built))
+    names = _ByArticle(_stream(con, "name_findings", snap, present, "article_id, start", built))
     looks: dict[str | None, explain.VerdictStyle] = {}  # one style object per verdict, shared by its claims
 
     def look_of(verdict):
         return looks.get(verdict) or looks.setdefault(verdict, explain.style(verdict, words))
 
-    for a in _stream(con, "articles", snap, present, "article_id"):
-        file = files[a["article_id"]]
-        if reviewable_only and not (a.get("url") is not None and a.get("published") is not None):
+    for a in _stream(con, "articles", snap, present, "article_id", (built if skip_light else only), columns, relation):
+        file, taken_version, is_light = a.pop("__file"), a.pop("__version", None), a.pop("__light", False)
+        if is_light:
+            page = ArticlePage({k: v for k, v in a.items() if k != "body"}, file, [], [], [], [], [])
+            page.headline_text, page.reused = headline_of(a.get("title"), a.get("body"), a["article_id"]), True
+            yield page
             continue
-        if light and a["article_id"] in taken_over:
-            yield _light_page(a, file, light_claims.take(a["article_id"]), ctx, look_of)
-            continue
-        version_of_reviews, reviews_dated = review_at.get(a["article_id"], (int(ctx.vrow["version"]), ctx.created_at))
+        if taken_version is not None:
+            version_of_reviews, reviews_dated = int(taken_version), created.get(int(taken_version), "")
+        else:
+            version_of_reviews, reviews_dated = int(ctx.vrow["version"]), ctx.created_at
         body = a.get("body") or ""
         views: list[ClaimView] = []
         for i, c in enumerate(claims.take(a["article_id"]), 1):
@@ -495,7 +600,7 @@ def iter_pages(con: duckdb.DuckDBPyConnection, version: versions.Version, *, pub
                                and f.get("period_end") == figure.get("period_end")]
                 right = (same_period or candidates or [None])[0]
             view = ClaimView(c, look_of(c.get("verdict")), figure, source, explain.explain_claim(c, figure, source, right, words),
-                             explain.cell_text(figure, words) if figure else "", f"claim-{i}", i)
+                             ctx.figure_views[figure["figure_id"]].cell if figure else "", f"claim-{i}", i)
             review_url = publisher.review_url(version_of_reviews, file, view.anchor)
             view.unrated = export.unrated_reason(c, a)
             view.review = export.claim_review(c, a, review_url, publisher, reviews_dated, view.sentence)
@@ -518,50 +623,7 @@ def iter_pages(con: duckdb.DuckDBPyConnection, version: versions.Version, *, pub
         spans += [(int(f.row["start"]), int(f.row["end"]), f) for f in findings if f.kind != "date"]
         spans += [(int(f.row["start"]), int(f.row["end"]), f) for f in findings if f.kind == "date"]
         cited = [sources[s.strip()] for s in (a.get("cites") or "").split(",") if s.strip() in sources]
-        page = ArticlePage(a, file, views, findings, _segments(body, spans), [v.review for v in views if v.review], cited)
-        _cite(page, ctx)
-        yield page
-
-
-def _cite(page: ArticlePage, ctx: Context) -> None:
-    """Add the page's claims to the citations of the figures they were matched to."""
-    for v in page.claims:
-        if v.figure is not None and v.figure["figure_id"] in ctx.figure_views:
-            ctx.figure_views[v.figure["figure_id"]].citations.append((page, v))
-
-
-def _light_page(article: dict, file: str, claims: list[dict], ctx: Context, look_of) -> ArticlePage:
-    """The slimmed page of an article whose page is taken over from an earlier report: what the
-    overview, the lists and the source pages show of it (no sentence, text or finding)."""
-    views = []
-    figures = ctx.fig_by_id
-    for i, c in enumerate(claims, 1):  # the rows hold SLIM_CLAIM's columns only (and the dimensions)
-        if ctx.dim_cols:
-            add_dims(c, ctx.dim_cols)
-        figure_id = c.get("figure_id")
-        views.append(ClaimView(c, look_of(c.get("verdict")), figures.get(figure_id) if figure_id else None, None, "", "",
-                               f"claim-{i}", i))
-    page = ArticlePage(article, file, views, [], [], [], [])
-    page.headline_text, page.reused = page.headline, True
-    page.article = {k: v for k, v in article.items() if k != "body"}
-    _cite(page, ctx)
-    return page
-
-
-def slim(page: ArticlePage) -> ArticlePage:
-    """What the overview, the article list, the source and diff pages still need of a page once
-    it is written: its text, highlights, findings and reviews are dropped (the corpus is not held)."""
-    page.headline_text = page.headline
-    page.article = {k: v for k, v in page.article.items() if k != "body"}
-    page.segments, page.reviews, page.findings = [], [], []
-    for c in page.claims:
-        c.review = None
-        c.row = {k: c.row.get(k) for k in SLIM_CLAIM if k in c.row}
-    return page
-
-
-# What a slimmed page keeps of each claim's row: its identity, and what the diff compares and shows.
-SLIM_CLAIM = ("claim_id", "article_id", "phrase", "start", "end", *CLAIM_MEANING)
+        yield ArticlePage(a, file, views, findings, _segments(body, spans), [v.review for v in views if v.review], cited)
 
 
 def checks_view(con: duckdb.DuckDBPyConnection, version: versions.Version, present: list[str],
@@ -583,53 +645,105 @@ def checks_view(con: duckdb.DuckDBPyConnection, version: versions.Version, prese
     return check_views
 
 
-def assemble(con: duckdb.DuckDBPyConnection, version: versions.Version, ctx: Context, pages: list[ArticlePage],
-             check_rows: dict[str, object] | None = None) -> Report:
-    """The report's model from its (possibly slimmed) article pages."""
-    return Report(ctx.vrow, pages, list(ctx.source_pages.values()), checks_view(con, version, ctx.present, check_rows),
-                  _diff(con, version, ctx.vrow, pages), ctx.publisher, ctx.words)
+def assemble(con: duckdb.DuckDBPyConnection, version: versions.Version, ctx: Context,
+             check_rows: dict[str, object] | None = None, counts: Counter | None = None) -> Report:
+    """The report's model: the figures' citations, the overview's counts and the diff from SQL
+    (summary.py), the checks. `counts`: claims per verdict for the legend (default: the overview's)."""
+    from factledger.report import summary  # it builds on this module's views
+
+    files = page_files(con, version.snapshot_id, ctx.present)
+    summary.cite(con, version, ctx, files)
+    overview = summary.overview(con, version, files, ctx.present)
+    return Report(ctx.vrow, list(ctx.source_pages.values()), checks_view(con, version, ctx.present, check_rows),
+                  _diff(con, version, ctx, files), ctx.publisher, ctx.words,
+                  _counts=counts if counts is not None else overview.counts, overview=overview)
 
 
 def load(con: duckdb.DuckDBPyConnection, version: versions.Version, *, publisher: export.Publisher | None = None,
          created_at: str | None = None, check_rows: dict[str, object] | None = None) -> Report:
-    """The report's model of `version`, every page whole. `check_rows`: failing rows per
-    `asset.check` (from the run's check metadata, when known)."""
-    ctx = context(con, version, publisher=publisher, created_at=created_at)
-    return assemble(con, version, ctx, list(iter_pages(con, version, ctx=ctx)), check_rows)
+    """The report's model of `version`. `check_rows`: failing rows per `asset.check` (from the
+    run's check metadata, when known)."""
+    return assemble(con, version, context(con, version, publisher=publisher, created_at=created_at), check_rows)
 
 
 # Rows of each table's diff the diff page lists (it says how many more there are).
 DIFF_ROWS = 500
 
 
-def _diff(con: duckdb.DuckDBPyConnection, version: versions.Version, vrow: dict, pages: list[ArticlePage]) -> DiffView:
+def claim_changes(con: duckdb.DuckDBPyConnection, old_snapshot: int, version: versions.Version, ctx: Context,
+                  limit: int = DIFF_ROWS) -> tuple[list[tuple[str, dict | None, "ClaimView | None"]], int]:
+    """The claims added, removed, or changed in what they say (CLAIM_MEANING) from `old_snapshot`
+    to `version`, compared in SQL on the claims the change feed names (every claim when it cannot):
+    the first `limit` by change and claim_id as (claim_id, before, now), and how many there are."""
+    new_snapshot = version.snapshot_id
+    old_present = "claims" in versions.tables_at(con, old_snapshot)
+    if not old_present and "claims" not in ctx.present:
+        return [], 0
+    keys = diff.feed_keys(con, "claims", old_snapshot, new_snapshot) if old_present and "claims" in ctx.present else None
+    if keys == "":
+        return [], 0
+    old = versions.relation_at("claims", old_snapshot) if old_present else None
+    new = versions.relation_at("claims", new_snapshot) if "claims" in ctx.present else None
+    old, new = old or f"(SELECT * FROM {new} WHERE FALSE)", new or f"(SELECT * FROM {old} WHERE FALSE)"
+    shared = set(versions.columns_at(con, old)) & set(versions.columns_at(con, new))
+    meaning = [c for c in CLAIM_MEANING if c in shared]
+    scope = f" WHERE claim_id IN (SELECT claim_id FROM {keys})" if keys else ""
+    differs = " OR ".join(f"o.{quote(c)} IS DISTINCT FROM n.{quote(c)}" for c in meaning) or "FALSE"
+    before = ", ".join(f"o.{quote(c)} AS {quote('old_' + c)}" for c in ("phrase", "verdict") if c in shared)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE report_claim_changes AS
+        SELECT CASE WHEN o.claim_id IS NULL THEN 'added' WHEN n.claim_id IS NULL THEN 'removed' ELSE 'changed' END AS change,
+               CAST(coalesce(n.claim_id, o.claim_id) AS VARCHAR) AS key, n.article_id AS article_id,
+               o.claim_id IS NOT NULL AS had{', ' + before if before else ''}
+        FROM (SELECT * FROM {old}{scope}) o FULL OUTER JOIN (SELECT * FROM {new}{scope}) n ON o.claim_id = n.claim_id
+        WHERE o.claim_id IS NULL OR n.claim_id IS NULL OR {differs}""")
+    try:
+        total = con.execute("SELECT count(*) FROM temp.main.report_claim_changes").fetchone()[0]
+        cur = con.execute(f"SELECT * FROM temp.main.report_claim_changes ORDER BY change, key LIMIT {int(limit)}")
+        names = [d[0] for d in cur.description]
+        listed = [dict(zip(names, r)) for r in cur.fetchall()]
+    finally:
+        con.execute("DROP TABLE IF EXISTS temp.main.report_claim_changes")
+    now: dict[str, ClaimView] = {}
+    ids = sorted({r["article_id"] for r in listed if r["article_id"] is not None})
+    if ids:  # the pages of the articles listed (at most `limit`), for each claim's anchor and sentence
+        within = "article_id IN (" + ", ".join(sql.literal(a) for a in ids) + ")"
+        wanted = {r["key"] for r in listed}
+        for page in iter_pages(con, version, ctx=ctx, within=within):
+            now.update((str(c.row["claim_id"]), c) for c in page.claims if str(c.row["claim_id"]) in wanted)
+    out = []
+    for r in listed:
+        old_row = {"phrase": r.get("old_phrase"), "verdict": r.get("old_verdict")} if r["had"] else None
+        out.append((r["key"], old_row, now.get(r["key"])))
+    return out, total
+
+
+def _diff(con: duckdb.DuckDBPyConnection, version: versions.Version, ctx: Context, files: str | None) -> DiffView:
+    from factledger.report import summary
+
+    vrow = ctx.vrow
     earlier = [v for v in versions.versions(con) if v.version < version.version]
     if not earlier:
-        return DiffView(None, diff.diff(con, None, version.snapshot_id, limit=DIFF_ROWS),
-                        sorted(json.loads(vrow.get("input_hashes") or "{}")), [], [], False, [])
+        tables = diff.diff(con, None, version.snapshot_id, limit=DIFF_ROWS)
+        return DiffView(None, tables, sorted(json.loads(vrow.get("input_hashes") or "{}")), [], [], False, [],
+                        articles=summary.article_refs(con, version, files, _named(tables, [])))
     prev = earlier[-1]
     prow = versions.version_row(con, prev.version)
     tables = diff.diff(con, prev.snapshot_id, version.snapshot_id, limit=DIFF_ROWS)
     old_in, new_in = json.loads(prow.get("input_hashes") or "{}"), json.loads(vrow.get("input_hashes") or "{}")
-    changes = []
+    changes, total = [], 0
     claims_diff = next((d for d in tables if d.table == "claims"), None)
     if claims_diff and claims_diff.changed:
-        if claims_diff.total > len(claims_diff.rows):  # every changed claim is compared, not only the listed ones
-            claims_diff = next(d for d in diff.diff(con, prev.snapshot_id, version.snapshot_id, tables=["claims"]))
-        old_claims = {}
-        if "claims" in versions.tables_at(con, prev.snapshot_id):  # only the changed ones: not the whole version
-            cur = con.execute(f"SELECT * FROM {versions.relation_at('claims', prev.snapshot_id)} "
-                              "WHERE list_contains(?, CAST(claim_id AS VARCHAR))", [[r[1] for r in claims_diff.rows]])
-            names = [d[0] for d in cur.description]
-            old_claims = {row["claim_id"]: row for row in (dict(zip(names, r)) for r in cur.fetchall())}
-        now = {c.row["claim_id"]: c for p in pages for c in p.claims}
-        for change, key, *_ in claims_diff.rows:
-            old, new = old_claims.get(key), now.get(key)
-            if old is None or new is None or any(old.get(k) != new.row.get(k) for k in CLAIM_MEANING if k in old):
-                changes.append((key, old, new))
+        changes, total = claim_changes(con, prev.snapshot_id, version, ctx)
     return DiffView(
         prow, tables,
         sorted(set(new_in) - set(old_in)), sorted(set(old_in) - set(new_in)),
         sorted(k for k in set(old_in) & set(new_in) if old_in[k] != new_in[k]),
-        prow.get("code_sha256") != vrow.get("code_sha256"), changes,
+        prow.get("code_sha256") != vrow.get("code_sha256"), changes, total,
+        summary.article_refs(con, version, files, _named(tables, changes)),
     )
+
+
+def _named(tables: list[diff.TableDiff], changes: list) -> set[str]:
+    """The articles a diff page names: of the rows it lists, and of the claims that changed."""
+    ids = {r[2] for t in tables for r in t.rows[:DIFF_ROWS] if r[2]}
+    return ids | {c.row["article_id"] for _, _, c in changes if c is not None}

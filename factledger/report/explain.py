@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import math
 import re
-import string
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +23,7 @@ class VerdictStyle:
     rating: int | None
     templates: dict[str, str]
 
-    @property
+    @functools.cached_property  # asked for by every claim on every page
     def css_class(self) -> str:
         return "v-" + "".join(c if c.isalnum() else "-" for c in self.verdict.lower())
 
@@ -89,18 +88,34 @@ def cell_text(figure: dict | None, words: dict | None = None) -> str:
     """What a figure counts, in words: its measure, its non-total dimension values, its period."""
     if not figure:
         return ""
-    text = humanise(figure.get("measure"))
-    dims = figure.get("dims")
-    if dims is None and figure.get("figure_id") and figure.get("measure"):
+    words = words or wording()
+    return _cell_text(_token(words), figure.get("measure"), figure.get("dims"), figure.get("figure_id"),
+                      figure.get("period_start"), figure.get("period_end"))
+
+
+# The wordings cell texts were cached for, by id (kept here, so an id is never another dict's).
+_WORDINGS: dict[int, dict] = {}
+
+
+def _token(words: dict) -> int:
+    if _WORDINGS.get(id(words)) is not words:
+        _WORDINGS[id(words)] = words
+    return id(words)
+
+
+@functools.lru_cache(maxsize=65536)  # a corpus cites few cells, each by many claims
+def _cell_text(token: int, measure, dims, figure_id, start, end) -> str:
+    words = _WORDINGS[token]
+    text = humanise(measure)
+    if dims is None and figure_id and measure:
         # A lake without a dims column: the figure id's tail after the measure names the cell.
-        tail = str(figure["figure_id"]).split(f":{figure['measure']}:", 1)
+        tail = str(figure_id).split(f":{measure}:", 1)
         dims = tail[1].replace("/", ", ") if len(tail) == 2 and ".." not in tail[1] else None
     detail = dims_text(dims, words)
     if detail:
         text = f"{text} ({detail})"
     elif parse_dims(dims):  # every dimension at its total
-        text = f"{text} ({(words or wording()).get('whole_cell', 'in total')})"
-    start, end = figure.get("period_start"), figure.get("period_end")
+        text = f"{text} ({words.get('whole_cell', 'in total')})"
     if start and end:
         text += f", {start} to {end}"
     elif end or start:
@@ -122,7 +137,7 @@ class _Blank(dict):
 
 
 def _fill(template: str, fields: dict) -> str:
-    text = string.Formatter().vformat(template, (), _Blank(fields))
+    text = template.format_map(_Blank(fields))  # a placeholder without a field reads as nothing
     text = " ".join(text.split())
     return text[:1].upper() + text[1:]
 

@@ -77,8 +77,11 @@ def read_manifest(folder: Path) -> dict:
         return {}
 
 
-def write_manifest(folder: Path, key: str | None, pages: dict[str, tuple[str, int]]) -> None:
-    (folder / MANIFEST).write_text(json.dumps({"key": key, "pages": pages}, sort_keys=True), encoding="utf-8")
+def manifest_text(key: str | None, pages) -> str:
+    """MANIFEST's text: `key` and `pages`, (article_id, (file, version)) in article_id order (an
+    iterator: the entries are written as they come; the text is what json.dumps(sort_keys=True) gives)."""
+    entries = ", ".join(f"{json.dumps(a)}: {json.dumps(list(p))}" for a, p in pages)
+    return f'{{"key": {json.dumps(key)}, "pages": {{{entries}}}}}'
 
 
 def plan(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versions.Version, key: str | None) -> Reuse:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from factledger import lake
+from factledger import lake, sql
 from factledger.commands import query
 from factledger.report import build, data, explain
 from tests.publish.conftest import factledger
@@ -143,12 +143,12 @@ def test_the_report_needs_no_network_and_no_script(built):
 def test_hostile_text_is_escaped_and_hostile_links_are_dropped(built, version2):
     with lake.connect(built.warehouse, read_only=True) as con:
         model = data.load(con, version2)
-    page = next(p for p in model.articles if p.article["article_id"] == built.edited_article)
+        [page] = data.iter_pages(con, version2, within=f"article_id = {sql.literal(built.edited_article)}")
     # Whatever ingestion let through, the templates must make harmless: put it in directly.
     page.article.update(title=HOSTILE_TITLE, url="javascript:alert(1)", outlet="<img src=x onerror=alert(1)>")
     page.claims[0].row["phrase"] = "</script><script>alert('phrase')</script>"
     page.reviews.append({"@type": "ClaimReview", "claimReviewed": "</script><script>alert('ld')</script>"})
-    html = dict(build.render(model))[page.file]
+    html = build.article_renderer(model)(page)
     assert "<script>alert" not in html and "<img src=x" not in html
     assert "javascript:" not in html.lower()
     tree = parse(html)

@@ -1,0 +1,225 @@
+"""The report's figures over a whole version, as SQL aggregates over its published tables: claims
+per outlet and verdict, the articles each outlet lists, every figure's citations, the pages of the
+article list. Nothing here holds a row per article: DuckDB counts, Python gets the counts and the
+few rows a page lists (bounded by the MAX_* constants), or a stream of rows (the article list).
+
+Counts follow the pages: a claim is counted when its article is published (it has a page), under
+the verdict its page shows (an empty verdict reads as `unknown`, as explain.style says)."""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import duckdb
+
+from factledger import sql, versions
+from factledger.report import data, explain
+
+MAX_OUTLETS = 50  # outlets the overview's table lists (the rest summed in one row)
+MAX_PER_OUTLET = 10  # articles the overview lists per outlet (all are in the article list)
+ARTICLES_PER_PAGE = 500  # rows of each page of the article list (articles.html, articles-2.html, ...)
+MAX_CITED = 50  # citations a source page lists per figure
+CHART_ROWS = 15  # bars of the outlets' chart (charts.MAX_ROWS: the rest summed in one)
+HEAD_CHARS = 1000  # characters of an untitled body read for its opening words
+
+# A claim's verdict and an article's outlet as the pages show them (explain.style, data.outlet_of).
+VERDICT = "coalesce(nullif({col}, ''), 'unknown')"
+OUTLET = "coalesce(nullif({col}, ''), " + sql.literal(data.outlet_of(None)) + ")"
+
+
+@dataclass
+class ArticleLink:
+    """An article as a list shows it: its page, outlet, heading, date and claims by verdict."""
+
+    article_id: str
+    file: str
+    outlet: str
+    headline: str
+    published: object
+    counts: Counter = field(default_factory=Counter)
+
+
+@dataclass
+class OutletRow:
+    rank: int  # 1: the outlet with the most articles
+    outlet: str
+    articles: int
+    counts: Counter
+    listed: list[ArticleLink]  # its first MAX_PER_OUTLET articles, in article_id order
+    list_page: str  # where its articles start in the article list (file#anchor)
+
+
+@dataclass
+class Overview:
+    articles: int
+    claims: int
+    counts: Counter  # claims per verdict
+    outlet_count: int
+    outlets: list[OutletRow]  # the first MAX_OUTLETS, most articles first
+    rest_articles: int  # articles of the outlets not listed
+    rest_counts: Counter
+    chart_rows: list[tuple[str, dict]]  # (outlet, claims by verdict), at most CHART_ROWS
+    list_pages: int  # pages of the article list
+
+
+def list_file(page: int) -> str:
+    """The file of page `page` (1-based) of the article list."""
+    return "articles.html" if page <= 1 else f"articles-{page}.html"
+
+
+def outlet_anchor(rank: int) -> str:
+    return f"outlet-{rank}"
+
+
+def list_pages(articles: int, per_page: int = ARTICLES_PER_PAGE) -> int:
+    """Pages of the article list for `articles` articles (one, empty, when there are none)."""
+    return max(1, -(-articles // per_page))
+
+
+def list_position(first: int, per_page: int = ARTICLES_PER_PAGE) -> int:
+    """The page (1-based) of the article list holding the article at 0-based position `first`."""
+    return first // per_page + 1
+
+
+def _relations(snap: int, files: str, present: list[str]) -> str:
+    """WITH clauses: `arts` (article_id, outlet as shown), `outlets` (outlet, n, rank, first: the
+    0-based position of its first article in the list), `cl` (claims of published articles)."""
+    articles = versions.relation_at("articles", snap)
+    claims = (f"SELECT c.*, {VERDICT.format(col='c.verdict')} AS v FROM (SELECT * FROM {versions.relation_at('claims', snap)}) c "
+              f"WHERE c.article_id IN (SELECT article_id FROM {articles})") if "claims" in present else \
+        "SELECT NULL::VARCHAR AS article_id, NULL::VARCHAR AS v, NULL::VARCHAR AS figure_id WHERE FALSE"
+    return f"""WITH arts AS (SELECT a.article_id, {OUTLET.format(col='a.outlet')} AS outlet FROM (SELECT * FROM {articles}) a),
+        outlets AS (SELECT outlet, n, rank, sum(n) OVER (ORDER BY rank) - n AS first FROM (
+            SELECT outlet, count(*) AS n, row_number() OVER (ORDER BY count(*) DESC, lower(outlet), outlet) AS rank
+            FROM arts GROUP BY outlet)),
+        cl AS ({claims})"""
+
+
+class Headlines:
+    """Articles' headings from SQL columns (HEADLINE_COLUMNS): the title, else the opening words of
+    the body's first HEAD_CHARS characters, the whole body read only when those are too few."""
+
+    COLUMNS = (f"a.title AS __title, CASE WHEN coalesce(a.title, '') = '' THEN left(a.body, {HEAD_CHARS}) END AS __head, "
+               f"length(a.body) > {HEAD_CHARS} AS __long")
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, snap: int) -> None:
+        self.con, self.snap = con, snap
+
+    def __call__(self, article_id: str, title, head, long) -> str:
+        if title or not long or len(" ".join((head or "").split())) > data.HEADLINE_WORDS:
+            return data.headline_of(title, head, article_id)  # the opening words are within the first characters
+        body = self.con.execute(f"SELECT body FROM {versions.relation_at('articles', self.snap)} WHERE article_id = ?",
+                                [article_id]).fetchone()[0]
+        return data.headline_of(title, body, article_id)
+
+
+def _counter(entries) -> Counter:
+    return Counter({e["v"]: e["n"] for e in entries or []})
+
+
+def overview(con: duckdb.DuckDBPyConnection, version: versions.Version, files: str | None, present: list[str]) -> Overview:
+    """The overview's counts: claims per verdict and per outlet, the outlets with their first
+    articles, the chart's rows, the article list's length."""
+    if files is None:
+        return Overview(0, 0, Counter(), 0, [], 0, Counter(), [], 1)
+    snap = version.snapshot_id
+    with_ = _relations(snap, files, present)
+    keep = max(MAX_OUTLETS, CHART_ROWS)
+    outlets = con.execute(f"{with_} SELECT rank, outlet, n, first FROM outlets WHERE rank <= {keep} ORDER BY rank").fetchall()
+    total_outlets, total_articles = con.execute(f"{with_} SELECT count(*), coalesce(sum(n), 0) FROM outlets").fetchone()
+    # Claims by verdict per listed outlet; the others' summed under rank 0.
+    by_rank: dict[int, Counter] = {}
+    for rank, v, n in con.execute(f"""{with_} SELECT CASE WHEN o.rank <= {keep} THEN o.rank ELSE 0 END, cl.v, count(*)
+            FROM cl JOIN arts USING (article_id) JOIN outlets o ON o.outlet = arts.outlet GROUP BY ALL""").fetchall():
+        by_rank.setdefault(rank, Counter())[v] += n
+    heads = Headlines(con, snap)
+    listed: dict[int, list[ArticleLink]] = {}
+    cur = con.execute(f"""{with_} SELECT o.rank, a.article_id, f.file, {Headlines.COLUMNS}, a.published
+        FROM (SELECT *, row_number() OVER (PARTITION BY {OUTLET.format(col='outlet')} ORDER BY article_id) AS k
+              FROM {versions.relation_at('articles', snap)}) a
+        JOIN arts USING (article_id) JOIN outlets o ON o.outlet = arts.outlet JOIN {files} f USING (article_id)
+        WHERE o.rank <= {MAX_OUTLETS} AND a.k <= {MAX_PER_OUTLET} ORDER BY o.rank, a.article_id""")
+    for rank, article_id, file, title, head, long, published in cur.fetchall():
+        outlet = outlets[rank - 1][1]
+        listed.setdefault(rank, []).append(ArticleLink(article_id, file, outlet, heads(article_id, title, head, long), published))
+    rows = [OutletRow(rank, outlet, n, by_rank.get(rank, Counter()), listed.get(rank, []),
+                      f"{list_file(list_position(first))}#{outlet_anchor(rank)}")
+            for rank, outlet, n, first in outlets]
+    counts = sum(by_rank.values(), Counter())
+    shown = rows[:MAX_OUTLETS]
+    rest_counts = sum((r.counts for r in rows[MAX_OUTLETS:]), by_rank.get(0, Counter()))
+    if total_outlets <= CHART_ROWS:
+        chart = [(r.outlet, dict(r.counts)) for r in rows]
+    else:  # as charts.stacked_bars sums them: the first CHART_ROWS - 1, then "N others"
+        others = sum((r.counts for r in rows[CHART_ROWS - 1:]), by_rank.get(0, Counter()))
+        chart = [(r.outlet, dict(r.counts)) for r in rows[:CHART_ROWS - 1]]
+        chart.append((f"{total_outlets - CHART_ROWS + 1} others", dict(others)))
+    return Overview(int(total_articles), sum(counts.values()), counts, int(total_outlets), shown,
+                    int(total_articles) - sum(r.articles for r in shown), rest_counts, chart, list_pages(int(total_articles)))
+
+
+def article_list(con: duckdb.DuckDBPyConnection, version: versions.Version, files: str | None,
+                 present: list[str]) -> Iterator[tuple[int, ArticleLink]]:
+    """Every article as the article list shows it, (outlet rank, link), by outlet (most articles
+    first, as on the overview) then article_id: a batch of rows at a time."""
+    if files is None:
+        return
+    snap = version.snapshot_id
+    cur = con.cursor()
+    try:
+        cur.execute(f"""{_relations(snap, files, present)},
+            per AS (SELECT article_id, list(struct_pack(v := v, n := n)) AS counts
+                    FROM (SELECT article_id, v, count(*) AS n FROM cl GROUP BY ALL) GROUP BY article_id)
+            SELECT o.rank, a.article_id, f.file, arts.outlet, {Headlines.COLUMNS}, a.published, per.counts
+            FROM (SELECT * FROM {versions.relation_at('articles', snap)}) a JOIN arts USING (article_id) JOIN outlets o ON o.outlet = arts.outlet
+            JOIN {files} f USING (article_id) LEFT JOIN per USING (article_id)
+            ORDER BY o.rank, a.article_id""")
+        heads = Headlines(con, snap)
+        while batch := cur.fetchmany(data.BATCH_ROWS):
+            for rank, article_id, file, outlet, title, head, long, published, counts in batch:
+                yield rank, ArticleLink(article_id, file, outlet, heads(article_id, title, head, long), published, _counter(counts))
+    finally:
+        cur.close()
+
+
+def cite(con: duckdb.DuckDBPyConnection, version: versions.Version, ctx: data.Context, files: str | None) -> None:
+    """Give each figure of `ctx` its citations: every claim matched to it counted by verdict, and
+    the first MAX_CITED listed (in article_id order, then as they stand in the article), each with
+    its article's page and the claim's anchor there (claim-<k>: the k-th claim of the article)."""
+    if files is None or "claims" not in ctx.present or not ctx.figure_views:
+        return
+    snap = version.snapshot_id
+    figures = versions.relation_at("figures", snap)
+    with_ = f"""{_relations(snap, files, ctx.present)},
+        cited AS (SELECT claim_id, article_id, start, figure_id, phrase, v FROM cl WHERE figure_id IN (SELECT figure_id FROM {figures}))"""
+    for figure_id, v, n in con.execute(f"{with_} SELECT figure_id, v, count(*) FROM cited GROUP BY ALL").fetchall():
+        if figure_id in ctx.figure_views:
+            ctx.figure_views[figure_id].counts[v] += n
+    looks: dict[str, explain.VerdictStyle] = {}
+    rows = con.execute(f"""{with_},
+        top AS (SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY figure_id ORDER BY article_id, start, claim_id) AS k
+                               FROM cited) WHERE k <= {MAX_CITED}),
+        numbered AS (SELECT claim_id, row_number() OVER (PARTITION BY article_id ORDER BY start, claim_id) AS number
+                     FROM cl WHERE article_id IN (SELECT article_id FROM top))
+        SELECT top.figure_id, f.file, arts.outlet, top.phrase, numbered.number, top.v
+        FROM top JOIN numbered USING (claim_id) JOIN arts USING (article_id) JOIN {files} f USING (article_id)
+        ORDER BY top.figure_id, top.k""").fetchall()
+    for figure_id, file, outlet, phrase, number, v in rows:
+        if figure_id in ctx.figure_views:
+            look = looks.get(v) or looks.setdefault(v, explain.style(v, ctx.words))
+            ctx.figure_views[figure_id].citations.append(data.Citation(file, outlet, phrase, f"claim-{number}", look))
+
+
+def article_refs(con: duckdb.DuckDBPyConnection, version: versions.Version, files: str | None,
+                 ids: set[str]) -> dict[str, ArticleLink]:
+    """article_id -> its link, for a few articles (those a diff page names)."""
+    if files is None or not ids:
+        return {}
+    snap = version.snapshot_id
+    heads = Headlines(con, snap)
+    cur = con.execute(f"""SELECT a.article_id, f.file, {OUTLET.format(col='a.outlet')}, {Headlines.COLUMNS}, a.published
+        FROM (SELECT * FROM {versions.relation_at('articles', snap)}) a JOIN {files} f USING (article_id)
+        WHERE a.article_id IN (SELECT unnest(?::VARCHAR[]))""", [sorted(ids)])
+    return {a: ArticleLink(a, file, outlet, heads(a, title, head, long), published)
+            for a, file, outlet, title, head, long, published in cur.fetchall()}
