@@ -1,14 +1,18 @@
 """Bring raw files into the lake: articles incrementally by content hash, sources whole."""
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import os
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from factledger.cells import FIGURE_ID_SQL
 from factledger.articles import (
@@ -55,48 +59,68 @@ def utc_now() -> dt.datetime:
 def article_files(raw_root: Path) -> list[Path]:
     """The article files `sync_articles` would read (regular files and links to regular files
     inside the raw folder), sorted."""
-    return [path for _, path, refusal in scan_articles(raw_root) if refusal is None]
+    return [Path(path) for _, path, refusal in scan_articles(raw_root) if refusal is None]
 
 
-def scan_articles(raw_root: Path) -> list[tuple[str, Path, str | None]]:
+def scan_articles(raw_root: Path) -> list[tuple[str, str, str | None]]:
     """Every candidate article under raw/articles/ as (path relative to raw, path, why it is not
     read or None), sorted by path. raw/ is confined to itself: a symbolic link is followed only
     to a regular file inside the raw folder; links leaving it, dangling links, link loops, linked
-    folders and special files (FIFOs, devices) are listed with the reason, never read."""
+    folders and special files (FIFOs, devices) are listed with the reason, never read.
+
+    The folders are read with `os.scandir`: a regular file is known as one from its folder entry
+    (no `lstat` per file); anything else is judged by `rawfiles.refusal`."""
     root = Path(raw_root).resolve()
     folder = Path(raw_root) / ARTICLES_DIR
     if not folder.is_dir():
         return []
     if not folder.resolve().is_relative_to(root):
-        return [(ARTICLES_DIR, folder, f"the articles folder is a link leaving the raw folder (to {folder.resolve()}); not read")]
-    found: list[tuple[str, Path, str | None]] = []
-
-    def refuse_walk(err: OSError) -> None:
-        path = Path(err.filename or folder)
-        found.append((_rel(path, raw_root), path, f"folder unreadable: {err.strerror or err}"))
-
-    for dirpath, dirnames, filenames in os.walk(folder, onerror=refuse_walk, followlinks=False):
-        here = Path(dirpath)
-        for name in dirnames:
-            if (here / name).is_symlink():  # os.walk does not descend into it: say so
-                found.append((_rel(here / name, raw_root), here / name, "symbolic link to a folder; linked folders are not followed"))
-        for name in filenames:
-            path = here / name
-            if path.suffix not in ARTICLE_SUFFIXES:
-                continue
-            found.append((_rel(path, raw_root), path, _refusal(path, root)))
+        return [(ARTICLES_DIR, str(folder), f"the articles folder is a link leaving the raw folder (to {folder.resolve()}); not read")]
+    skip = len(str(Path(raw_root))) + 1  # a path under raw/ minus "raw/": the relative path
+    found: list[tuple[str, str, str | None]] = []
+    pending = [str(folder)]
+    while pending:
+        here = pending.pop()
+        try:
+            with os.scandir(here) as listing:
+                entries = list(listing)
+        except OSError as err:
+            where = os.fsdecode(err.filename) if err.filename else here
+            found.append((where[skip:], where, f"folder unreadable: {err.strerror or err}"))
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(entry.path)
+            elif entry.is_symlink() and _is_dir(entry):  # never followed: say so
+                found.append((entry.path[skip:], entry.path, "symbolic link to a folder; linked folders are not followed"))
+            elif _suffix(entry.name) in ARTICLE_SUFFIXES:
+                regular = entry.is_file(follow_symlinks=False)
+                found.append((entry.path[skip:], entry.path, None if regular else _refusal(Path(entry.path), root)))
     return sorted(found, key=lambda f: f[0])
 
 
-def _rel(path: Path, raw_root: Path) -> str:
-    return path.relative_to(raw_root).as_posix()
-
-
-def _read_limited(path: Path) -> bytes | str:
-    """The file's bytes, or why not (too big: never read whole)."""
+def _is_dir(entry: os.DirEntry) -> bool:
     try:
-        with path.open("rb") as f:
-            data = f.read(MAX_ARTICLE_BYTES + 1)
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _suffix(name: str) -> str:
+    """`Path(name).suffix`, without making a Path."""
+    dot = name.rfind(".")
+    return name[dot:] if 0 < dot < len(name) - 1 else ""
+
+
+def _read_limited(path: str | Path) -> bytes | str:
+    """The file's bytes, or why not (too big: never read whole). Reads the size the file has (a
+    read of the limit would allocate the limit for every file), and on up to the limit if it grew."""
+    try:
+        with open(path, "rb") as f:
+            want = min(os.fstat(f.fileno()).st_size, MAX_ARTICLE_BYTES) + 1
+            data = f.read(want)
+            if len(data) == want and want <= MAX_ARTICLE_BYTES:
+                data += f.read(MAX_ARTICLE_BYTES + 1 - want)
     except OSError as err:
         return f"unreadable: {err.strerror or err}"
     if len(data) > MAX_ARTICLE_BYTES:
@@ -114,15 +138,16 @@ def sync_articles(con: duckdb.DuckDBPyConnection, raw_root: Path, now: dt.dateti
     last good row, if any: one bad file never changes what was published for its id."""
     now = now or utc_now()
     result = ArticleSync()
-    listing = []
-    readable: dict[str, Path] = {}  # path relative to raw -> file; bytes are hashed and let go, never held
+    listing: dict[str, list] = {"article_id": [], "source_path": [], "sha256": []}
+    readable: dict[str, str] = {}  # path relative to raw -> file; bytes are hashed and let go, never held
     by_id: dict[str, list[str]] = {}
     found = scan_articles(raw_root)
     for rel, path, refusal in Progress("articles: hashing", len(found), progress, unit="files").over(found):
-        if refusal is not None and path.is_dir():  # a linked folder: reported, holds no id
+        if refusal is not None and os.path.isdir(path):  # a linked folder: reported, holds no id
             result.rejections.append(Rejection("articles", rel, None, refusal))
             continue
-        by_id.setdefault(article_id_for(rel), []).append(rel)
+        article_id = article_id_for(rel)
+        by_id.setdefault(article_id, []).append(rel)
         data = _read_limited(path) if refusal is None else refusal
         if isinstance(data, str):
             result.rejections.append(Rejection("articles", rel, None, data))
@@ -130,7 +155,8 @@ def sync_articles(con: duckdb.DuckDBPyConnection, raw_root: Path, now: dt.dateti
         else:
             readable[rel] = path
             digest = sha256_hex(data)
-        listing.append({"article_id": article_id_for(rel), "source_path": rel, "sha256": digest})
+        for column, value in (("article_id", article_id), ("source_path", rel), ("sha256", digest)):
+            listing[column].append(value)
     # One id per article, wherever the file sits: x.md beside x.txt, or beside sub/x.md, is refused
     # for every file of that id (the order files are found in never decides which is genuine).
     clashing = set()
@@ -141,75 +167,116 @@ def sync_articles(con: duckdb.DuckDBPyConnection, raw_root: Path, now: dt.dateti
                 others = ", ".join(r for r in rels if r != rel)
                 result.rejections.append(Rejection(
                     "articles", rel, None, f"article id {article_id} is also used by {others}: none of them is read; rename all but one"))
-    listing_table = pa.Table.from_pylist(listing, schema=pa.schema([("article_id", pa.string()), ("source_path", pa.string()), ("sha256", pa.string())]))
-    con.register("listing", listing_table)
-    try:
-        to_parse = [r[0] for r in con.execute("""
-            SELECT l.source_path FROM listing l LEFT JOIN articles a USING (article_id)
+    with _registered(con, "listing", pa.table(listing, schema=_LISTING)):
+        to_parse = [(rel, known) for rel, known in con.execute("""
+            SELECT l.source_path, a.article_id IS NOT NULL FROM listing l LEFT JOIN articles a USING (article_id)
             WHERE l.sha256 IS NOT NULL AND (a.sha256 IS DISTINCT FROM l.sha256 OR a.retired_at IS NOT NULL)
-            ORDER BY l.source_path""").fetchall() if r[0] not in clashing]
+            ORDER BY l.source_path""").fetchall() if rel not in clashing]
         gone = [r[0] for r in con.execute("""
             SELECT article_id FROM articles WHERE retired_at IS NULL
             AND article_id NOT IN (SELECT article_id FROM listing) ORDER BY article_id""").fetchall()]
-    finally:
-        con.unregister("listing")
-    result.unchanged = sum(1 for entry in listing if entry["source_path"] in readable and entry["source_path"] not in clashing) - len(to_parse)
+    result.unchanged = sum(1 for rel in readable if rel not in clashing) - len(to_parse)
 
-    # Two passes over the new and changed files, so that their texts are never all held at once:
-    # the first parses each file to learn its id and body hash (duplicates are judged on all of
-    # them together), the second parses the accepted ones again a batch at a time and writes them.
-    incoming: list[dict] = []
-    for rel in Progress("articles: parsing", len(to_parse), progress, unit="new or changed files").over(to_parse):
-        outcome = _parse(readable[rel], rel)
-        if isinstance(outcome, Rejection):
-            result.rejections.append(outcome)
-        else:
-            incoming.append({"article_id": outcome.article_id, "source_path": rel, "body_sha256": outcome.body_sha256})
-    refused = _duplicate_bodies(con, incoming, result)
-    accepted = [entry["source_path"] for entry in incoming if entry["source_path"] not in refused]
-    writing = Progress("articles: writing", len(accepted), progress, unit="articles")
-    for start in range(0, len(accepted), INGEST_BATCH):
-        batch = []
-        for rel in accepted[start:start + INGEST_BATCH]:
-            outcome = _parse(readable[rel], rel)  # read again: a file edited meanwhile is taken as it is now
-            (result.rejections if isinstance(outcome, Rejection) else batch).append(outcome)
-        writing.advance(len(accepted[start:start + INGEST_BATCH]))
-        if not batch:
-            continue
-        ids = [a.article_id for a in batch]
-        # Only the incoming ids: reading every article id would make a one-file run scale with the corpus.
-        existing = {r[0] for r in con.execute("SELECT article_id FROM articles WHERE list_contains(?, article_id)", [ids]).fetchall()}
-        con.execute("DELETE FROM articles WHERE list_contains(?, article_id)", [ids])
-        insert_rows(con, Articles, [{**a.__dict__, "ingested_at": now} for a in batch])
-        result.added += [i for i in ids if i not in existing]
-        result.replaced += [i for i in ids if i in existing]
-    writing.finish()
+    # One parse per new or changed file. Its row is staged on disk a batch at a time (texts are
+    # never all held), duplicate bodies are judged on all of them together, and the accepted
+    # rows go from the staged files into `articles`.
+    with tempfile.TemporaryDirectory(prefix="factledger-articles-") as staging:
+        staged, incoming = _stage(to_parse, readable, Path(staging), result, progress)
+        refused = _duplicate_bodies(con, incoming, result)
+        known = {rel for rel, was_known in to_parse if was_known}
+        accepted = [(rel, article_id) for rel, article_id in zip(incoming["source_path"], incoming["article_id"]) if rel not in refused]
+        writing = Progress("articles: writing", len(accepted), progress, unit="articles")
+        replaced = [article_id for rel, article_id in accepted if rel in known]
+        if replaced:
+            with _registered(con, "replaced_ids", pa.table({"article_id": pa.array(replaced, pa.string())})):
+                con.execute("DELETE FROM articles WHERE article_id IN (SELECT article_id FROM replaced_ids)")
+        with _registered(con, "refused_paths", pa.table({"source_path": pa.array(sorted(refused), pa.string())})):
+            start = 0
+            for file, count in staged:  # the staged files hold the incoming rows in order
+                con.execute("""
+                    INSERT INTO articles BY NAME
+                    SELECT *, ?::TIMESTAMP AS ingested_at FROM read_parquet(?)
+                    WHERE source_path NOT IN (SELECT source_path FROM refused_paths)""", [now, str(file)])
+                writing.advance(sum(1 for rel in incoming["source_path"][start:start + count] if rel not in refused))
+                start += count
+        writing.finish()
+        result.added = [article_id for rel, article_id in accepted if rel not in known]
+        result.replaced = replaced
     if gone:
-        con.execute("UPDATE articles SET retired_at = ? WHERE list_contains(?, article_id)", [now, gone])
+        with _registered(con, "gone_ids", pa.table({"article_id": pa.array(gone, pa.string())})):
+            con.execute("UPDATE articles SET retired_at = ? WHERE article_id IN (SELECT article_id FROM gone_ids)", [now])
         result.retired = gone
     record_rejections(con, "articles", result.rejections, now)
     return result
 
 
-# New and changed articles parsed and written at a time.
-INGEST_BATCH = 1000
+_LISTING = pa.schema([("article_id", pa.string()), ("source_path", pa.string()), ("sha256", pa.string())])
+_PARSED = [f.name for f in dataclasses.fields(ParsedArticle)]
+_STAGED = pa.schema([(name, col.dtype.type.to_pyarrow()) for name, col in Articles.columns().items() if name in _PARSED])
+assert _STAGED.names == _PARSED, "ParsedArticle's fields are the articles table's columns, in order"
+
+# Parsed articles are staged on disk a batch at a time: up to STAGE_BYTES of files, or STAGE_FILES files.
+STAGE_BYTES = 32_000_000
+STAGE_FILES = 20_000
 
 
-def _parse(path: Path, rel: str) -> ParsedArticle | Rejection:
+@contextlib.contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[None]:
+    con.register(name, table)
+    try:
+        yield
+    finally:
+        con.unregister(name)
+
+
+def _stage(to_parse: list[tuple[str, bool]], readable: dict[str, str], staging: Path, result: ArticleSync,
+           progress: Callable[[str], None] | None) -> tuple[list[tuple[Path, int]], dict[str, list[str]]]:
+    """Parse each file once; write the parsed rows to Parquet files in `staging`, a batch at a time.
+    Returns the files with their row counts, and (article_id, source_path, body_sha256) of every
+    parsed row, as columns; refused files are added to `result.rejections`."""
+    staged: list[tuple[Path, int]] = []
+    incoming: dict[str, list[str]] = {"article_id": [], "source_path": [], "body_sha256": []}
+    batch: list[ParsedArticle] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal batch, size
+        if batch:
+            file = staging / f"{len(staged):06d}.parquet"
+            columns = {name: [getattr(a, name) for a in batch] for name in _PARSED}
+            pq.write_table(pa.table(columns, schema=_STAGED), file, compression="none")
+            staged.append((file, len(batch)))
+        batch, size = [], 0
+
+    for rel, _ in Progress("articles: parsing", len(to_parse), progress, unit="new or changed files").over(to_parse):
+        outcome = _parse(readable[rel], rel)
+        if isinstance(outcome, Rejection):
+            result.rejections.append(outcome)
+            continue
+        for column in incoming:
+            incoming[column].append(getattr(outcome, column))
+        batch.append(outcome)
+        size += outcome.n_bytes
+        if size >= STAGE_BYTES or len(batch) >= STAGE_FILES:
+            flush()
+    flush()
+    return staged, incoming
+
+
+def _parse(path: str, rel: str) -> ParsedArticle | Rejection:
     data = _read_limited(path)
     return Rejection("articles", rel, None, data) if isinstance(data, str) else parse_article(data, rel)
 
 
-def _duplicate_bodies(con, incoming: list[dict], result: ArticleSync) -> set[str]:
-    """The incoming articles (article_id, source_path, body_sha256) refused because another present
-    article (or an earlier file of this run, by path) already has their text; each is recorded
-    as a rejection."""
-    if not incoming:
+def _duplicate_bodies(con, incoming: dict[str, list[str]], result: ArticleSync) -> set[str]:
+    """The incoming articles (columns article_id, source_path, body_sha256) refused because another
+    present article (or an earlier file of this run, by path) already has their text; each is
+    recorded as a rejection."""
+    if not incoming["source_path"]:
         return set()
-    batch = pa.Table.from_pylist(incoming, schema=pa.schema([("article_id", pa.string()), ("source_path", pa.string()),
-                                                             ("body_sha256", pa.string())]))
-    con.register("batch", batch)
-    try:
+    batch = pa.table(incoming, schema=pa.schema([("article_id", pa.string()), ("source_path", pa.string()),
+                                                  ("body_sha256", pa.string())]))
+    with _registered(con, "batch", batch):
         dupes = con.execute("""
             WITH ranked AS (
                 SELECT *, row_number() OVER w AS rn, first_value(source_path) OVER w AS first_path FROM batch
@@ -219,8 +286,6 @@ def _duplicate_bodies(con, incoming: list[dict], result: ArticleSync) -> set[str
             LEFT JOIN articles a ON a.body_sha256 = r.body_sha256 AND a.retired_at IS NULL
                  AND a.article_id NOT IN (SELECT article_id FROM batch)
             WHERE a.article_id IS NOT NULL OR r.rn > 1""").fetchall()
-    finally:
-        con.unregister("batch")
     for rel, original in dupes:
         result.rejections.append(Rejection("articles", rel, None, f"duplicate article: same text as {original}"))
     return {rel for rel, _ in dupes}

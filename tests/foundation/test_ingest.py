@@ -1,0 +1,181 @@
+"""Article ingest (factledger/ingest.py) with plain functions: one parse per new or changed file,
+rows staged on disk a batch at a time, duplicates judged on all of them together; the outcome
+(rows, rejections, what was added, replaced, retired) does not depend on the batches."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from factledger import articles, ingest, lake, progress, tables
+from factledger.paths import PROJECT_ROOT
+
+NOW = dt.datetime(2026, 12, 1, 12, 0, 0)
+
+
+def article(body: str, title: str = "A probe") -> bytes:
+    return f"---\ntitle: {title}\npublished: 2024-09-30\ncites: ice-letter-2024-09-25\n---\n{body}\n".encode()
+
+
+def corpus(raw: Path) -> Path:
+    """The checkout's articles plus files that meet every rule of a second pass."""
+    shutil.copytree(PROJECT_ROOT / "raw" / "articles", raw / "articles")
+    folder = raw / "articles"
+    genuine = sorted(folder.glob("*.md"))[0]
+    head, fence, body = genuine.read_bytes().partition(b"\n---\n")
+    (folder / "a_copy.md").write_bytes(head + fence + body.replace(b"\n", b"  \n"))  # a duplicate of a corpus article
+    for i in range(6):
+        (folder / f"probe_{i}.md").write_bytes(article(f"Officials said {1000 + i} people were held."))
+    (folder / "probe_twin.md").write_bytes(article("Officials said 1003 people were held.", title="Other title"))
+    (folder / "sub").mkdir()
+    (folder / "sub" / "probe_1.txt").write_bytes(article("An id clash with 17 people."))
+    (folder / "bad.md").write_bytes(b"---\ntitle: &a x\n---\nBody 5.\n")
+    (folder / "empty.md").write_bytes(b"")
+    return raw
+
+
+def sync(warehouse: Path, raw: Path, **kwargs) -> ingest.ArticleSync:
+    with lake.connect(warehouse) as con:
+        tables.ensure_tables(con)
+        con.execute("BEGIN")
+        result = ingest.sync_articles(con, raw, NOW, **kwargs)
+        con.execute("COMMIT")
+        return result
+
+
+def table(warehouse: Path) -> tuple[list[tuple], list[tuple]]:
+    with lake.connect(warehouse, read_only=True) as con:
+        rows = con.execute("SELECT * EXCLUDE (ingested_at, retired_at), retired_at IS NULL FROM articles ORDER BY article_id").fetchall()
+        rejected = con.execute("SELECT file, line, reason FROM rejected_inputs WHERE stage = 'articles' ORDER BY ALL").fetchall()
+    return rows, rejected
+
+
+def outcome(result: ingest.ArticleSync) -> tuple:
+    return (result.added, result.replaced, result.retired, result.unchanged,
+            sorted((r.file, r.line, r.reason) for r in result.rejections))
+
+
+@pytest.fixture
+def raw(tmp_path: Path) -> Path:
+    return corpus(tmp_path / "raw")
+
+
+def test_the_outcome_does_not_depend_on_the_staged_batches(raw, tmp_path, monkeypatch):
+    whole = sync(tmp_path / "whole", raw)
+    monkeypatch.setattr(ingest, "STAGE_FILES", 2)  # duplicates and their originals in different batches
+    batched = sync(tmp_path / "batched", raw)
+    assert outcome(batched) == outcome(whole)
+    assert table(tmp_path / "batched") == table(tmp_path / "whole")
+    rows, rejected = table(tmp_path / "whole")
+    assert {r[0] for r in rows} == {p.stem for p in (PROJECT_ROOT / "raw" / "articles").glob("*.md")} | {
+        "probe_0", "probe_2", "probe_3", "probe_4", "probe_5"}
+    reasons = {file: reason for file, _, reason in rejected}
+    assert reasons["articles/probe_twin.md"] == "duplicate article: same text as articles/probe_3.md"
+    assert reasons["articles/a_copy.md"].startswith("duplicate article: same text as articles/000_")
+    assert "also used by articles/sub/probe_1.txt" in reasons["articles/probe_1.md"]
+    assert "anchors and aliases" in reasons["articles/bad.md"] and reasons["articles/empty.md"] == "empty file"
+
+
+def test_a_second_pass_replaces_retires_and_keeps_refused_changes_out(raw, tmp_path, monkeypatch):
+    warehouse = tmp_path / "warehouse"
+    first = sync(warehouse, raw)
+    assert first.replaced == [] and "probe_0" in first.added
+    rows_before = {r[0]: r for r in table(warehouse)[0]}
+    folder = raw / "articles"
+    (folder / "probe_0.md").write_bytes(article("A correction: 2000 people were held."))  # changed
+    (folder / "probe_2.md").write_bytes((folder / "probe_4.md").read_bytes())  # changed into a duplicate: refused
+    (folder / "probe_5.md").unlink()  # gone
+    (folder / "probe_new.md").write_bytes(article("A new count of 3000."))
+    monkeypatch.setattr(ingest, "STAGE_FILES", 1)
+    second = sync(warehouse, raw)
+    assert (second.added, second.replaced, second.retired) == (["probe_new"], ["probe_0"], ["probe_5"])
+    rows = {r[0]: r for r in table(warehouse)[0]}
+    assert "2000 people" in rows["probe_0"][7]
+    assert rows["probe_2"] == rows_before["probe_2"]  # the refused change keeps the last good row
+    assert rows["probe_5"][-1] is False and rows["probe_4"] == rows_before["probe_4"]
+    assert ("articles/probe_2.md", None, "duplicate article: same text as articles/probe_4.md") in table(warehouse)[1]
+    third = sync(warehouse, raw)  # nothing changed since
+    assert (third.added, third.replaced, third.retired) == ([], [], [])
+    assert third.unchanged == second.unchanged + 1 + len(second.added)  # probe_0 now unchanged too
+    assert table(warehouse)[0] == list(rows.values())
+
+
+def test_the_staging_folder_is_removed(raw, tmp_path, monkeypatch):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(scratch))
+    monkeypatch.setattr(ingest, "STAGE_FILES", 2)
+    staged = []
+    real = ingest._stage
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        staged.extend(file for file, _ in out[0])
+        return out
+
+    monkeypatch.setattr(ingest, "_stage", spy)
+    sync(tmp_path / "warehouse", raw)
+    assert len(staged) > 2 and all(f.is_relative_to(scratch) for f in staged)
+    assert list(scratch.iterdir()) == []
+
+
+def test_writing_reports_progress_per_staged_batch(raw, tmp_path, monkeypatch):
+    monkeypatch.setattr(progress, "EVERY", 0.0)
+    monkeypatch.setattr(ingest, "STAGE_FILES", 3)
+    lines = []
+    result = sync(tmp_path / "warehouse", raw, progress=lines.append)
+    n = len(result.added)
+    writing = [line.split(",")[0] for line in lines if line.startswith("articles: writing")]
+    assert writing[0] == "articles: writing 3/" + f"{n} articles" and writing[-1] == f"articles: writing {n}/{n} articles"
+
+
+@pytest.mark.parametrize(("size", "refused"), [(articles.MAX_ARTICLE_BYTES, False), (articles.MAX_ARTICLE_BYTES + 1, True)])
+def test_read_limited_reads_up_to_the_limit(tmp_path, size, refused):
+    path = tmp_path / "a.md"
+    path.write_bytes(b"x" * size)
+    data = ingest._read_limited(path)
+    assert isinstance(data, str) is refused
+    if not refused:
+        assert data == path.read_bytes()
+
+
+def test_read_limited_reads_on_when_the_file_grew_after_its_size_was_taken(tmp_path, monkeypatch):
+    path = tmp_path / "a.md"
+    path.write_bytes(b"y" * 5000)
+    real_fstat = os.fstat
+
+    class Smaller:
+        def __init__(self, st):
+            self.st_size = st.st_size - 3000
+
+    monkeypatch.setattr(ingest.os, "fstat", lambda fd: Smaller(real_fstat(fd)))
+    assert ingest._read_limited(path) == b"y" * 5000
+
+
+def test_scan_lists_links_folders_and_special_files_with_their_reasons(tmp_path):
+    raw = tmp_path / "raw"
+    folder = raw / "articles"
+    (folder / "deep" / "er").mkdir(parents=True)
+    (folder / "deep" / "er" / "x.md").write_bytes(article("One of 12."))
+    (folder / "notes.pdf").write_bytes(b"%PDF")
+    (folder / "..md").write_bytes(article("A name Path gives the suffix .md: 13."))
+    (folder / "linked").symlink_to(raw)
+    (folder / "dangling.md").symlink_to("nowhere.md")
+    (folder / "inside.md").symlink_to(folder / "deep" / "er" / "x.md")
+    (folder / "outside.md").symlink_to("/etc/hostname")
+    os.mkfifo(folder / "pipe.txt")
+    found = {rel: reason for rel, _, reason in ingest.scan_articles(raw)}
+    assert list(found) == sorted(found)
+    assert found == {
+        "articles/..md": None,
+        "articles/dangling.md": "dangling symbolic link (to 'nowhere.md', which does not exist); not read",
+        "articles/deep/er/x.md": None,
+        "articles/inside.md": None,
+        "articles/linked": "symbolic link to a folder; linked folders are not followed",
+        "articles/outside.md": f"symbolic link leaving the raw folder (to {str(Path('/etc/hostname').resolve())!r}); not read",
+        "articles/pipe.txt": "not a regular file (a FIFO, socket or device); not read",
+    }
+    assert [p.name for p in ingest.article_files(raw)] == ["..md", "x.md", "inside.md"]
