@@ -28,15 +28,20 @@ def content_hash(input_hashes: dict[str, str], table_hashes: dict[str, str]) -> 
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def row_hash_sql(columns: list[str]) -> str:
-    """SQL: one md5 (hex) of a row's `columns`."""
-    return "md5(CAST(struct_pack(" + ", ".join(f"{quote(c)} := {quote(c)}" for c in columns) + ") AS VARCHAR))"
+def row_digest_sql(columns: list[str]) -> str:
+    """SQL: a row's `columns` as one 128-bit MD5 digest (UHUGEINT)."""
+    return "md5_number(CAST(struct_pack(" + ", ".join(f"{quote(c)} := {quote(c)}" for c in columns) + ") AS VARCHAR))"
 
 
 def table_hash_sql(relation: str, columns: list[str]) -> str:
-    """SQL returning one SHA-256 of a relation's rows, independent of row order: the sorted rows'
-    md5s, concatenated."""
-    return f"SELECT sha256(coalesce(string_agg(h, '' ORDER BY h), '')) FROM (SELECT {row_hash_sql(columns)} AS h FROM {relation})"
+    """SQL returning one SHA-256 of a relation's rows, independent of row order: over the row count
+    and the sums of the two 64-bit halves of every row's digest (a multiset hash: a repeated row
+    counts twice). No sort and no string of every digest, so memory stays flat: the earlier
+    form, the sorted digests concatenated, sorted 1.5 million digests into a 47 MB string and ran
+    out of a 1 GB memory limit at 100,000 articles; this one is also ~4x faster."""
+    low = "18446744073709551615::UHUGEINT"  # 2^64 - 1
+    return (f"SELECT sha256(concat_ws(':', count(*), coalesce(sum((d >> 64)::UBIGINT), 0), "
+            f"coalesce(sum((d & {low})::UBIGINT), 0))) FROM (SELECT {row_digest_sql(columns)} AS d FROM {relation})")
 
 
 def input_hashes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:

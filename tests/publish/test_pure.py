@@ -19,7 +19,17 @@ def test_table_hash_is_row_order_independent_and_content_sensitive():
     con.execute("CREATE TABLE w AS SELECT * FROM (VALUES (2, 'b'), (1, 'A')) v(k, s)")
     h = lambda rel: con.execute(provenance.table_hash_sql(rel, ["k", "s"])).fetchone()[0]  # noqa: E731
     assert h("t") == h("u") != h("w")
-    assert h("(SELECT * FROM t WHERE FALSE)") == h("(SELECT * FROM u WHERE FALSE)")
+    assert h("(SELECT * FROM t WHERE FALSE)") == h("(SELECT * FROM u WHERE FALSE)") != h("t")
+    # A multiset: a repeated row is not the row once, nor are two rows swapping a value the same.
+    assert h("(SELECT * FROM t UNION ALL SELECT * FROM t WHERE k = 1)") not in (h("t"), h("(SELECT * FROM t WHERE k = 2)"))
+    assert h("(SELECT * FROM (VALUES (1, 'b'), (2, 'a')) v(k, s))") != h("t")
+
+
+def test_table_hash_runs_in_bounded_memory():
+    # A million rows' hash within 64 MB (the sorted-digests form needed a sort and a 32 MB string).
+    con = duckdb.connect(config={"memory_limit": "64MB"})
+    rel = "(SELECT i AS k, repeat('x', 50) || i AS s FROM range(1000000) r(i))"
+    assert len(con.execute(provenance.table_hash_sql(rel, ["k", "s"])).fetchone()[0]) == 64
 
 
 def test_diff_sql_names_added_removed_and_changed_rows_with_columns():
