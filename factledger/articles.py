@@ -6,11 +6,17 @@ gigabytes when its value is printed), and every text field must be a plain strin
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
+import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 
 from factledger.rejections import Rejection
@@ -53,6 +59,75 @@ class ParsedArticle:
     sha256: str
     body_sha256: str
     n_bytes: int
+
+
+def read_limited(path: str | Path) -> bytes | str:
+    """The file's bytes, or why not (too big: never read whole). Reads the size the file has (a
+    read of the limit would allocate the limit for every file), and on up to the limit if it grew."""
+    try:
+        with open(path, "rb") as f:
+            want = min(os.fstat(f.fileno()).st_size, MAX_ARTICLE_BYTES) + 1
+            data = f.read(want)
+            if len(data) == want and want <= MAX_ARTICLE_BYTES:
+                data += f.read(MAX_ARTICLE_BYTES + 1 - want)
+    except OSError as err:
+        return f"unreadable: {err.strerror or err}"
+    if len(data) > MAX_ARTICLE_BYTES:
+        return f"file is over {MAX_ARTICLE_BYTES:,} bytes, the limit for an article; not read"
+    return data
+
+
+def read_and_parse(path: str | Path, rel_path: str) -> ParsedArticle | Rejection:
+    data = read_limited(path)
+    return Rejection("articles", rel_path, None, data) if isinstance(data, str) else parse_article(data, rel_path)
+
+
+STAGED_COLUMNS = tuple(f.name for f in dataclasses.fields(ParsedArticle))
+INCOMING_COLUMNS = ("article_id", "source_path", "body_sha256")
+
+
+@dataclass
+class Staged:
+    """What `stage_articles` wrote: Parquet files with their row counts, in order; the rows'
+    INCOMING_COLUMNS as lists; the files refused, in order."""
+    staged: list[tuple[Path, int]]
+    incoming: dict[str, list[str]]
+    rejections: list[Rejection]
+
+
+def stage_articles(files: list[tuple[str, str]], prefix: Path, schema: pa.Schema, max_bytes: int, max_files: int,
+                   advance: Callable[[], None] | None = None) -> Staged:
+    """Read and parse each (path relative to raw, file), writing the parsed rows (STAGED_COLUMNS,
+    typed by `schema`) to Parquet files `<prefix>.<n>.parquet`, one per batch of up to `max_bytes` of
+    files or `max_files` files: texts are never all held. `advance` is called after each file."""
+    out = Staged([], {c: [] for c in INCOMING_COLUMNS}, [])
+    batch: list[ParsedArticle] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal batch, size
+        if batch:
+            file = prefix.with_name(f"{prefix.name}.{len(out.staged)}.parquet")
+            columns = {name: [getattr(a, name) for a in batch] for name in STAGED_COLUMNS}
+            pq.write_table(pa.table(columns, schema=schema), file, compression="none")
+            out.staged.append((file, len(batch)))
+        batch, size = [], 0
+
+    for rel, path in files:
+        outcome = read_and_parse(path, rel)
+        if isinstance(outcome, Rejection):
+            out.rejections.append(outcome)
+        else:
+            for column in INCOMING_COLUMNS:
+                out.incoming[column].append(getattr(outcome, column))
+            batch.append(outcome)
+            size += outcome.n_bytes
+            if size >= max_bytes or len(batch) >= max_files:
+                flush()
+        if advance is not None:
+            advance()
+    flush()
+    return out
 
 
 def sha256_hex(data: bytes) -> str:

@@ -1,33 +1,32 @@
 """Bring raw files into the lake: articles incrementally by content hash, sources whole."""
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import datetime as dt
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from factledger.cells import FIGURE_ID_SQL
 from factledger.articles import (
     ARTICLE_SUFFIXES,
     MAX_ARTICLE_BYTES,
-    ParsedArticle,
     article_id_for,
-    parse_article,
+    STAGED_COLUMNS,
+    read_limited,
     sha256_hex,
+    stage_articles,
 )
 from factledger.progress import Progress
 from factledger.rawfiles import refusal as _refusal
 from factledger.rejections import Rejection
 from factledger.sources import ParsedSource, parse_source_folder
-from factledger.tables import insert_rows
+from factledger import sql
+from factledger.tables import ARROW_ROWS, execute_over, insert_rows
 from schemas import (
     Articles,
     OfficialFigures,
@@ -112,22 +111,6 @@ def _suffix(name: str) -> str:
     return name[dot:] if 0 < dot < len(name) - 1 else ""
 
 
-def _read_limited(path: str | Path) -> bytes | str:
-    """The file's bytes, or why not (too big: never read whole). Reads the size the file has (a
-    read of the limit would allocate the limit for every file), and on up to the limit if it grew."""
-    try:
-        with open(path, "rb") as f:
-            want = min(os.fstat(f.fileno()).st_size, MAX_ARTICLE_BYTES) + 1
-            data = f.read(want)
-            if len(data) == want and want <= MAX_ARTICLE_BYTES:
-                data += f.read(MAX_ARTICLE_BYTES + 1 - want)
-    except OSError as err:
-        return f"unreadable: {err.strerror or err}"
-    if len(data) > MAX_ARTICLE_BYTES:
-        return f"file is over {MAX_ARTICLE_BYTES:,} bytes, the limit for an article; not read"
-    return data
-
-
 def sync_articles(con: duckdb.DuckDBPyConnection, raw_root: Path, now: dt.datetime | None = None,
                   progress: Callable[[str], None] | None = None) -> ArticleSync:
     """Make `articles` match raw/articles/: parse only new or changed files (by SHA-256 of the
@@ -148,7 +131,7 @@ def sync_articles(con: duckdb.DuckDBPyConnection, raw_root: Path, now: dt.dateti
             continue
         article_id = article_id_for(rel)
         by_id.setdefault(article_id, []).append(rel)
-        data = _read_limited(path) if refusal is None else refusal
+        data = read_limited(path) if refusal is None else refusal
         if isinstance(data, str):
             result.rejections.append(Rejection("articles", rel, None, data))
             digest = None
@@ -167,105 +150,74 @@ def sync_articles(con: duckdb.DuckDBPyConnection, raw_root: Path, now: dt.dateti
                 others = ", ".join(r for r in rels if r != rel)
                 result.rejections.append(Rejection(
                     "articles", rel, None, f"article id {article_id} is also used by {others}: none of them is read; rename all but one"))
-    with _registered(con, "listing", pa.table(listing, schema=_LISTING)):
-        to_parse = [(rel, known) for rel, known in con.execute("""
-            SELECT l.source_path, a.article_id IS NOT NULL FROM listing l LEFT JOIN articles a USING (article_id)
-            WHERE l.sha256 IS NOT NULL AND (a.sha256 IS DISTINCT FROM l.sha256 OR a.retired_at IS NOT NULL)
-            ORDER BY l.source_path""").fetchall() if rel not in clashing]
-        gone = [r[0] for r in con.execute("""
-            SELECT article_id FROM articles WHERE retired_at IS NULL
-            AND article_id NOT IN (SELECT article_id FROM listing) ORDER BY article_id""").fetchall()]
+    listed = pa.table(listing, schema=_LISTING)
+    to_parse = [(rel, known) for rel, known in execute_over(con, f"""
+        SELECT l.source_path, a.article_id IS NOT NULL FROM {ARROW_ROWS} l LEFT JOIN articles a USING (article_id)
+        WHERE l.sha256 IS NOT NULL AND (a.sha256 IS DISTINCT FROM l.sha256 OR a.retired_at IS NOT NULL)
+        ORDER BY l.source_path""", listed).fetchall() if rel not in clashing]
+    gone = [r[0] for r in execute_over(con, f"""
+        SELECT article_id FROM articles WHERE retired_at IS NULL
+        AND article_id NOT IN (SELECT article_id FROM {ARROW_ROWS}) ORDER BY article_id""", listed).fetchall()]
     result.unchanged = sum(1 for rel in readable if rel not in clashing) - len(to_parse)
 
     # One parse per new or changed file. Its row is staged on disk a batch at a time (texts are
     # never all held), duplicate bodies are judged on all of them together, and the accepted
     # rows go from the staged files into `articles`.
     with tempfile.TemporaryDirectory(prefix="factledger-articles-") as staging:
-        staged, incoming = _stage(to_parse, readable, Path(staging), result, progress)
+        staged, incoming = _stage([(rel, readable[rel]) for rel, _ in to_parse], Path(staging), result, progress)
         refused = _duplicate_bodies(con, incoming, result)
         known = {rel for rel, was_known in to_parse if was_known}
         accepted = [(rel, article_id) for rel, article_id in zip(incoming["source_path"], incoming["article_id"]) if rel not in refused]
         writing = Progress("articles: writing", len(accepted), progress, unit="articles")
         replaced = [article_id for rel, article_id in accepted if rel in known]
         if replaced:
-            with _registered(con, "replaced_ids", pa.table({"article_id": pa.array(replaced, pa.string())})):
-                con.execute("DELETE FROM articles WHERE article_id IN (SELECT article_id FROM replaced_ids)")
-        with _registered(con, "refused_paths", pa.table({"source_path": pa.array(sorted(refused), pa.string())})):
-            start = 0
-            for file, count in staged:  # the staged files hold the incoming rows in order
-                con.execute("""
-                    INSERT INTO articles BY NAME
-                    SELECT *, ?::TIMESTAMP AS ingested_at FROM read_parquet(?)
-                    WHERE source_path NOT IN (SELECT source_path FROM refused_paths)""", [now, str(file)])
-                writing.advance(sum(1 for rel in incoming["source_path"][start:start + count] if rel not in refused))
-                start += count
+            execute_over(con, f"DELETE FROM articles WHERE article_id IN (SELECT article_id FROM {ARROW_ROWS})",
+                         pa.table({"article_id": pa.array(replaced, pa.string())}))
+        refused_paths = pa.table({"source_path": pa.array(sorted(refused), pa.string())})
+        start = 0
+        for file, count in staged:  # the staged files hold the incoming rows in order
+            execute_over(con, f"""
+                INSERT INTO articles BY NAME
+                SELECT *, {_timestamp(now)} AS ingested_at FROM read_parquet({sql.literal(file)})
+                WHERE source_path NOT IN (SELECT source_path FROM {ARROW_ROWS})""", refused_paths)
+            writing.advance(sum(1 for rel in incoming["source_path"][start:start + count] if rel not in refused))
+            start += count
         writing.finish()
         result.added = [article_id for rel, article_id in accepted if rel not in known]
         result.replaced = replaced
     if gone:
-        with _registered(con, "gone_ids", pa.table({"article_id": pa.array(gone, pa.string())})):
-            con.execute("UPDATE articles SET retired_at = ? WHERE article_id IN (SELECT article_id FROM gone_ids)", [now])
+        execute_over(con, f"UPDATE articles SET retired_at = {_timestamp(now)} WHERE article_id IN (SELECT article_id FROM {ARROW_ROWS})",
+                     pa.table({"article_id": pa.array(gone, pa.string())}))
         result.retired = gone
     record_rejections(con, "articles", result.rejections, now)
     return result
 
 
 _LISTING = pa.schema([("article_id", pa.string()), ("source_path", pa.string()), ("sha256", pa.string())])
-_PARSED = [f.name for f in dataclasses.fields(ParsedArticle)]
-_STAGED = pa.schema([(name, col.dtype.type.to_pyarrow()) for name, col in Articles.columns().items() if name in _PARSED])
-assert _STAGED.names == _PARSED, "ParsedArticle's fields are the articles table's columns, in order"
+_STAGED = pa.schema([(name, col.dtype.type.to_pyarrow()) for name, col in Articles.columns().items() if name in STAGED_COLUMNS])
+assert _STAGED.names == list(STAGED_COLUMNS), "ParsedArticle's fields are the articles table's columns, in order"
 
 # Parsed articles are staged on disk a batch at a time: up to STAGE_BYTES of files, or STAGE_FILES files.
 STAGE_BYTES = 32_000_000
 STAGE_FILES = 20_000
+def _timestamp(moment: dt.datetime) -> str:
+    return f"CAST({sql.literal(moment.isoformat(sep=' '))} AS TIMESTAMP)"
 
 
-@contextlib.contextmanager
-def _registered(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[None]:
-    con.register(name, table)
-    try:
-        yield
-    finally:
-        con.unregister(name)
-
-
-def _stage(to_parse: list[tuple[str, bool]], readable: dict[str, str], staging: Path, result: ArticleSync,
+def _stage(files: list[tuple[str, str]], staging: Path, result: ArticleSync,
            progress: Callable[[str], None] | None) -> tuple[list[tuple[Path, int]], dict[str, list[str]]]:
-    """Parse each file once; write the parsed rows to Parquet files in `staging`, a batch at a time.
-    Returns the files with their row counts, and (article_id, source_path, body_sha256) of every
-    parsed row, as columns; refused files are added to `result.rejections`."""
-    staged: list[tuple[Path, int]] = []
-    incoming: dict[str, list[str]] = {"article_id": [], "source_path": [], "body_sha256": []}
-    batch: list[ParsedArticle] = []
-    size = 0
+    """Parse each (path relative to raw, file) once and stage the rows in Parquet files in `staging`
+    (`articles.stage_articles`). Returns the staged files with their row counts and (article_id,
+    source_path, body_sha256) of every row as columns, both in the order of `files`; refused files
+    are added to `result.rejections`, in that order too.
 
-    def flush() -> None:
-        nonlocal batch, size
-        if batch:
-            file = staging / f"{len(staged):06d}.parquet"
-            columns = {name: [getattr(a, name) for a in batch] for name in _PARSED}
-            pq.write_table(pa.table(columns, schema=_STAGED), file, compression="none")
-            staged.append((file, len(batch)))
-        batch, size = [], 0
-
-    for rel, _ in Progress("articles: parsing", len(to_parse), progress, unit="new or changed files").over(to_parse):
-        outcome = _parse(readable[rel], rel)
-        if isinstance(outcome, Rejection):
-            result.rejections.append(outcome)
-            continue
-        for column in incoming:
-            incoming[column].append(getattr(outcome, column))
-        batch.append(outcome)
-        size += outcome.n_bytes
-        if size >= STAGE_BYTES or len(batch) >= STAGE_FILES:
-            flush()
-    flush()
-    return staged, incoming
-
-
-def _parse(path: str, rel: str) -> ParsedArticle | Rejection:
-    data = _read_limited(path)
-    return Rejection("articles", rel, None, data) if isinstance(data, str) else parse_article(data, rel)
+    One process: spread over two spawned workers, 20,000 files took twice the wall time and twice
+    the CPU (each worker imports the run's main module again, ~2.4 s; docs/performance.md)."""
+    parsing = Progress("articles: parsing", len(files), progress, unit="new or changed files")
+    staged = stage_articles(files, staging / "batch", _STAGED, STAGE_BYTES, STAGE_FILES, advance=parsing.advance)
+    parsing.finish()
+    result.rejections += staged.rejections
+    return staged.staged, staged.incoming
 
 
 def _duplicate_bodies(con, incoming: dict[str, list[str]], result: ArticleSync) -> set[str]:
@@ -276,16 +228,15 @@ def _duplicate_bodies(con, incoming: dict[str, list[str]], result: ArticleSync) 
         return set()
     batch = pa.table(incoming, schema=pa.schema([("article_id", pa.string()), ("source_path", pa.string()),
                                                   ("body_sha256", pa.string())]))
-    with _registered(con, "batch", batch):
-        dupes = con.execute("""
-            WITH ranked AS (
-                SELECT *, row_number() OVER w AS rn, first_value(source_path) OVER w AS first_path FROM batch
-                WINDOW w AS (PARTITION BY body_sha256 ORDER BY source_path))
-            SELECT r.source_path, coalesce(a.source_path, r.first_path)
-            FROM ranked r
-            LEFT JOIN articles a ON a.body_sha256 = r.body_sha256 AND a.retired_at IS NULL
-                 AND a.article_id NOT IN (SELECT article_id FROM batch)
-            WHERE a.article_id IS NOT NULL OR r.rn > 1""").fetchall()
+    dupes = execute_over(con, f"""
+        WITH ranked AS (
+            SELECT *, row_number() OVER w AS rn, first_value(source_path) OVER w AS first_path FROM {ARROW_ROWS}
+            WINDOW w AS (PARTITION BY body_sha256 ORDER BY source_path))
+        SELECT r.source_path, coalesce(a.source_path, r.first_path)
+        FROM ranked r
+        LEFT JOIN articles a ON a.body_sha256 = r.body_sha256 AND a.retired_at IS NULL
+             AND a.article_id NOT IN (SELECT article_id FROM {ARROW_ROWS})
+        WHERE a.article_id IS NOT NULL OR r.rn > 1""", batch).fetchall()
     for rel, original in dupes:
         result.rejections.append(Rejection("articles", rel, None, f"duplicate article: same text as {original}"))
     return {rel for rel, _ in dupes}

@@ -136,7 +136,7 @@ def test_writing_reports_progress_per_staged_batch(raw, tmp_path, monkeypatch):
 def test_read_limited_reads_up_to_the_limit(tmp_path, size, refused):
     path = tmp_path / "a.md"
     path.write_bytes(b"x" * size)
-    data = ingest._read_limited(path)
+    data = articles.read_limited(path)
     assert isinstance(data, str) is refused
     if not refused:
         assert data == path.read_bytes()
@@ -151,8 +151,8 @@ def test_read_limited_reads_on_when_the_file_grew_after_its_size_was_taken(tmp_p
         def __init__(self, st):
             self.st_size = st.st_size - 3000
 
-    monkeypatch.setattr(ingest.os, "fstat", lambda fd: Smaller(real_fstat(fd)))
-    assert ingest._read_limited(path) == b"y" * 5000
+    monkeypatch.setattr(articles.os, "fstat", lambda fd: Smaller(real_fstat(fd)))
+    assert articles.read_limited(path) == b"y" * 5000
 
 
 def test_scan_lists_links_folders_and_special_files_with_their_reasons(tmp_path):
@@ -179,3 +179,24 @@ def test_scan_lists_links_folders_and_special_files_with_their_reasons(tmp_path)
         "articles/pipe.txt": "not a regular file (a FIFO, socket or device); not read",
     }
     assert [p.name for p in ingest.article_files(raw)] == ["..md", "x.md", "inside.md"]
+
+
+
+@pytest.mark.parametrize(("max_bytes", "max_files", "sizes"), [(10**9, 2, [2, 2, 1]), (1, 10**9, [1, 1, 1, 1, 1]), (10**9, 10**9, [5])])
+def test_stage_articles_writes_batches_bounded_by_bytes_and_files(tmp_path, max_bytes, max_files, sizes):
+    import pyarrow.parquet as pq
+
+    files = []
+    for i, data in enumerate([article(f"Count {i}.") for i in range(3)] + [b""] + [article("Count 3.") + b"x" * 100] * 2):
+        path = tmp_path / f"a{i}.md"
+        path.write_bytes(data)
+        files.append((f"articles/a{i}.md", str(path)))
+    (tmp_path / "stage").mkdir()
+    out = articles.stage_articles(files, tmp_path / "stage" / "b", ingest._STAGED, max_bytes, max_files)
+    assert [n for _, n in out.staged] == sizes
+    assert [(r.file, r.reason) for r in out.rejections] == [("articles/a3.md", "empty file")]
+    rows = [row for file, _ in out.staged for row in pq.read_table(file).to_pylist()]
+    expected = [articles.parse_article(Path(p).read_bytes(), rel) for rel, p in files if rel != "articles/a3.md"]
+    assert rows == [a.__dict__ for a in expected]
+    assert out.incoming["source_path"] == [a.source_path for a in expected]
+    assert out.incoming["body_sha256"] == [a.body_sha256 for a in expected]
