@@ -200,6 +200,8 @@ assert _STAGED.names == list(STAGED_COLUMNS), "ParsedArticle's fields are the ar
 # Parsed articles are staged on disk a batch at a time: up to STAGE_BYTES of files, or STAGE_FILES files.
 STAGE_BYTES = 8_000_000
 STAGE_FILES = 20_000
+
+
 def _timestamp(moment: dt.datetime) -> str:
     return f"CAST({sql.literal(moment.isoformat(sep=' '))} AS TIMESTAMP)"
 
