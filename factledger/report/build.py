@@ -17,7 +17,7 @@ import jinja2
 
 from factledger import export, versions
 from factledger.progress import Progress
-from factledger.report import charts, data, explain, reuse, summary
+from factledger.report import charts, data, explain, fragments, reuse, summary
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE_DIR / "templates"
@@ -89,8 +89,13 @@ def _published_at(value) -> str:
     return str(value or "")
 
 
-def _common(model: data.Report) -> dict:
+def _common(model: data.Report, env: jinja2.Environment) -> dict:
+    """What every page's template is given: the report, and what is the same on all its pages
+    (the verdicts' styles and legend, rendered once)."""
+    macros = env.get_template("macros.html").module
     return {
+        "page_style": macros.page_style(model),
+        "legend_html": macros.legend(model),
         "report": model,
         "published_at": _published_at(model.version.get("created_at")),
         "report_sources": {s.source["source_id"]: s for s in model.sources},
@@ -105,15 +110,19 @@ def _common(model: data.Report) -> dict:
 def article_renderer(frame: data.Report, env: jinja2.Environment | None = None) -> Callable[[data.ArticlePage], str]:
     """A function rendering one article page of the report `frame` (what every article page shows
     of the whole report: the verdicts' legend, the previous version, the sources' pages)."""
-    template = (env or environment()).get_template("article.html")
-    common = _common(frame)
+    env = env or environment()
+    template = env.get_template("article.html")
+    common = _common(frame, env)
+    common["fragments"] = fragments.Fragments(common)
     return lambda page: template.render(common, root="../", page=page)
 
 
 def list_pages(env: jinja2.Environment, common: dict, rows: Iterator[tuple[int, summary.ArticleLink]], total: int,
-               per_page: int = summary.ARTICLES_PER_PAGE) -> Iterator[tuple[str, str]]:
-    """The article list, `per_page` articles a page (articles.html, articles-2.html, ...), rendered
-    as the rows stream by; an outlet's first row carries its anchor (summary.outlet_anchor)."""
+               per_page: int | None = None) -> Iterator[tuple[str, str]]:
+    """The article list, `per_page` (summary.ARTICLES_PER_PAGE) articles a page (articles.html,
+    articles-2.html, ...), rendered as the rows stream by; an outlet's first row carries its anchor
+    (summary.outlet_anchor)."""
+    per_page = per_page or summary.ARTICLES_PER_PAGE
     template = env.get_template("articles.html")
     pages = summary.list_pages(total, per_page)
     seen_rank, batch, number, position = None, [], 1, 0
@@ -154,7 +163,7 @@ def render(model: data.Report, con: duckdb.DuckDBPyConnection, version: versions
     the overview, the pages of the article list (streamed from SQL), the diff, the source pages.
     `chart_cache`: charts drawn before (charts.Cache)."""
     env = env or environment()
-    common = _common(model)
+    common = _common(model, env)
     styles = model.styles()
     overview = model.overview
     chart = charts.stacked_bars("Claims per outlet, by verdict", overview.chart_rows, styles, "outlets", chart_cache)

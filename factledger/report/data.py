@@ -553,7 +553,7 @@ def iter_pages(con: duckdb.DuckDBPyConnection, version: versions.Version, *, pub
 
 def _pages(con: duckdb.DuckDBPyConnection, version: versions.Version, ctx: Context, files: str, reused: str | None,
            reviewable_only: bool, skip_light: bool, within: str | None):
-    snap, present, words, sources, publisher = version.snapshot_id, ctx.present, ctx.words, ctx.sources, ctx.publisher
+    snap, present, words = version.snapshot_id, ctx.present, ctx.words
     articles = versions.relation_at("articles", snap)
     created = dict(con.execute("SELECT version, strftime(created_at, '%Y-%m-%dT%H:%M:%SZ') FROM lake.main.dataset_versions")
                    .fetchall()) if reused else {}
@@ -566,64 +566,87 @@ def _pages(con: duckdb.DuckDBPyConnection, version: versions.Version, ctx: Conte
     if reused:
         relation += f" LEFT JOIN {reused} r USING (article_id)"
         columns += ", r.version AS __version, coalesce(r.light, FALSE) AS __light"
-    claims = _ByArticle(_stream(con, "claims", snap, present, "article_id, start, claim_id", built))
-    dates = _ByArticle(_stream(con, "date_findings", snap, present, "article_id, start", built))
-    names = _ByArticle(_stream(con, "name_findings", snap, present, "article_id, start", built))
+    listed = built if skip_light else only
     looks: dict[str | None, explain.VerdictStyle] = {}  # one style object per verdict, shared by its claims
 
     def look_of(verdict):
         return looks.get(verdict) or looks.setdefault(verdict, explain.style(verdict, words))
 
-    for a in _stream(con, "articles", snap, present, "article_id", (built if skip_light else only), columns, relation):
-        file, taken_version, is_light = a.pop("__file"), a.pop("__version", None), a.pop("__light", False)
-        if is_light:
-            page = ArticlePage({k: v for k, v in a.items() if k != "body"}, file, [], [], [], [], [])
-            page.headline_text, page.reused = headline_of(a.get("title"), a.get("body"), a["article_id"]), True
-            yield page
-            continue
-        if taken_version is not None:
-            version_of_reviews, reviews_dated = int(taken_version), created.get(int(taken_version), "")
+    for first, last in chunks(con, f"SELECT article_id FROM {relation} WHERE {listed}"):
+        span = f"article_id BETWEEN {sql.literal(first)} AND {sql.literal(last)}"
+        claims = _ByArticle(_stream(con, "claims", snap, present, "article_id, start, claim_id", f"({built}) AND {span}"))
+        dates = _ByArticle(_stream(con, "date_findings", snap, present, "article_id, start", f"({built}) AND {span}"))
+        names = _ByArticle(_stream(con, "name_findings", snap, present, "article_id, start", f"({built}) AND {span}"))
+        for a in _stream(con, "articles", snap, present, "article_id", f"({listed}) AND {span}", columns, relation):
+            yield _page(a, claims, dates, names, ctx, created, look_of)
+
+
+# Articles whose rows are read at once while pages are built: the published rows are read a range
+# of article ids at a time (DuckDB sorts a range within its memory limit; the scan skips the
+# row groups outside it), not sorted whole.
+CHUNK_ARTICLES = 5000
+
+
+def chunks(con: duckdb.DuckDBPyConnection, ids_sql: str, size: int | None = None) -> list[tuple[str, str]]:
+    """(first, last) article_id of each run of `size` consecutive articles of the query `ids_sql`
+    (article_id order): ranges holding `size` of its articles each, the last fewer."""
+    size = size or CHUNK_ARTICLES
+    return con.execute(f"SELECT min(article_id), max(article_id) FROM (SELECT article_id, (row_number() OVER (ORDER BY article_id) - 1) "
+                       f"// {int(size)} AS k FROM ({ids_sql})) GROUP BY k ORDER BY k").fetchall()
+
+
+def _page(a: dict, claims: _ByArticle, dates: _ByArticle, names: _ByArticle, ctx: Context, created: dict,
+          look_of) -> ArticlePage:
+    """One article's page model from its row and its rows of the other tables."""
+    words, sources, publisher = ctx.words, ctx.sources, ctx.publisher
+    file, taken_version, is_light = a.pop("__file"), a.pop("__version", None), a.pop("__light", False)
+    if is_light:
+        page = ArticlePage({k: v for k, v in a.items() if k != "body"}, file, [], [], [], [], [])
+        page.headline_text, page.reused = headline_of(a.get("title"), a.get("body"), a["article_id"]), True
+        return page
+    if taken_version is not None:
+        version_of_reviews, reviews_dated = int(taken_version), created.get(int(taken_version), "")
+    else:
+        version_of_reviews, reviews_dated = int(ctx.vrow["version"]), ctx.created_at
+    body = a.get("body") or ""
+    views: list[ClaimView] = []
+    for i, c in enumerate(claims.take(a["article_id"]), 1):
+        add_dims(c, ctx.dim_cols)
+        figure = ctx.fig_by_id.get(c.get("figure_id")) if c.get("figure_id") else None
+        source = _source_of(c, figure, a, sources)
+        right = None
+        if c.get("verdict") == "wrong_scope" and c.get("dims") is not None and c.get("measure"):
+            sid = (figure or {}).get("source_id") or (source or {}).get("source_id")
+            candidates = [f for f in ctx.by_cell.get(cell_key(sid, c["measure"], c.get("dims"), words), [])
+                          if figure is None or f["figure_id"] != figure["figure_id"]]
+            same_period = [f for f in candidates if figure is not None and f.get("period_start") == figure.get("period_start")
+                           and f.get("period_end") == figure.get("period_end")]
+            right = (same_period or candidates or [None])[0]
+        view = ClaimView(c, look_of(c.get("verdict")), figure, source, explain.explain_claim(c, figure, source, right, words),
+                         ctx.figure_views[figure["figure_id"]].cell if figure else "", f"claim-{i}", i)
+        review_url = publisher.review_url(version_of_reviews, file, view.anchor)
+        view.unrated = export.unrated_reason(c, a)
+        view.review = export.claim_review(c, a, review_url, publisher, reviews_dated, view.sentence)
+        views.append(view)
+    findings: list[FindingView] = []
+    default_source = _source_of({}, None, a, sources)
+    for j, n in enumerate(names.take(a["article_id"]), 1):
+        entry, sentence = explain.explain_finding("name", n, sources.get(n.get("source_id")) or default_source, words)
+        findings.append(FindingView("name", n, entry["label"], entry["marker"], sentence, f"name-{j}"))
+    for j, d in enumerate(dates.take(a["article_id"]), 1):
+        if d.get("flagged"):
+            kind = "date_flagged"
+        elif d.get("consistent") is not None:
+            kind = "date"
         else:
-            version_of_reviews, reviews_dated = int(ctx.vrow["version"]), ctx.created_at
-        body = a.get("body") or ""
-        views: list[ClaimView] = []
-        for i, c in enumerate(claims.take(a["article_id"]), 1):
-            add_dims(c, ctx.dim_cols)
-            figure = ctx.fig_by_id.get(c.get("figure_id")) if c.get("figure_id") else None
-            source = _source_of(c, figure, a, sources)
-            right = None
-            if c.get("verdict") == "wrong_scope" and c.get("dims") is not None and c.get("measure"):
-                sid = (figure or {}).get("source_id") or (source or {}).get("source_id")
-                candidates = [f for f in ctx.by_cell.get(cell_key(sid, c["measure"], c.get("dims"), words), [])
-                              if figure is None or f["figure_id"] != figure["figure_id"]]
-                same_period = [f for f in candidates if figure is not None and f.get("period_start") == figure.get("period_start")
-                               and f.get("period_end") == figure.get("period_end")]
-                right = (same_period or candidates or [None])[0]
-            view = ClaimView(c, look_of(c.get("verdict")), figure, source, explain.explain_claim(c, figure, source, right, words),
-                             ctx.figure_views[figure["figure_id"]].cell if figure else "", f"claim-{i}", i)
-            review_url = publisher.review_url(version_of_reviews, file, view.anchor)
-            view.unrated = export.unrated_reason(c, a)
-            view.review = export.claim_review(c, a, review_url, publisher, reviews_dated, view.sentence)
-            views.append(view)
-        findings: list[FindingView] = []
-        default_source = _source_of({}, None, a, sources)
-        for j, n in enumerate(names.take(a["article_id"]), 1):
-            entry, sentence = explain.explain_finding("name", n, sources.get(n.get("source_id")) or default_source, words)
-            findings.append(FindingView("name", n, entry["label"], entry["marker"], sentence, f"name-{j}"))
-        for j, d in enumerate(dates.take(a["article_id"]), 1):
-            if d.get("flagged"):
-                kind = "date_flagged"
-            elif d.get("consistent") is not None:
-                kind = "date"
-            else:
-                continue
-            entry, sentence = explain.explain_finding(kind, d, sources.get(d.get("source_id")) or default_source, words)
-            findings.append(FindingView(kind, d, entry["label"], entry["marker"], sentence, f"date-{j}"))
-        spans = [(int(c.row["start"]), int(c.row["end"]), c) for c in views]
-        spans += [(int(f.row["start"]), int(f.row["end"]), f) for f in findings if f.kind != "date"]
-        spans += [(int(f.row["start"]), int(f.row["end"]), f) for f in findings if f.kind == "date"]
-        cited = [sources[s.strip()] for s in (a.get("cites") or "").split(",") if s.strip() in sources]
-        yield ArticlePage(a, file, views, findings, _segments(body, spans), [v.review for v in views if v.review], cited)
+            continue
+        entry, sentence = explain.explain_finding(kind, d, sources.get(d.get("source_id")) or default_source, words)
+        findings.append(FindingView(kind, d, entry["label"], entry["marker"], sentence, f"date-{j}"))
+    spans = [(int(c.row["start"]), int(c.row["end"]), c) for c in views]
+    spans += [(int(f.row["start"]), int(f.row["end"]), f) for f in findings if f.kind != "date"]
+    spans += [(int(f.row["start"]), int(f.row["end"]), f) for f in findings if f.kind == "date"]
+    cited = [sources[s.strip()] for s in (a.get("cites") or "").split(",") if s.strip() in sources]
+    return ArticlePage(a, file, views, findings, _segments(body, spans), [v.review for v in views if v.review], cited)
 
 
 def checks_view(con: duckdb.DuckDBPyConnection, version: versions.Version, present: list[str],

@@ -34,8 +34,13 @@ def wording(path: Path = VERDICTS_FILE) -> dict:
 
 
 def style(verdict: str | None, words: dict | None = None) -> VerdictStyle:
-    words = words or wording()
-    verdict = verdict or "unknown"
+    """How `verdict` is shown (one object per verdict and wording: every claim asks)."""
+    return _style(_token(words or wording()), verdict or "unknown")
+
+
+@functools.lru_cache(maxsize=1024)
+def _style(token: int, verdict: str) -> VerdictStyle:
+    words = _WORDINGS[token]
     entry = words["verdicts"].get(verdict)
     if entry is None:
         entry = {k: (v.format(verdict=verdict.replace("_", " ")) if isinstance(v, str) else v)

@@ -72,14 +72,15 @@ def outlet_anchor(rank: int) -> str:
     return f"outlet-{rank}"
 
 
-def list_pages(articles: int, per_page: int = ARTICLES_PER_PAGE) -> int:
-    """Pages of the article list for `articles` articles (one, empty, when there are none)."""
-    return max(1, -(-articles // per_page))
+def list_pages(articles: int, per_page: int | None = None) -> int:
+    """Pages of the article list for `articles` articles (one, empty, when there are none),
+    `per_page` (default ARTICLES_PER_PAGE) a page."""
+    return max(1, -(-articles // (per_page or ARTICLES_PER_PAGE)))
 
 
-def list_position(first: int, per_page: int = ARTICLES_PER_PAGE) -> int:
+def list_position(first: int, per_page: int | None = None) -> int:
     """The page (1-based) of the article list holding the article at 0-based position `first`."""
-    return first // per_page + 1
+    return first // (per_page or ARTICLES_PER_PAGE) + 1
 
 
 def _relations(snap: int, files: str, present: list[str]) -> str:
