@@ -142,17 +142,27 @@ def test_read_limited_reads_up_to_the_limit(tmp_path, size, refused):
         assert data == path.read_bytes()
 
 
-def test_read_limited_reads_on_when_the_file_grew_after_its_size_was_taken(tmp_path, monkeypatch):
+@pytest.mark.parametrize(("size", "told", "refused"), [
+    (5000, 2000, False),  # grew after its size was taken: read on
+    (5000, 9000, False),  # shrank: read to its end
+    (articles.MAX_ARTICLE_BYTES + 10, 100, True),  # grew past the limit
+    (articles.MAX_ARTICLE_BYTES, 100, False),
+])
+def test_read_limited_reads_the_file_as_it_is_whatever_its_size_said(tmp_path, monkeypatch, size, told, refused):
     path = tmp_path / "a.md"
-    path.write_bytes(b"y" * 5000)
-    real_fstat = os.fstat
+    path.write_bytes(b"y" * size)
 
-    class Smaller:
-        def __init__(self, st):
-            self.st_size = st.st_size - 3000
+    class Told:
+        st_size = told
 
-    monkeypatch.setattr(articles.os, "fstat", lambda fd: Smaller(real_fstat(fd)))
-    assert articles.read_limited(path) == b"y" * 5000
+    monkeypatch.setattr(articles.os, "fstat", lambda fd: Told)
+    data = articles.read_limited(path)
+    assert data == (f"file is over {articles.MAX_ARTICLE_BYTES:,} bytes, the limit for an article; not read" if refused else b"y" * size)
+
+
+def test_read_limited_says_why_a_file_cannot_be_read(tmp_path):
+    assert articles.read_limited(tmp_path / "gone.md") == "unreadable: No such file or directory"
+    assert articles.read_limited(tmp_path) == "unreadable: Is a directory"
 
 
 def test_scan_lists_links_folders_and_special_files_with_their_reasons(tmp_path):
