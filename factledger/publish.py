@@ -32,7 +32,7 @@ from factledger.catalog import (PUBLISHED_SCHEMA, PublishedTable, compared_colum
                                 source_sql)
 from factledger.checkrecords import checks_summary
 from factledger.diff import TableDiff, changes_summary, diff
-from factledger.provenance import code_sha256, content_hash, git_commit, input_hashes, table_hash_sql
+from factledger.provenance import code_sha256, content_hash, git_commit, input_hashes, table_hash_sql, updated_table_hash
 from factledger.tables import insert_rows
 from factledger import sql, tables
 from factledger.versions import current_version, version_row
@@ -211,16 +211,23 @@ def publish(con: duckdb.DuckDBPyConnection, checks: list[dict], run_id: str | No
     base = last_data_snapshot(con)
     changed_keys = stage_changed_keys(con, work, base)
     # A table none of whose rows can have changed since the current version's data was written
-    # keeps that version's hash: only what changed is hashed again.
+    # keeps that version's hash; one with changed keys has it updated from those keys' rows (the
+    # published rows before, the working rows after): only what changed is hashed again.
     known = json.loads(version_row(con, current.version)["table_hashes"]) if current is not None and base == current.snapshot_id else {}
     hashes = {}
     for t, m in work.tables:
         keys = changed_keys.get(t.name)
-        if t.name in known and keys is not None and not con.execute(f"SELECT count(*) FROM {keys}").fetchone()[0] \
-                and _described(con, f"lake.{PUBLISHED_SCHEMA}.{quote(t.name)}") == _described(con, _source(t, m)):
-            hashes[t.name] = known[t.name]
-        else:
-            hashes[t.name] = con.execute(table_hash_sql(_source(t, m), compared_columns(m, t))).fetchone()[0]
+        published = f"lake.{PUBLISHED_SCHEMA}.{quote(t.name)}"
+        updated = None
+        if t.name in known and keys is not None and _described(con, published) == _described(con, _source(t, m)):
+            if not con.execute(f"SELECT count(*) FROM {keys}").fetchone()[0]:
+                updated = known[t.name]
+            else:  # the published rows are those the known hash counted: only the changed keys' rows are hashed
+                key = row_key(m, t)
+                changed = f"WHERE EXISTS (SELECT 1 FROM {keys} k WHERE {_key_match(key, 'k', 'r')})"
+                updated = updated_table_hash(con, known[t.name], f"(SELECT * FROM {published} r {changed})",
+                                             f"(SELECT * FROM {_source(t, m)} r {changed})", compared_columns(m, t))
+        hashes[t.name] = updated or con.execute(table_hash_sql(_source(t, m), compared_columns(m, t))).fetchone()[0]
     inputs = input_hashes(con)
     new_hash = content_hash(inputs, hashes)
     if current is not None and current.content_hash == new_hash:

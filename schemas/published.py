@@ -25,7 +25,7 @@ class DatasetVersions(LakeTable):
     code_sha256: dt.String = Field(str_matches=SHA256_PATTERN, description="SHA-256 over the package's source files, recorded whether or not git is available.")
     fingerprint: dt.String = Field(str_matches=SHA256_PATTERN, description="SHA-256 of the input hashes and the published tables' content; an unchanged fingerprint publishes no new version.")
     input_hashes: dt.String = Field(description="JSON object: raw input path -> SHA-256 of its bytes (present articles, source folders).")
-    table_hashes: dt.String = Field(description="JSON object: published table -> SHA-256 of its rows (timestamps and run ids left out).")
+    table_hashes: dt.String = Field(description="JSON object: published table -> an order-independent hash of its rows (timestamps and run ids left out): `rows-md5-sums:<rows>:<sum of the high halves>:<sum of the low halves>` of the rows' MD5 digests.")
     row_counts: dt.String = Field(description="JSON object: published table -> number of rows.")
     checks_passed: dt.Int64 = Field(ge=0, description="Checks of the publishing run that passed.")
     checks_failed: dt.Int64 = Field(ge=0, description="Checks of the publishing run that failed (warnings only: a failing blocking check prevents publishing).")

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from factledger import lake, paths
+from factledger import catalog, lake, paths, provenance
+from factledger import versions as versions_module
 from tests.conftest import copy_warehouse
 from tests.publish.conftest import CHANGED_ARTICLE, Cli, change_article, factledger
 
@@ -177,6 +178,20 @@ def test_versions_rows_record_snapshot_inputs_code_counts_and_checks(history):
     assert json.loads(counts1)["articles"] == 5 and json.loads(counts1)["figures"] == 111
     assert re.match(r"\d+ passed", checks1) and "not evaluated" not in checks1
     assert changes2.startswith("articles: 1 changed")
+
+
+def test_each_versions_table_hashes_are_those_of_its_published_rows(history):
+    # Version 2 changed one article: its claims' hash was updated from that article's rows alone;
+    # it must equal the hash of every row of the version, computed whole.
+    with lake.connect(history["warehouse"], read_only=True) as con:
+        for version, snapshot, recorded in con.execute("SELECT version, snapshot_id, table_hashes FROM dataset_versions").fetchall():
+            for name, text in json.loads(recorded).items():
+                if name == "check_results":  # the run's check rows, not a lake table's
+                    continue
+                model = catalog.model_for(name)
+                columns = catalog.compared_columns(model, catalog.published_table(name))
+                relation = versions_module.relation_at(name, snapshot)
+                assert text == con.execute(provenance.table_hash_sql(relation, columns)).fetchone()[0], (version, name)
 
 
 def test_clear_errors_and_the_warehouse_variable(history, tmp_path):
