@@ -213,44 +213,159 @@ def reuse_plan(con: duckdb.DuckDBPyConnection, warehouse: Path, version: version
     return reuse.plan(con, warehouse, version, reuse.page_key(con, version, publisher, legend, code_hash()))
 
 
+class Sink:
+    """Where a report's files go: its staging folder (each folder created once), with the pages
+    and bytes of its HTML counted as they are written, linked, or written by worker processes."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.folders: set[Path] = set()
+        self.pages = self.bytes = 0
+
+    def place(self, rel: str) -> Path:
+        path = self.folder / rel
+        if path.parent not in self.folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.folders.add(path.parent)
+        return path
+
+    def added(self, rel: str, n: int, pages: int = 1) -> None:
+        if rel.endswith(".html"):
+            self.pages += pages
+            self.bytes += n
+
+    def write(self, rel: str, text: str) -> None:
+        encoded = text.encode("utf-8")
+        self.place(rel).write_bytes(encoded)
+        self.added(rel, len(encoded))
+
+    def link(self, rel: str, earlier: Path) -> None:
+        """The unchanged page `earlier` (a previous version's report) taken over as `rel`."""
+        export.link_or_copy(earlier, self.place(rel))
+        self.added(rel, earlier.stat().st_size)
+
+
+# Article pages can be rendered by worker processes, each with its own read-only connection to the
+# lake, POOL_CHUNK articles at a time: $FACTLEDGER_REPORT_WORKERS of them (default 1: none) when at
+# least POOL_MIN pages are to be rendered. Off by default: on the 2 shared cores this was measured
+# on, two workers cost a third more CPU (each starts in 3-5 s; more, smaller range reads) and
+# finished no sooner (docs/performance.md).
+REPORT_WORKERS_ENV = "FACTLEDGER_REPORT_WORKERS"
+POOL_MIN = 20000
+POOL_CHUNK = 2500
+
+
+def render_workers(pages: int, env=os.environ) -> int:
+    """How many processes render `pages` article pages (1: this one)."""
+    configured = (env.get(REPORT_WORKERS_ENV) or "").strip()
+    if pages < POOL_MIN or not configured:
+        return 1
+    return max(1, int(configured))
+
+
 def write_pages(con: duckdb.DuckDBPyConnection, version: versions.Version, publisher: export.Publisher,
-                check_rows: dict | None, write, link=None, warehouse: Path | None = None,
-                progress: Callable[[str], None] | None = None) -> str | None:
-    """Render every page of the report, passing (relative path, HTML) to `write`: article pages as
-    the published rows stream by, then the overview, the article list, the diff and the source
-    pages (their counts from SQL: no page is kept once written). With `warehouse` and `link`, an
-    article page the previous version's report has and that would read the same (reuse.py) is
-    passed to `link` (relative path, the earlier file) instead of being rendered. The manifest
-    (reuse.MANIFEST: the key of what the article pages depend on, and each page's file and the
-    version it was written for) is written last."""
+                check_rows: dict | None, sink: Sink, warehouse: Path | None = None,
+                progress: Callable[[str], None] | None = None, workers: int | None = None) -> None:
+    """Write every page of the report into `sink`: the article pages (rendered as the published rows
+    stream by, by `workers` processes: render_workers), then the overview, the article list, the
+    diff and the source pages (their counts from SQL: no page is kept once written). With
+    `warehouse`, an article page the previous version's report has and that would read the same
+    (reuse.py) is linked from it instead of being rendered. The manifest (reuse.MANIFEST: the key
+    of what the article pages depend on, and each page's file and the version it was written
+    for) is written last."""
     ctx = data.context(con, version, publisher=publisher)
     earlier = [v for v in versions.versions(con) if v.version < version.version]
     previous = versions.version_row(con, earlier[-1].version) if earlier else None
     seen = _verdicts_seen(con, version, ctx.present, ctx.words)
-    plan = reuse_plan(con, warehouse, version, publisher, seen) if warehouse is not None and link is not None \
-        else reuse.Reuse(None)
+    plan = reuse_plan(con, warehouse, version, publisher, seen) if warehouse is not None else reuse.Reuse(None)
     files = data.page_files(con, version.snapshot_id, ctx.present)
     env = environment()
-    render_article = article_renderer(_frame(ctx.vrow, list(ctx.source_pages.values()), previous, publisher, ctx.words, seen), env)
     n_articles = con.execute(f"SELECT count(*) FROM {files}").fetchone()[0] if files else 0
     pages = Progress("report: article pages", n_articles, progress, unit="pages")
     taken = data.taken_over_table(con, files, plan) if files else None
     try:
         for _, file, _ in data.taken_over(con, taken):
-            link(file, plan.folder / file)
+            sink.link(file, plan.folder / file)
             pages.advance()
-        for page in data.iter_pages(con, version, ctx=ctx, reuse=plan, light=True, skip_light=True):
-            write(page.file, render_article(page))
-            pages.advance()
+        to_render = (f"SELECT article_id FROM {files}" + (f" WHERE article_id NOT IN (SELECT article_id FROM {taken})" if taken else "")
+                     if files else None)
+        n_render = con.execute(f"SELECT count(*) FROM ({to_render})").fetchone()[0] if files else 0
+        workers = workers or (render_workers(n_render) if warehouse is not None else 1)
+        if workers > 1 and n_render:
+            job = (str(warehouse), version, publisher, previous, seen, str(sink.folder))
+            for n, n_bytes in _render_in_workers(con, job, to_render, taken, workers):
+                sink.added(".html", n_bytes, n)
+                pages.advance(n)
+        else:
+            render_article = article_renderer(_frame(ctx.vrow, list(ctx.source_pages.values()), previous, publisher, ctx.words,
+                                                     seen), env)
+            for page in data.iter_pages(con, version, ctx=ctx, reuse=plan, light=True, skip_light=True):
+                sink.write(page.file, render_article(page))
+                pages.advance()
         pages.finish()
         model = data.assemble(con, version, ctx, check_rows)
         chart_cache = charts.Cache(plan.folder)  # the same code drew the previous report's charts when its pages are taken over
         for rel, html in render(model, con, version, env=env, chart_cache=chart_cache):
-            write(rel, html)
-        write(charts.Cache.FILE, chart_cache.dumps())
-        write(reuse.MANIFEST, reuse.manifest_text(plan.key, data.manifest_rows(con, version, taken)))
+            sink.write(rel, html)
+        sink.write(charts.Cache.FILE, chart_cache.dumps())
+        sink.write(reuse.MANIFEST, reuse.manifest_text(plan.key, data.manifest_rows(con, version, taken)))
     finally:
         data.drop_table(con, taken)
+
+
+def _render_in_workers(con: duckdb.DuckDBPyConnection, job: tuple, to_render: str, taken: str | None,
+                       workers: int) -> Iterator[tuple[int, int]]:
+    """(pages, bytes) of each range of POOL_CHUNK articles of the query `to_render` as worker
+    processes (spawned: no DuckDB state is forked) render and write them."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    spans = data.chunks(con, to_render, POOL_CHUNK)
+    Path(job[-1], "articles").mkdir(parents=True, exist_ok=True)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
+                             initargs=job) as pool:
+        futures = []
+        for first, last in spans:
+            skip = [a for a, in con.execute(f"SELECT article_id FROM {taken} WHERE article_id BETWEEN ? AND ?",
+                                             [first, last]).fetchall()] if taken else []
+            futures.append(pool.submit(_render_span, first, last, skip))
+        for future in as_completed(futures):
+            yield future.result()
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(warehouse: str, version: versions.Version, publisher: export.Publisher, previous: dict | None,
+                 seen: Counter, folder: str) -> None:
+    import atexit
+    import contextlib
+
+    from factledger import lake
+
+    stack = contextlib.ExitStack()
+    atexit.register(stack.close)
+    con = stack.enter_context(lake.connect(Path(warehouse), read_only=True))
+    ctx = data.context(con, version, publisher=publisher)
+    frame = _frame(ctx.vrow, list(ctx.source_pages.values()), previous, publisher, ctx.words, seen)
+    _WORKER.update(con=con, version=version, ctx=ctx, render=article_renderer(frame), folder=Path(folder))
+
+
+def _render_span(first: str, last: str, skip: list[str]) -> tuple[int, int]:
+    """In a worker: render and write the pages of the articles from `first` to `last` (article_id
+    order) but those of `skip`; (pages, bytes) written."""
+    from factledger import sql
+
+    w = _WORKER
+    within = f"article_id BETWEEN {sql.literal(first)} AND {sql.literal(last)}"
+    if skip:
+        within += " AND article_id NOT IN (" + ", ".join(sql.literal(a) for a in skip) + ")"
+    n = n_bytes = 0
+    for page in data.iter_pages(w["con"], w["version"], ctx=w["ctx"], within=within):
+        encoded = w["render"](page).encode("utf-8")
+        (w["folder"] / page.file).write_bytes(encoded)
+        n, n_bytes = n + 1, n_bytes + len(encoded)
+    return n, n_bytes
 
 
 def load_check_rows(folder: Path) -> dict | None:
@@ -281,34 +396,11 @@ def write_report(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versi
     staging = target.with_name(target.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
 
-    folders: set[Path] = set()
-    size = {"pages": 0, "bytes": 0}  # of the HTML pages, counted as they are written
-
-    def count(rel: str, n: int) -> None:
-        if rel.endswith(".html"):
-            size["pages"] += 1
-            size["bytes"] += n
-
-    def place(rel: str) -> Path:
-        path = staging / rel
-        if path.parent not in folders:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            folders.add(path.parent)
-        return path
-
-    def write(rel: str, html: str) -> None:
-        encoded = html.encode("utf-8")
-        place(rel).write_bytes(encoded)
-        count(rel, len(encoded))
-
-    def link(rel: str, earlier: Path) -> None:
-        export.link_or_copy(earlier, place(rel))
-        count(rel, earlier.stat().st_size)
-
-    write_pages(con, version, publisher, check_rows, write, link, warehouse, progress)
+    sink = Sink(staging)
+    write_pages(con, version, publisher, check_rows, sink, warehouse, progress)
     if check_rows:
         (staging / CHECK_ROWS).write_text(json.dumps(check_rows, indent=1, default=str), encoding="utf-8")
-    (staging / SIZE).write_text(json.dumps(size))
+    (staging / SIZE).write_text(json.dumps({"pages": sink.pages, "bytes": sink.bytes}))
     (staging / STAMP).write_text(stamp)
     old = target.with_name(target.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
@@ -316,7 +408,7 @@ def write_report(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versi
         os.replace(target, old)
     os.replace(staging, target)
     shutil.rmtree(old, ignore_errors=True)
-    return Written(target / "index.html", size["pages"], size["bytes"], time.perf_counter() - started)
+    return Written(target / "index.html", sink.pages, sink.bytes, time.perf_counter() - started)
 
 
 def _size(folder: Path) -> tuple[int, int]:

@@ -21,7 +21,7 @@ MAX_PER_OUTLET = 10  # articles the overview lists per outlet (all are in the ar
 ARTICLES_PER_PAGE = 500  # rows of each page of the article list (articles.html, articles-2.html, ...)
 MAX_CITED = 50  # citations a source page lists per figure
 CHART_ROWS = 15  # bars of the outlets' chart (charts.MAX_ROWS: the rest summed in one)
-HEAD_CHARS = 1000  # characters of an untitled body read for its opening words
+HEAD_CHARS = 300  # characters of an untitled body read for its opening words
 
 # A claim's verdict and an article's outlet as the pages show them (explain.style, data.outlet_of).
 VERDICT = "coalesce(nullif({col}, ''), 'unknown')"
@@ -85,11 +85,15 @@ def list_position(first: int, per_page: int | None = None) -> int:
 
 def _relations(snap: int, files: str, present: list[str]) -> str:
     """WITH clauses: `arts` (article_id, outlet as shown), `outlets` (outlet, n, rank, first: the
-    0-based position of its first article in the list), `cl` (claims of published articles)."""
+    0-based position of its first article in the list), `cl` (claims of published articles:
+    claim_id, article_id, start, figure_id, phrase, v: the verdict as shown)."""
     articles = versions.relation_at("articles", snap)
-    claims = (f"SELECT c.*, {VERDICT.format(col='c.verdict')} AS v FROM (SELECT * FROM {versions.relation_at('claims', snap)}) c "
+    # The few columns the counts and citations read (DuckDB materialises a CTE used twice: not every column).
+    claims = (f"SELECT c.claim_id, c.article_id, c.start, c.figure_id, c.phrase, {VERDICT.format(col='c.verdict')} AS v "
+              f"FROM (SELECT * FROM {versions.relation_at('claims', snap)}) c "
               f"WHERE c.article_id IN (SELECT article_id FROM {articles})") if "claims" in present else \
-        "SELECT NULL::VARCHAR AS article_id, NULL::VARCHAR AS v, NULL::VARCHAR AS figure_id WHERE FALSE"
+        ("SELECT NULL::VARCHAR AS claim_id, NULL::VARCHAR AS article_id, NULL::INTEGER AS start, NULL::VARCHAR AS figure_id, "
+         "NULL::VARCHAR AS phrase, NULL::VARCHAR AS v WHERE FALSE")
     return f"""WITH arts AS (SELECT a.article_id, {OUTLET.format(col='a.outlet')} AS outlet FROM (SELECT * FROM {articles}) a),
         outlets AS (SELECT outlet, n, rank, sum(n) OVER (ORDER BY rank) - n AS first FROM (
             SELECT outlet, count(*) AS n, row_number() OVER (ORDER BY count(*) DESC, lower(outlet), outlet) AS rank
@@ -115,10 +119,6 @@ class Headlines:
         return data.headline_of(title, body, article_id)
 
 
-def _counter(entries) -> Counter:
-    return Counter({e["v"]: e["n"] for e in entries or []})
-
-
 def overview(con: duckdb.DuckDBPyConnection, version: versions.Version, files: str | None, present: list[str]) -> Overview:
     """The overview's counts: claims per verdict and per outlet, the outlets with their first
     articles, the chart's rows, the article list's length."""
@@ -136,11 +136,13 @@ def overview(con: duckdb.DuckDBPyConnection, version: versions.Version, files: s
         by_rank.setdefault(rank, Counter())[v] += n
     heads = Headlines(con, snap)
     listed: dict[int, list[ArticleLink]] = {}
-    cur = con.execute(f"""{with_} SELECT o.rank, a.article_id, f.file, {Headlines.COLUMNS}, a.published
-        FROM (SELECT *, row_number() OVER (PARTITION BY {OUTLET.format(col='outlet')} ORDER BY article_id) AS k
-              FROM {versions.relation_at('articles', snap)}) a
-        JOIN arts USING (article_id) JOIN outlets o ON o.outlet = arts.outlet JOIN {files} f USING (article_id)
-        WHERE o.rank <= {MAX_OUTLETS} AND a.k <= {MAX_PER_OUTLET} ORDER BY o.rank, a.article_id""")
+    cur = con.execute(f"""{with_},
+        first AS (SELECT o.rank, arts.article_id FROM (SELECT *, row_number() OVER (PARTITION BY outlet ORDER BY article_id) AS k
+                                                       FROM arts) arts JOIN outlets o ON o.outlet = arts.outlet
+                  WHERE o.rank <= {MAX_OUTLETS} AND arts.k <= {MAX_PER_OUTLET})
+        SELECT first.rank, a.article_id, f.file, {Headlines.COLUMNS}, a.published
+        FROM first JOIN (SELECT * FROM {versions.relation_at('articles', snap)}) a USING (article_id) JOIN {files} f USING (article_id)
+        ORDER BY first.rank, a.article_id""")
     for rank, article_id, file, title, head, long, published in cur.fetchall():
         outlet = outlets[rank - 1][1]
         listed.setdefault(rank, []).append(ArticleLink(article_id, file, outlet, heads(article_id, title, head, long), published))
@@ -167,19 +169,34 @@ def article_list(con: duckdb.DuckDBPyConnection, version: versions.Version, file
     if files is None:
         return
     snap = version.snapshot_id
+    with_ = _relations(snap, files, present)
+    order = "ORDER BY o.rank, arts.article_id"
+    rows = _fetch(con, f"""{with_} SELECT o.rank, arts.article_id, f.file, arts.outlet, {Headlines.COLUMNS}, a.published
+        FROM arts JOIN outlets o ON o.outlet = arts.outlet JOIN {files} f USING (article_id)
+        JOIN (SELECT * FROM {versions.relation_at('articles', snap)}) a USING (article_id) {order}""")
+    # Each article's claims by verdict, in the same order (a second stream: a list per article
+    # aggregated and sorted with the rows took DuckDB past 400 MB at 100,000 articles).
+    counts = _fetch(con, f"""{with_} SELECT o.rank, arts.article_id, c.v, c.n
+        FROM (SELECT article_id, v, count(*) AS n FROM cl GROUP BY ALL) c JOIN arts USING (article_id)
+        JOIN outlets o ON o.outlet = arts.outlet {order}, c.v""")
+    heads = Headlines(con, snap)
+    pending = next(counts, None)
+    for rank, article_id, file, outlet, title, head, long, published in rows:
+        found: Counter = Counter()
+        while pending is not None and (pending[0], pending[1]) <= (rank, article_id):
+            if (pending[0], pending[1]) == (rank, article_id):
+                found[pending[2]] += pending[3]
+            pending = next(counts, None)
+        yield rank, ArticleLink(article_id, file, outlet, heads(article_id, title, head, long), published, found)
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, query: str) -> Iterator[tuple]:
+    """The rows of `query`, a batch at a time (own cursor)."""
     cur = con.cursor()
     try:
-        cur.execute(f"""{_relations(snap, files, present)},
-            per AS (SELECT article_id, list(struct_pack(v := v, n := n)) AS counts
-                    FROM (SELECT article_id, v, count(*) AS n FROM cl GROUP BY ALL) GROUP BY article_id)
-            SELECT o.rank, a.article_id, f.file, arts.outlet, {Headlines.COLUMNS}, a.published, per.counts
-            FROM (SELECT * FROM {versions.relation_at('articles', snap)}) a JOIN arts USING (article_id) JOIN outlets o ON o.outlet = arts.outlet
-            JOIN {files} f USING (article_id) LEFT JOIN per USING (article_id)
-            ORDER BY o.rank, a.article_id""")
-        heads = Headlines(con, snap)
+        cur.execute(query)
         while batch := cur.fetchmany(data.BATCH_ROWS):
-            for rank, article_id, file, outlet, title, head, long, published, counts in batch:
-                yield rank, ArticleLink(article_id, file, outlet, heads(article_id, title, head, long), published, _counter(counts))
+            yield from batch
     finally:
         cur.close()
 
@@ -191,20 +208,23 @@ def cite(con: duckdb.DuckDBPyConnection, version: versions.Version, ctx: data.Co
     if files is None or "claims" not in ctx.present or not ctx.figure_views:
         return
     snap = version.snapshot_id
-    figures = versions.relation_at("figures", snap)
-    with_ = f"""{_relations(snap, files, ctx.present)},
-        cited AS (SELECT claim_id, article_id, start, figure_id, phrase, v FROM cl WHERE figure_id IN (SELECT figure_id FROM {figures}))"""
-    for figure_id, v, n in con.execute(f"{with_} SELECT figure_id, v, count(*) FROM cited GROUP BY ALL").fetchall():
+    claims = versions.relation_at("claims", snap)
+    # Straight from the claims table, not through _relations' `cl` (a CTE used twice is materialised whole).
+    cited = (f"SELECT claim_id, article_id, start, figure_id, phrase, {VERDICT.format(col='verdict')} AS v FROM {claims} "
+             f"WHERE figure_id IN (SELECT figure_id FROM {versions.relation_at('figures', snap)}) "
+             f"AND article_id IN (SELECT article_id FROM {files})")
+    for figure_id, v, n in con.execute(f"SELECT figure_id, v, count(*) FROM ({cited}) GROUP BY ALL").fetchall():
         if figure_id in ctx.figure_views:
             ctx.figure_views[figure_id].counts[v] += n
     looks: dict[str, explain.VerdictStyle] = {}
-    rows = con.execute(f"""{with_},
+    rows = con.execute(f"""WITH
         top AS (SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY figure_id ORDER BY article_id, start, claim_id) AS k
-                               FROM cited) WHERE k <= {MAX_CITED}),
+                               FROM ({cited})) WHERE k <= {MAX_CITED}),
         numbered AS (SELECT claim_id, row_number() OVER (PARTITION BY article_id ORDER BY start, claim_id) AS number
-                     FROM cl WHERE article_id IN (SELECT article_id FROM top))
-        SELECT top.figure_id, f.file, arts.outlet, top.phrase, numbered.number, top.v
-        FROM top JOIN numbered USING (claim_id) JOIN arts USING (article_id) JOIN {files} f USING (article_id)
+                     FROM {claims} WHERE article_id IN (SELECT article_id FROM top))
+        SELECT top.figure_id, f.file, {OUTLET.format(col='a.outlet')}, top.phrase, numbered.number, top.v
+        FROM top JOIN numbered USING (claim_id) JOIN {files} f USING (article_id)
+        JOIN (SELECT article_id, outlet FROM {versions.relation_at('articles', snap)}) a USING (article_id)
         ORDER BY top.figure_id, top.k""").fetchall()
     for figure_id, file, outlet, phrase, number, v in rows:
         if figure_id in ctx.figure_views:

@@ -93,3 +93,30 @@ def test_changed_articles_come_from_the_change_feed(built):
     present = {r[0] for r in published(built, 2, "SELECT article_id FROM articles")}
     assert built.edited_article in changed and not changed & set(_unchanged_ids(built))
     assert HOSTILE_ID in changed or HOSTILE_ID not in present
+
+
+def test_worker_processes_write_the_same_pages(built, tmp_path, monkeypatch):
+    """Version 2's report with its article pages rendered by two spawned worker processes (each
+    with its own read-only connection) reads byte for byte as the one rendered in this process."""
+    copy = tmp_path / "warehouse"
+    shutil.copytree(built.warehouse, copy, symlinks=True)
+    (copy / "exports" / "v1" / "report" / reuse.MANIFEST).unlink()  # nothing taken over: every page rendered
+    monkeypatch.setattr(build, "POOL_MIN", 1)
+    monkeypatch.setattr(build, "POOL_CHUNK", 2)
+    monkeypatch.setenv(build.REPORT_WORKERS_ENV, "2")
+    calls = []
+    real = build._render_in_workers
+    monkeypatch.setattr(build, "_render_in_workers", lambda *a: calls.append(a[-1]) or real(*a))
+    with lake.connect(copy, read_only=True) as con:
+        pooled = build.write_report(con, copy, versions.resolve(con, 2), force=True)
+    assert calls == [2]
+    sequential = tmp_path / "sequential"
+    shutil.copytree(copy, sequential, symlinks=True)
+    monkeypatch.delenv(build.REPORT_WORKERS_ENV)
+    with lake.connect(sequential, read_only=True) as con:
+        alone = build.write_report(con, sequential, versions.resolve(con, 2), force=True)
+    assert (pooled.pages, pooled.bytes) == (alone.pages, alone.bytes)
+    a, b = copy / "exports" / "v2" / "report", sequential / "exports" / "v2" / "report"
+    for page in sorted(a.rglob("*.html")):
+        assert page.read_bytes() == (b / page.relative_to(a)).read_bytes(), page
+    assert json.loads((a / reuse.MANIFEST).read_text()) == json.loads((b / reuse.MANIFEST).read_text())
