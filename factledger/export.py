@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import duckdb
 
 from factledger import catalog, versions
+from factledger.tables import parquet_group_rows
 from factledger.report import explain
 from schemas._base import LakeTable
 from factledger import sql
@@ -382,29 +383,6 @@ def link_or_copy(source: Path, target: Path) -> None:
         os.link(source, target)
     except OSError:
         shutil.copy2(source, target)
-
-
-# Parquet row groups of about this many bytes of values. DuckDB sizes groups in rows (122,880 by
-# default), and a sorted COPY holds a whole group in memory: 122,880 articles of ~7 KB of text each
-# (860 MB) ran out of a 1 GB memory limit at 100,000 articles; groups of 16 MB fit.
-PARQUET_GROUP_BYTES = 16 * 2**20
-MIN_GROUP_ROWS, MAX_GROUP_ROWS = 1_024, 122_880
-
-
-def group_rows(rows: int, text_bytes: int, columns: int, target: int = PARQUET_GROUP_BYTES) -> int:
-    """Rows per Parquet row group for a table of `rows` rows whose text columns hold `text_bytes`
-    in all: about `target` bytes a group (8 bytes counted per value besides the text)."""
-    width = 8 * columns + (text_bytes / rows if rows else 0)
-    return max(MIN_GROUP_ROWS, min(MAX_GROUP_ROWS, int(target / width)))
-
-
-def parquet_group_rows(con: duckdb.DuckDBPyConnection, relation: str) -> int:
-    """`group_rows` for `relation`, its text measured in one pass over its text columns only."""
-    described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
-    text = [catalog.quote(name) for name, type_, *_ in described if str(type_).upper() == "VARCHAR"]
-    total = " + ".join(f"coalesce(sum(strlen({c})), 0)" for c in text) or "0"
-    rows, text_bytes = con.execute(f"SELECT count(*), {total} FROM {relation}").fetchone()
-    return group_rows(rows, int(text_bytes), len(described))
 
 
 def export_version(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versions.Version, created_at: str) -> Path:

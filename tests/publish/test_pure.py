@@ -1,7 +1,7 @@
 """Pure pieces of publishing: content hashes, the diff SQL, check summaries, CLI output."""
 import duckdb
 
-from factledger import catalog, checkrecords, diff, export, provenance
+from factledger import catalog, checkrecords, diff, export, provenance, tables
 from factledger.commands.query import emit
 
 
@@ -164,10 +164,10 @@ def test_publishing_by_difference_writes_only_the_change_and_keeps_the_earlier_s
 
 
 def test_parquet_row_groups_are_sized_by_bytes_not_rows():
-    assert export.group_rows(1_000_000, 50_000_000, 10) == export.MAX_GROUP_ROWS  # narrow rows: DuckDB's default
-    assert export.group_rows(100_000, 700_000_000, 10) == int(export.PARQUET_GROUP_BYTES / 7_080)  # articles of ~7 KB
-    assert export.group_rows(10, 20_000_000, 3) == export.MIN_GROUP_ROWS
-    assert export.group_rows(0, 0, 3) == export.MAX_GROUP_ROWS
+    assert tables.group_rows(1_000_000, 50_000_000, 10) == tables.MAX_GROUP_ROWS  # narrow rows: DuckDB's default
+    assert tables.group_rows(100_000, 700_000_000, 10) == int(tables.PARQUET_GROUP_BYTES / 7_080)  # articles of ~7 KB
+    assert tables.group_rows(10, 20_000_000, 3) == tables.MIN_GROUP_ROWS
+    assert tables.group_rows(0, 0, 3) == tables.MAX_GROUP_ROWS
 
 
 def test_a_sorted_parquet_export_of_long_texts_fits_a_small_memory_limit(tmp_path):
@@ -178,7 +178,7 @@ def test_a_sorted_parquet_export_of_long_texts_fits_a_small_memory_limit(tmp_pat
                    f"TO '{src}' (FORMAT parquet, ROW_GROUP_SIZE 1000)")
     con = duckdb.connect(config={"memory_limit": "384MB", "temp_directory": str(tmp_path / "spill"), "threads": 2})
     relation = f"read_parquet('{src}')"
-    rows = export.parquet_group_rows(con, relation)
-    assert rows == export.group_rows(40_000, sum(7_000 + len(str(i)) for i in range(40_000)), 2) < 3_000
+    rows = tables.parquet_group_rows(con, relation)
+    assert rows == tables.group_rows(40_000, sum(7_000 + len(str(i)) for i in range(40_000)), 2) < 3_000
     con.execute(f"COPY (SELECT * FROM {relation} ORDER BY i) TO '{out}' (FORMAT parquet, ROW_GROUP_SIZE {rows})")
     assert con.execute(f"SELECT count(*), bool_and(i = n - 1) FROM (SELECT i, row_number() OVER () AS n FROM '{out}')").fetchone() == (40_000, True)
