@@ -247,9 +247,9 @@ class Sink:
 
 # Article pages can be rendered by worker processes, each with its own read-only connection to the
 # lake, POOL_CHUNK articles at a time: $FACTLEDGER_REPORT_WORKERS of them (default 1: none) when at
-# least POOL_MIN pages are to be rendered. Off by default: on the 2 shared cores this was measured
-# on, two workers cost a third more CPU (each starts in 3-5 s; more, smaller range reads) and
-# finished no sooner (docs/performance.md).
+# least POOL_MIN pages are to be rendered. Off by default: on a quiet 2-core machine two workers
+# halve the time of 100,000 pages, but the three processes' memory adds up past 1.5 GB (each has
+# its own DuckDB and imports), and on a busy machine they finished no sooner (docs/performance.md).
 REPORT_WORKERS_ENV = "FACTLEDGER_REPORT_WORKERS"
 POOL_MIN = 20000
 POOL_CHUNK = 2500
