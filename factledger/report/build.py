@@ -125,12 +125,13 @@ def list_pages(env: jinja2.Environment, common: dict, rows: Iterator[tuple[int, 
     per_page = per_page or summary.ARTICLES_PER_PAGE
     template = env.get_template("articles.html")
     pages = summary.list_pages(total, per_page)
+    badges = fragments.count_badges(common["report"].styles())  # a macro call per row cost more than the rest of the row
     seen_rank, batch, number, position = None, [], 1, 0
 
     def page() -> tuple[str, str]:
         html = template.render(common, root="", rows=batch, page=number, pages=pages, total=total, per_page=per_page,
                                first=position - len(batch) + 1, file_of=summary.list_file,
-                               window=pager(number, pages))
+                               window=pager(number, pages), badges=badges)
         return summary.list_file(number), html
 
     for rank, link in rows:

@@ -83,3 +83,14 @@ class Fragments:
             out.append(f'<tr id="row-{a}"><td>{badge}</td>\n<td>{phrase}</td>\n<td>{cell}</td>\n'
                        f'<td>{_e(c.sentence)}<br><span class="muted">Evidence: {_e(c.row.get("explanation"))}{unrated}</span></td></tr>\n')
         return Markup("".join(out))
+
+
+def count_badges(styles: list[explain.VerdictStyle]):
+    """A function giving the badges of a {verdict: count} (macros.html's `counts`: one badge per
+    verdict with a count, in `styles`' order), for lists that show one per row."""
+    parts = [(s.verdict, f'<span class="badge {_e(s.css_class)}" title="{_e(s.label)}"><span aria-hidden="true">{_e(s.marker)}</span> ',
+              f'<span class="sr"> {_e(s.label)}</span></span> ') for s in styles]
+
+    def badges(counter) -> Markup:
+        return Markup("".join(f"{head}{_e(n)}{tail}" for verdict, head, tail in parts if (n := counter.get(verdict, 0))))
+    return badges
