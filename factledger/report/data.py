@@ -105,7 +105,7 @@ class ArticlePage:
     reviews: list[dict]
     sources: list[dict]
 
-    headline_text: str | None = None  # set when the page is slimmed (its body is gone)
+    headline_text: str | None = None  # set on a page not built (taken over): its body is not kept
     reused: bool = False  # taken over from an earlier version's report (see reuse.py), not rendered
 
     @property
