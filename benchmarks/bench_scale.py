@@ -83,8 +83,9 @@ class Lane:
 
     def step(self, name: str) -> None:
         articles = sorted((self.raw / "articles").iterdir())
-        if name == "add one article":
-            shutil.copy(articles[0], self.raw / "articles" / "zz_added.md")
+        if name == "add one article":  # a new text (a plain copy would be refused as a duplicate)
+            (self.raw / "articles" / "zz_added.md").write_text(
+                articles[0].read_text(encoding="utf-8") + "\nA later count found 4,321 people in custody.\n", encoding="utf-8")
         elif name == "change one article":
             articles[1].write_text(articles[1].read_text(encoding="utf-8")
                                    + "\nOfficials released 1,234 people convicted of burglary.\n", encoding="utf-8")
