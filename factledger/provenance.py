@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from factledger import paths, sql
+from factledger import paths
 from factledger.catalog import quote
 
 # The package source whose hash is recorded as part of the code version.
@@ -41,11 +41,12 @@ def digest_sums_sql(relation: str, columns: list[str]) -> str:
             f"FROM (SELECT {row_digest_sql(columns)} AS d FROM {relation})")
 
 
+# A table hash reads `rows-md5-sums:<rows>:<sum of the high halves>:<sum of the low halves>`.
+TABLE_HASH_PREFIX = "rows-md5-sums:"
+
+
 def table_hash_text(rows: int, high: int, low: int) -> str:
     return f"{TABLE_HASH_PREFIX}{int(rows)}:{int(high)}:{int(low)}"
-
-
-TABLE_HASH_PREFIX = "rows-md5-sums:"
 
 
 def parse_table_hash(text: str | None) -> tuple[int, int, int] | None:
@@ -59,15 +60,14 @@ def parse_table_hash(text: str | None) -> tuple[int, int, int] | None:
     return rows, high, low
 
 
-def table_hash_sql(relation: str, columns: list[str]) -> str:
-    """SQL returning a relation's table hash, independent of row order: its row count and the sums
-    of the two 64-bit halves of every row's digest (a multiset hash: a repeated row counts twice),
-    as `table_hash_text` writes them. No sort and no string of every digest, so memory stays flat
-    (the earlier form, a SHA-256 of the sorted digests concatenated, sorted 1.5 million digests into
-    a 47 MB string and ran out of a 1 GB memory limit at 100,000 articles). Being sums, a table's
-    hash follows a change from the rows that changed alone (`updated_table_hash`)."""
-    return (f"SELECT concat({sql.literal(TABLE_HASH_PREFIX)}, n, ':', high, ':', low) "
-            f"FROM ({digest_sums_sql(relation, columns)}) AS t(n, high, low)")
+def table_hash(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> str:
+    """A relation's table hash, independent of row order: its row count and the sums of the two
+    64-bit halves of every row's digest (a multiset hash: a repeated row counts twice). No sort and
+    no string of every digest, so memory stays flat (the earlier form, a SHA-256 of the sorted
+    digests concatenated, sorted 1.5 million digests into a 47 MB string and ran out of a 1 GB
+    memory limit at 100,000 articles). Being sums, a table's hash follows a change from the rows
+    that changed alone (`updated_table_hash`)."""
+    return table_hash_text(*con.execute(digest_sums_sql(relation, columns)).fetchone())
 
 
 def updated_table_hash(con: duckdb.DuckDBPyConnection, known: str | None, before: str, after: str,

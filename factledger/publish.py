@@ -32,8 +32,7 @@ from factledger.catalog import (PUBLISHED_SCHEMA, PublishedTable, compared_colum
                                 source_sql)
 from factledger.checkrecords import checks_summary
 from factledger.diff import TableDiff, changes_summary, diff
-from factledger.provenance import code_sha256, content_hash, git_commit, input_hashes, table_hash_sql, updated_table_hash
-from factledger.tables import insert_rows
+from factledger.provenance import code_sha256, content_hash, git_commit, input_hashes, table_hash, updated_table_hash
 from factledger import sql, tables
 from factledger.versions import current_version, version_row
 from schemas._base import LakeTable, duckdb_type
@@ -239,7 +238,7 @@ def publish(con: duckdb.DuckDBPyConnection, checks: list[dict], run_id: str | No
                 changed = f"WHERE EXISTS (SELECT 1 FROM {keys} k WHERE {_key_match(key, 'k', 'r')})"
                 updated = updated_table_hash(con, known[t.name], f"(SELECT * FROM {published} r {changed})",
                                              f"(SELECT * FROM {_source(t, m)} r {changed})", compared_columns(m, t))
-        hashes[t.name] = updated or con.execute(table_hash_sql(_source(t, m), compared_columns(m, t))).fetchone()[0]
+        hashes[t.name] = updated or table_hash(con, _source(t, m), compared_columns(m, t))
     inputs = input_hashes(con)
     new_hash = content_hash(inputs, hashes)
     if current is not None and current.content_hash == new_hash:
@@ -296,7 +295,7 @@ def publish(con: duckdb.DuckDBPyConnection, checks: list[dict], run_id: str | No
     }
     con.execute("BEGIN")
     try:
-        insert_rows(con, DatasetVersions, [row])
+        tables.insert_rows(con, DatasetVersions, [row])
         con.execute("CALL lake.set_commit_message('factledger', ?)", [f"factledger: dataset version {version} is current"])
         con.execute("COMMIT")
     except BaseException:

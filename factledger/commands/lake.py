@@ -236,4 +236,4 @@ def compare(source: lake.LakeConfig, target: lake.LakeConfig, report: Report, lo
 def _hash(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[int, str]:
     columns = [d[0] for d in con.execute(f"SELECT * FROM {relation} LIMIT 0").description]
     [(count,)] = con.execute(f"SELECT count(*) FROM {relation}").fetchall()
-    return count, con.execute(provenance.table_hash_sql(relation, columns)).fetchone()[0]
+    return count, provenance.table_hash(con, relation, columns)

@@ -17,7 +17,7 @@ def test_table_hash_is_row_order_independent_and_content_sensitive():
     con.execute("CREATE TABLE t AS SELECT * FROM (VALUES (1, 'a'), (2, 'b')) v(k, s)")
     con.execute("CREATE TABLE u AS SELECT * FROM (VALUES (2, 'b'), (1, 'a')) v(k, s)")
     con.execute("CREATE TABLE w AS SELECT * FROM (VALUES (2, 'b'), (1, 'A')) v(k, s)")
-    h = lambda rel: con.execute(provenance.table_hash_sql(rel, ["k", "s"])).fetchone()[0]  # noqa: E731
+    h = lambda rel: provenance.table_hash(con, rel, ["k", "s"])  # noqa: E731
     assert h("t") == h("u") != h("w")
     assert h("(SELECT * FROM t WHERE FALSE)") == h("(SELECT * FROM u WHERE FALSE)") != h("t")
     # A multiset: a repeated row is not the row once, nor are two rows swapping a value the same.
@@ -29,7 +29,7 @@ def test_a_table_hash_follows_a_change_from_the_changed_rows_alone():
     con = duckdb.connect()
     con.execute("CREATE TABLE before AS SELECT i AS k, 'v' || i AS s FROM range(1000) r(i)")
     con.execute("CREATE TABLE after AS SELECT * FROM before WHERE k NOT IN (3, 7) UNION ALL VALUES (7, 'changed'), (1000, 'new')")
-    h = lambda rel: con.execute(provenance.table_hash_sql(rel, ["k", "s"])).fetchone()[0]  # noqa: E731
+    h = lambda rel: provenance.table_hash(con, rel, ["k", "s"])  # noqa: E731
     changed = "WHERE k IN (3, 7, 1000)"
     updated = provenance.updated_table_hash(con, h("before"), f"(SELECT * FROM before {changed})", f"(SELECT * FROM after {changed})", ["k", "s"])
     assert updated == h("after") != h("before")
@@ -42,7 +42,7 @@ def test_table_hash_runs_in_bounded_memory():
     # A million rows' hash within 64 MB (the sorted-digests form needed a sort and a 32 MB string).
     con = duckdb.connect(config={"memory_limit": "64MB"})
     rel = "(SELECT i AS k, repeat('x', 50) || i AS s FROM range(1000000) r(i))"
-    assert provenance.parse_table_hash(con.execute(provenance.table_hash_sql(rel, ["k", "s"])).fetchone()[0])[0] == 1_000_000
+    assert provenance.parse_table_hash(provenance.table_hash(con, rel, ["k", "s"]))[0] == 1_000_000
 
 
 def test_diff_sql_names_added_removed_and_changed_rows_with_columns():
