@@ -18,6 +18,7 @@ import jinja2
 from factledger import export, versions
 from factledger.progress import Progress
 from factledger.report import charts, data, explain, fragments, reuse, summary
+from factledger.report.codehash import code_hash
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE_DIR / "templates"
@@ -65,15 +66,6 @@ def ink(colour: str) -> str:
     lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
     luminance = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
     return "#000" if (luminance + 0.05) / 0.05 >= 1.05 / (luminance + 0.05) else "#fff"
-
-
-def code_hash() -> str:
-    """SHA-256 over this package's files: a report is rewritten when they change."""
-    digest = hashlib.sha256()
-    for path in [*sorted(PACKAGE_DIR.rglob("*")), Path(export.__file__).resolve()]:
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
 
 
 def stamp_for(version: versions.Version, publisher: export.Publisher, check_rows: dict | None) -> str:
