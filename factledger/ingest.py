@@ -25,7 +25,7 @@ from factledger.progress import Progress
 from factledger.rawfiles import refusal as _refusal
 from factledger.rejections import Rejection
 from factledger.sources import ParsedSource, parse_source_folder
-from factledger import sql
+from factledger import filestats, sql
 from factledger.tables import ARROW_ROWS, execute_over, insert_rows
 from schemas import (
     Articles,
@@ -125,19 +125,32 @@ def sync_articles(con: duckdb.DuckDBPyConnection, raw_root: Path, now: dt.dateti
     readable: dict[str, str] = {}  # path relative to raw -> file; bytes are hashed and let go, never held
     by_id: dict[str, list[str]] = {}
     found = scan_articles(raw_root)
-    for rel, path, refusal in Progress("articles: hashing", len(found), progress, unit="files").over(found):
+    # A file whose stat is the one recorded when it was last hashed is not read (filestats).
+    read_ns = filestats.now_ns()
+    stats = {rel: stat for rel, path, refusal in found if refusal is None and (stat := filestats.stat_of(path))}
+    digests = filestats.unchanged_digests(con, stats, MAX_ARTICLE_BYTES)
+    hashed: dict[str, tuple[filestats.FileStat, str]] = {}
+    for rel, path, refusal in Progress("articles: hashing", len(found) - len(digests), progress, unit="files").over(
+            [f for f in found if f[0] not in digests]):
         if refusal is not None and os.path.isdir(path):  # a linked folder: reported, holds no id
             result.rejections.append(Rejection("articles", rel, None, refusal))
             continue
-        article_id = article_id_for(rel)
-        by_id.setdefault(article_id, []).append(rel)
         data = read_limited(path) if refusal is None else refusal
         if isinstance(data, str):
             result.rejections.append(Rejection("articles", rel, None, data))
-            digest = None
+            digests[rel] = None
         else:
+            digests[rel] = sha256_hex(data)
+            if rel in stats:
+                hashed[rel] = (stats[rel], digests[rel])
+    for rel, path, refusal in found:
+        if rel not in digests:  # a linked folder
+            continue
+        digest = digests[rel]
+        article_id = article_id_for(rel)
+        by_id.setdefault(article_id, []).append(rel)
+        if digest is not None:
             readable[rel] = path
-            digest = sha256_hex(data)
         for column, value in (("article_id", article_id), ("source_path", rel), ("sha256", digest)):
             listing[column].append(value)
     # One id per article, wherever the file sits: x.md beside x.txt, or beside sub/x.md, is refused
@@ -190,6 +203,7 @@ def sync_articles(con: duckdb.DuckDBPyConnection, raw_root: Path, now: dt.dateti
                      pa.table({"article_id": pa.array(gone, pa.string())}))
         result.retired = gone
     record_rejections(con, "articles", result.rejections, now)
+    filestats.record(con, hashed, [rel for rel, _, _ in found], read_ns)
     return result
 
 

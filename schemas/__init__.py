@@ -1,5 +1,5 @@
 """pandera.ibis models: one per lake table or check view. Import the registry from here."""
-from schemas.articles import Articles, RejectedInputs
+from schemas.articles import ArticleFileStats, Articles, RejectedInputs
 from schemas.claims import ClaimExtractions, ClaimPhrases, Claims, DateFindings, NameFindings
 from schemas.figures import DateOrder, FigureDerivations, FigureDimensions, Figures
 from schemas.published import CheckMemo, CheckResults, DatasetVersions
@@ -10,4 +10,4 @@ INGEST_TABLES = (Articles, RejectedInputs, Sources, SourceReactions, SourcePeopl
 CHECK_VIEWS = (DateOrder,)
 
 # Every table the pipeline writes in the lake, in creation order.
-LAKE_TABLES = (*INGEST_TABLES, Claims, DateFindings, NameFindings, ClaimExtractions) + (DatasetVersions, CheckResults, CheckMemo)
+LAKE_TABLES = (*INGEST_TABLES, Claims, DateFindings, NameFindings, ClaimExtractions) + (DatasetVersions, CheckResults, CheckMemo, ArticleFileStats)

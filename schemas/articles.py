@@ -43,6 +43,26 @@ class Articles(LakeTable):
         return {"body_unique": ~present | key}
 
 
+
+class ArticleFileStats(LakeTable):
+    """Bookkeeping: each article file's size, times and inode when it was last read, with the
+    SHA-256 of its bytes then. A file whose stat is the same, and whose last change was well before
+    that reading, is taken to hold the same bytes and is not read again (git's rule for unchanged
+    files; factledger/filestats.py). FACTLEDGER_REHASH=1 reads every file."""
+
+    _key = ("source_path",)
+
+    source_path: dt.String = Field(description="Path of the file, relative to the raw folder.")
+    n_bytes: dt.Int64 = Field(ge=0, description="Size in bytes when it was read.")
+    mtime_ns: dt.Int64 = Field(description="Modification time (ns since the epoch) when it was read.")
+    ctime_ns: dt.Int64 = Field(description="Status-change time (ns since the epoch) when it was read; no program can set it back.")
+    inode: dt.Int64 = Field(ge=0, description="Inode number when it was read.")
+    sha256: dt.String = Field(str_matches=SHA256_PATTERN, description="SHA-256 of the bytes read.")
+    read_ns: dt.Int64 = Field(description="When its stat was taken (ns since the epoch), before the bytes were read.")
+
+    class Config:
+        name = "article_file_stats"
+
 # An article's dates, per present article: published on or after the document of each source it
 # cites, and not in the future. One bad article must not hold back every good one, so an article
 # that breaks a rule is *quarantined*: left out of the published tables (with its claims and

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from factledger import articles, ingest, lake, progress, tables
+from factledger import articles, filestats, ingest, lake, progress, tables
 from factledger.paths import PROJECT_ROOT
 
 NOW = dt.datetime(2026, 12, 1, 12, 0, 0)
@@ -101,6 +101,79 @@ def test_a_second_pass_replaces_retires_and_keeps_refused_changes_out(raw, tmp_p
     assert (third.added, third.replaced, third.retired) == ([], [], [])
     assert third.unchanged == second.unchanged + 1 + len(second.added)  # probe_0 now unchanged too
     assert table(warehouse)[0] == list(rows.values())
+
+
+def counting_reads(monkeypatch) -> list[str]:
+    """The files sync_articles reads, in the order read."""
+    read = []
+    real = ingest.read_limited
+
+    def spy(path):
+        read.append(os.path.relpath(path))
+        return real(path)
+
+    monkeypatch.setattr(ingest, "read_limited", spy)
+    return read
+
+
+def stat_rows(warehouse: Path) -> dict[str, str]:
+    with lake.connect(warehouse, read_only=True) as con:
+        return dict(con.execute(f"SELECT source_path, sha256 FROM {filestats.TABLE}").fetchall())
+
+
+def test_a_rerun_reads_no_file_whose_stat_is_unchanged(raw, tmp_path, monkeypatch):
+    monkeypatch.setattr(filestats, "RACY_NS", 0)  # the files were just written: trust them at once
+    warehouse = tmp_path / "warehouse"
+    first = sync(warehouse, raw)
+    recorded = stat_rows(warehouse)
+    # every file hashed, refused ones too (an empty file, an id clash, a duplicate)
+    assert set(recorded) == {rel for rel, _, refusal in ingest.scan_articles(raw) if refusal is None}
+    reads = counting_reads(monkeypatch)
+    again = sync(warehouse, raw)
+    assert reads == []
+    assert outcome(again)[:3] == ([], [], []) and again.unchanged == len(first.added)
+    assert sorted(r.reason for r in again.rejections) == sorted(r.reason for r in first.rejections)
+    monkeypatch.setenv(filestats.REHASH_ENV, "1")  # every file read: the same outcome
+    assert outcome(sync(warehouse, raw)) == outcome(again) and len(reads) == len(recorded)
+
+
+def test_a_file_rewritten_with_its_old_size_and_time_is_read_again(raw, tmp_path, monkeypatch):
+    monkeypatch.setattr(filestats, "RACY_NS", 0)
+    warehouse = tmp_path / "warehouse"
+    sync(warehouse, raw)
+    path = raw / "articles" / "probe_0.md"
+    before = path.stat()
+    path.write_bytes(path.read_bytes().replace(b"1000 people", b"9000 people"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # `touch -d`: only the status-change time tells
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    reads = counting_reads(monkeypatch)
+    again = sync(warehouse, raw)
+    assert reads == [os.path.relpath(path)] and again.replaced == ["probe_0"]
+    assert "9000 people" in {r[0]: r for r in table(warehouse)[0]}["probe_0"][7]
+
+
+def test_a_file_changed_close_to_its_reading_is_read_again(raw, tmp_path, monkeypatch):
+    warehouse = tmp_path / "warehouse"
+    monkeypatch.setattr(filestats, "RACY_NS", 10**15)  # every file changed "within a clock tick" of its reading
+    sync(warehouse, raw)
+    reads = counting_reads(monkeypatch)
+    sync(warehouse, raw)
+    assert len(reads) == len(stat_rows(warehouse))
+
+
+def test_the_recorded_stats_follow_added_and_removed_files(raw, tmp_path, monkeypatch):
+    monkeypatch.setattr(filestats, "RACY_NS", 0)
+    warehouse = tmp_path / "warehouse"
+    sync(warehouse, raw)
+    (raw / "articles" / "probe_5.md").unlink()
+    (raw / "articles" / "probe_new.md").write_bytes(article("A new count of 3000."))
+    reads = counting_reads(monkeypatch)
+    result = sync(warehouse, raw)
+    assert reads == [os.path.relpath(raw / "articles" / "probe_new.md")]
+    assert (result.added, result.retired) == (["probe_new"], ["probe_5"])
+    recorded = stat_rows(warehouse)
+    assert "articles/probe_5.md" not in recorded
+    assert recorded["articles/probe_new.md"] == articles.sha256_hex((raw / "articles" / "probe_new.md").read_bytes())
 
 
 def test_the_staging_folder_is_removed(raw, tmp_path, monkeypatch):
