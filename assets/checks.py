@@ -96,8 +96,10 @@ def build_check(spec: SchemaCheck) -> dg.AssetChecksDefinition:
     )
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource, raw: RawFilesResource) -> dg.AssetCheckResult:
         key = f"{spec.asset}.{spec.check_name}"
+        sql = compile_model(spec.model).failures_sql()
         with lake.connect() as con:
-            inputs = checkmemo.inputs_key(con, compile_model(spec.model).failures_sql())
+            states = checkmemo.input_states(con, sql)
+            inputs = checkmemo.inputs_key(con, sql, states)
             before = checkmemo.passed_before(con, key, inputs)
             if before is not None:
                 rows_checked, run_id = before
@@ -105,10 +107,13 @@ def build_check(spec: SchemaCheck) -> dg.AssetChecksDefinition:
                                  f"on {rows_checked} rows in run {run_id}")
                 outcome = CheckOutcome(compile_model(spec.model).columns, (), 0, rows_checked)
                 return check_result(outcome, reused_from_run=run_id)
-            outcome = validate(con, spec.model, line_of=raw.line_of)
+            outcome = validate(con, spec.model, line_of=raw.line_of, since=checkmemo.passed_states(con, key, sql), states=states)
         with lake.transaction() as con:
-            checkmemo.record(con, key, inputs, outcome.passed, outcome.rows_checked, context.run.run_id)
-        if outcome.passed:
+            checkmemo.record(con, key, inputs, outcome.passed, outcome.rows_checked, context.run.run_id, sql, states)
+        if outcome.passed and outcome.narrowed is not None:
+            context.log.info(f"check {spec.check_name}: passed on {outcome.rows_checked} rows (evaluated again on the rows "
+                             f"of the {outcome.narrowed} {spec.model._narrow_by} value(s) changed since its last pass)")
+        elif outcome.passed:
             context.log.info(f"check {spec.check_name}: passed on {outcome.rows_checked} rows")
         else:
             context.log.error(f"check {spec.check_name}: FAILED on {outcome.failure_count} rows\n{outcome.markdown(10)}")

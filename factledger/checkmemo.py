@@ -5,6 +5,10 @@ lake snapshot that changed it (factledger/lakestate.py), so "unchanged" is exact
 pass over the rows. A check that passed on
 the same inputs is not evaluated again: the run logs that it was skipped and why, and reports the
 earlier result. A failing check is always evaluated again.
+
+A pass also records the snapshot each input table was at (`check_memo_inputs`): a check whose
+model can be narrowed (`_narrow_by`, factledger/validation.py) is then evaluated again only on
+the rows the tables' change feeds list since (`passed_states`).
 """
 from __future__ import annotations
 
@@ -16,11 +20,11 @@ import duckdb
 
 from factledger import lakestate
 from factledger.tables import insert_rows
-from schemas.published import CheckMemo
+from schemas.published import CheckMemo, CheckMemoInputs
 
-def inputs_key(con: duckdb.DuckDBPyConnection, sql: str) -> str | None:
-    """A hash of `sql` and the state of every table it reads; None when that cannot be told (the
-    check then always runs)."""
+def input_states(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, int] | None:
+    """{table: the last snapshot that changed it} for every table `sql` reads; None when that
+    cannot be told (the check then always runs whole)."""
     try:
         tables = sorted(con.get_table_names(sql))
         states = {name: snapshot for name, (snapshot, _) in lakestate.table_states(con).items()}
@@ -28,8 +32,21 @@ def inputs_key(con: duckdb.DuckDBPyConnection, sql: str) -> str | None:
         return None
     if not tables or any(t not in states for t in tables):
         return None
-    state = json.dumps({"sql": sql, "tables": {t: states[t] for t in tables}}, sort_keys=True)
+    return {t: states[t] for t in tables}
+
+
+def inputs_key(con: duckdb.DuckDBPyConnection, sql: str, states: dict[str, int] | None = None) -> str | None:
+    """A hash of `sql` and the state of every table it reads (`states`, or read now); None when
+    that cannot be told (the check then always runs)."""
+    states = input_states(con, sql) if states is None else states
+    if states is None:
+        return None
+    state = json.dumps({"sql": sql, "tables": states}, sort_keys=True)
     return hashlib.sha256(state.encode()).hexdigest()
+
+
+def sql_hash(sql: str) -> str:
+    return hashlib.sha256(sql.encode()).hexdigest()
 
 
 def passed_before(con: duckdb.DuckDBPyConnection, check: str, key: str | None) -> tuple[int | None, str | None] | None:
@@ -40,11 +57,26 @@ def passed_before(con: duckdb.DuckDBPyConnection, check: str, key: str | None) -
                        [check, key]).fetchone()
 
 
+def passed_states(con: duckdb.DuckDBPyConnection, check: str, sql: str) -> dict[str, int] | None:
+    """{table: its snapshot} of the last time `check` passed with this same SQL (the tables whose
+    changes since then are all there is left to check), or None: it has not, or that is not known."""
+    if con.execute(f"SELECT count(*) FROM {CheckMemo.table_name()} WHERE check_key = ?", [check]).fetchone()[0] == 0:
+        return None
+    rows = con.execute(f"SELECT input_table, snapshot_id FROM {CheckMemoInputs.table_name()} WHERE check_key = ? AND sql_sha256 = ?",
+                       [check, sql_hash(sql)]).fetchall()
+    return dict(rows) or None
+
+
 def record(con: duckdb.DuckDBPyConnection, check: str, key: str | None, passed: bool, rows_checked: int | None,
-           run_id: str | None) -> None:
+           run_id: str | None, sql: str | None = None, states: dict[str, int] | None = None) -> None:
     """Record how `check` did on these inputs: a pass is remembered (replacing what was recorded
-    for it), a failure forgets it, so that nothing is reused. Run it inside the caller's transaction."""
-    con.execute(f"DELETE FROM {CheckMemo.table_name()} WHERE check_key = ?", [check])
+    for it) with its SQL and the snapshot each input table was at (`states`), a failure forgets it,
+    so that nothing is reused. Run it inside the caller's transaction."""
+    for table in (CheckMemo, CheckMemoInputs):
+        con.execute(f"DELETE FROM {table.table_name()} WHERE check_key = ?", [check])
     if passed and key is not None:
         insert_rows(con, CheckMemo, [{"check_key": check, "inputs": key, "rows_checked": rows_checked, "run_id": run_id,
                                       "passed_at": dt.datetime.now(dt.UTC).replace(tzinfo=None)}])
+        if sql is not None and states:
+            insert_rows(con, CheckMemoInputs, [{"check_key": check, "input_table": t, "snapshot_id": s, "sql_sha256": sql_hash(sql)}
+                                               for t, s in sorted(states.items())])

@@ -17,18 +17,21 @@ A failing row of an input table names the raw file and line it came from (`model
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pandera.ibis as pa
 from pandera.api.function_dispatch import Dispatcher
 from pandera.api.ibis.types import IbisData
 from pandera.backends.ibis import builtin_checks as ibis_builtin_checks
 
+from factledger import versions
 from factledger.sql import identifier, literal
 from schemas._base import LakeTable, duckdb_type
 
@@ -40,12 +43,16 @@ CHECKED = "__checked"
 @dataclass(frozen=True)
 class CheckOutcome:
     """The rows that break a check (at most MAX_ROWS_KEPT of them, in a stable order), with how
-    many there are in all and how many rows were checked (None when not counted)."""
+    many there are in all and how many rows were checked (None when not counted). `narrowed`: the
+    check was evaluated again only on the rows of this many values of its model's `_narrow_by`
+    column, those changed since it last passed (its other rows passed then and are unchanged);
+    None when it was evaluated on every row."""
 
     columns: tuple[str, ...]
     rows: tuple[tuple, ...] = ()
     failure_count: int = 0
     rows_checked: int | None = None
+    narrowed: int | None = None
 
     @property
     def passed(self) -> bool:
@@ -86,11 +93,17 @@ def offending_rows(con: duckdb.DuckDBPyConnection, sql: str) -> CheckOutcome:
 
 @dataclass(frozen=True)
 class Rule:
-    """One check of a model: its name as pandera reports it and the column it is on (None for a
-    row check)."""
+    """One check of a model: its name as pandera reports it, the column it is on (None for a
+    row check), and whether a row's outcome depends on that row alone (no window, no aggregate)."""
 
     name: str
     column: str | None
+    row_wise: bool = True
+
+
+KEY_RULE = "key_is_unique"  # LakeTable's own check of `_key`: a window over the key's columns
+# A check narrowed to the rows of more changed values than this is evaluated whole instead.
+MAX_NARROWED = 5_000
 
 
 @dataclass(frozen=True)
@@ -102,6 +115,23 @@ class CompiledModel:
     relation_sql: str
     flags_sql: str
     has_provenance: bool
+    narrow_by: str | None = None  # see `narrowed`
+    key: tuple[str, ...] = ()
+
+    def narrowed(self, values: list) -> "CompiledModel":
+        """The same checks over only the rows whose `narrow_by` column is one of `values`, and the
+        rows sharing a key with them (the key rule's window sees every row of their key). Given
+        that every other rule reads one row at a time (compile_model makes sure), a table whose
+        other rows passed and did not change passes whole when these pass."""
+        if self.narrow_by is None:
+            raise ValueError("this model's checks cannot be narrowed")
+        listed = ", ".join(_sql_value(v) for v in values) or "NULL"
+        column = identifier(self.narrow_by)
+        where = f"{column} IN ({listed})"
+        if self.key and self.narrow_by not in self.key:
+            key = ", ".join(identifier(k) for k in self.key)
+            where += f" OR ({key}) IN (SELECT {key} FROM ({self.relation_sql}) AS __near WHERE {column} IN ({listed}))"
+        return dataclasses.replace(self, relation_sql=f"SELECT * FROM ({self.relation_sql}) AS __all WHERE {where}")
 
     def _with(self) -> str:
         return f"WITH {CHECKED} AS ({self.relation_sql}), __flags AS ({self.flags_sql})"
@@ -156,14 +186,27 @@ def compile_model(model: type[LakeTable]) -> CompiledModel:
             rules.append(Rule("not_nullable", name))
             oks[f"__ok{len(oks)}"] = table[name].notnull()
         for check in col.checks:
-            rules.append(Rule(str(check.error or check.name), name))
-            oks[f"__ok{len(oks)}"] = _predicate(table, check, name)
+            oks[f"__ok{len(oks)}"] = expr = _predicate(table, check, name)
+            rules.append(Rule(str(check.error or check.name), name, _row_wise(expr)))
     for check in schema.checks:
-        rules.append(Rule(str(check.name), None))
-        oks[f"__ok{len(oks)}"] = _predicate(table, check, None)
+        oks[f"__ok{len(oks)}"] = expr = _predicate(table, check, None)
+        rules.append(Rule(str(check.name), None, _row_wise(expr)))
     flags = table.mutate(**{k: v.fill_null(True) for k, v in oks.items()})
+    narrowable = model._narrow_by is not None and all(r.row_wise or r.name == KEY_RULE for r in rules)
     return CompiledModel(tuple(rules), model.shown(), relation,
-                         ibis.to_sql(flags, dialect="duckdb"), provenance)
+                         ibis.to_sql(flags, dialect="duckdb"), provenance,
+                         model._narrow_by if narrowable else None, model.key())
+
+
+def _row_wise(expr: ir.Value) -> bool:
+    """Whether a rule's outcome for a row reads that row alone: no window, no aggregate."""
+    return not expr.op().find((ops.WindowFunction, ops.Reduction))
+
+
+def _sql_value(value) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise TypeError(f"cannot narrow a check by a value of type {type(value).__name__}")
+    return literal(value) if isinstance(value, str) else str(int(value))
 
 
 def _predicate(table: ir.Table, check: pa.Check, column: str | None) -> ir.BooleanValue:
@@ -214,16 +257,46 @@ def shape_problems(con: duckdb.DuckDBPyConnection, model: type[LakeTable]) -> li
 
 
 def validate(con: duckdb.DuckDBPyConnection, model: type[LakeTable],
-             line_of: Callable[[str, str], int | None] | None = None) -> CheckOutcome:
-    """Validate the model's rows (its table, or its check view) in DuckDB: one pass when they pass."""
+             line_of: Callable[[str, str], int | None] | None = None,
+             since: dict[str, int] | None = None, states: dict[str, int] | None = None) -> CheckOutcome:
+    """Validate the model's rows (its table, or its check view) in DuckDB: one pass when they pass.
+
+    `since` ({table: snapshot} of the check's last pass, checkmemo.passed_states) and `states`
+    (the tables' snapshots now): when the model can be narrowed, only the rows of the values of
+    its `_narrow_by` column that the tables' change feeds list in between are evaluated (at most
+    MAX_NARROWED values; else, or when a feed cannot be read, every row)."""
     problems = shape_problems(con, model)
     if problems:
         return CheckOutcome(("check", "column", "value"), tuple(problems), len(problems))
     compiled = compile_model(model)
+    changed = changed_since(con, compiled, since, states)
     checked = con.execute(f"SELECT count(*) FROM ({rows_sql(model)})").fetchone()[0]
-    found = con.execute(compiled.failures_sql()).fetchall()
-    outcome = CheckOutcome(compiled.columns, tuple(r[:-1] for r in found), found[0][-1] if found else 0, checked)
+    found = con.execute((compiled if changed is None else compiled.narrowed(changed)).failures_sql()).fetchall()
+    outcome = CheckOutcome(compiled.columns, tuple(r[:-1] for r in found), found[0][-1] if found else 0, checked,
+                           None if changed is None else len(changed))
     return with_lines(outcome, line_of) if compiled.has_provenance and line_of is not None else outcome
+
+
+def changed_since(con: duckdb.DuckDBPyConnection, compiled: CompiledModel, since: dict[str, int] | None,
+                  states: dict[str, int] | None) -> list | None:
+    """The values of the model's `narrow_by` column in the rows its tables' change feeds list
+    between the snapshots of `since` and of `states` (sorted), or None: not narrowable, not the
+    same tables, more than MAX_NARROWED values, or a feed that cannot be read."""
+    if compiled.narrow_by is None or not since or not states or set(since) != set(states):
+        return None
+    values: set = set()
+    for table, snapshot in sorted(states.items()):
+        found = versions.changed_values(con, table, compiled.narrow_by, since[table], snapshot, schema="main",
+                                        limit=MAX_NARROWED)
+        if found is None or None in found:
+            return None
+        values |= found
+        if len(values) > MAX_NARROWED:
+            return None
+    try:
+        return sorted(values)
+    except TypeError:
+        return None
 
 
 def with_lines(outcome: CheckOutcome, line_of: Callable[[str, str], int | None], field: str | None = None) -> CheckOutcome:

@@ -56,9 +56,9 @@ def version_row(con: duckdb.DuckDBPyConnection, version: int) -> dict | None:
     return None if row is None else dict(zip([d[0] for d in cur.description], row))
 
 
-def relation_at(name: str, snapshot_id: int) -> str:
-    """SQL naming published table `name` as of a snapshot."""
-    return f"lake.{PUBLISHED_SCHEMA}.{quote(name)} AT (VERSION => {int(snapshot_id)})"
+def relation_at(name: str, snapshot_id: int, schema: str = PUBLISHED_SCHEMA) -> str:
+    """SQL naming published table `name` (or a table of `schema`) as of a snapshot."""
+    return f"lake.{schema}.{quote(name)} AT (VERSION => {int(snapshot_id)})"
 
 
 def tables_at(con: duckdb.DuckDBPyConnection, snapshot_id: int) -> list[str]:
@@ -77,50 +77,56 @@ def columns_at(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
     return [d[0] for d in con.execute(f"SELECT * FROM {relation} LIMIT 0").description]
 
 
-def table_ids_at(con: duckdb.DuckDBPyConnection, name: str, *snapshot_ids: int) -> list[int | None]:
-    """The DuckLake table id of published table `name` at each snapshot (None: absent then). A
-    table written whole (`CREATE OR REPLACE`) gets a new id."""
+def table_ids_at(con: duckdb.DuckDBPyConnection, name: str, *snapshot_ids: int, schema: str = PUBLISHED_SCHEMA) -> list[int | None]:
+    """The DuckLake table id of published table `name` (or a table of `schema`) at each snapshot
+    (None: absent then). A table written whole (`CREATE OR REPLACE`) gets a new id."""
     at = lambda s: f"t.begin_snapshot <= {int(s)} AND (t.end_snapshot IS NULL OR t.end_snapshot > {int(s)})"  # noqa: E731
     row = con.execute(
         "SELECT " + ", ".join(f"max(t.table_id) FILTER ({at(s)})" for s in snapshot_ids) + " "
         f"FROM __ducklake_metadata_{LAKE}.ducklake_table t "
         f"JOIN __ducklake_metadata_{LAKE}.ducklake_schema s ON s.schema_id = t.schema_id "
-        "WHERE s.schema_name = ? AND t.table_name = ?", [PUBLISHED_SCHEMA, name]).fetchone()
+        "WHERE s.schema_name = ? AND t.table_name = ?", [schema, name]).fetchone()
     return list(row)
 
 
-def change_feed(name: str, old_snapshot: int, new_snapshot: int) -> str:
-    """SQL: the rows of published table `name` inserted or deleted after `old_snapshot` up to
-    `new_snapshot` (DuckLake's change feed; meaningful when same_table says so)."""
-    return (f"ducklake_table_changes({literal(LAKE)}, {literal(PUBLISHED_SCHEMA)}, {literal(name)}, "
+def change_feed(name: str, old_snapshot: int, new_snapshot: int, schema: str = PUBLISHED_SCHEMA) -> str:
+    """SQL: the rows of published table `name` (or a table of `schema`) inserted or deleted after
+    `old_snapshot` up to `new_snapshot` (DuckLake's change feed; meaningful when same_table says so)."""
+    return (f"ducklake_table_changes({literal(LAKE)}, {literal(schema)}, {literal(name)}, "
             f"{int(old_snapshot) + 1}, {int(new_snapshot)})")
 
 
-def same_table(con: duckdb.DuckDBPyConnection, name: str, old_snapshot: int, new_snapshot: int) -> bool:
-    """Whether published table `name` is one table with the same columns at both snapshots (not
+def same_table(con: duckdb.DuckDBPyConnection, name: str, old_snapshot: int, new_snapshot: int,
+               schema: str = PUBLISHED_SCHEMA) -> bool:
+    """Whether published table `name` (or a table of `schema`) is one table with the same columns at both snapshots (not
     created, replaced or altered in between), so that its change feed says every row that differs;
     False when the catalog cannot say."""
     try:
-        old_id, new_id = table_ids_at(con, name, old_snapshot, new_snapshot)
+        old_id, new_id = table_ids_at(con, name, old_snapshot, new_snapshot, schema=schema)
         if old_id is None or old_id != new_id:
             return False
-        described = [con.execute(f"DESCRIBE SELECT * FROM {relation_at(name, s)}").fetchall() for s in (old_snapshot, new_snapshot)]
+        described = [con.execute(f"DESCRIBE SELECT * FROM {relation_at(name, s, schema)}").fetchall() for s in (old_snapshot, new_snapshot)]
     except duckdb.Error:
         return False
     return described[0] == described[1]
 
 
-def changed_values(con: duckdb.DuckDBPyConnection, name: str, column: str, old_snapshot: int, new_snapshot: int) -> set | None:
-    """The values of `column` in the rows of published table `name` inserted or deleted between two
-    snapshots (the change feed: no table is read); None when that cannot be told (see same_table)."""
+def changed_values(con: duckdb.DuckDBPyConnection, name: str, column: str, old_snapshot: int, new_snapshot: int,
+                   schema: str = PUBLISHED_SCHEMA, limit: int | None = None) -> set | None:
+    """The values of `column` in the rows of published table `name` (or a table of `schema`)
+    inserted or deleted between two snapshots (the change feed: no table is read); None when that
+    cannot be told (see same_table), or when there are more than `limit`."""
     if old_snapshot == new_snapshot:
         return set()
     try:
-        if table_ids_at(con, name, old_snapshot, new_snapshot) == [None, None]:
+        if table_ids_at(con, name, old_snapshot, new_snapshot, schema=schema) == [None, None]:
             return set()
-        if not same_table(con, name, old_snapshot, new_snapshot):
+        if not same_table(con, name, old_snapshot, new_snapshot, schema):
             return None
-        rows = con.execute(f"SELECT DISTINCT {quote(column)} FROM {change_feed(name, old_snapshot, new_snapshot)}").fetchall()
+        cap = f" LIMIT {int(limit) + 1}" if limit is not None else ""
+        rows = con.execute(f"SELECT DISTINCT {quote(column)} FROM {change_feed(name, old_snapshot, new_snapshot, schema)}{cap}").fetchall()
     except duckdb.Error:
+        return None
+    if limit is not None and len(rows) > limit:
         return None
     return {r[0] for r in rows}

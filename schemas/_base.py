@@ -43,6 +43,13 @@ class LakeTable(DataFrameModel):
     _line_sql: str | None = None
     # Columns a failing row shows beside its rule: the key by default (every column without one).
     _shown: tuple[str, ...] = ()
+    # A column that every table the check reads has, by which a check after a change can be
+    # narrowed: the rows whose value of it is in the tables' change feeds since the last pass are
+    # evaluated again, the others passed then and are unchanged. Only valid when a row's outcome
+    # depends on the rows of its own value alone, which factledger/validation.py makes sure of for
+    # the rules (every rule but the key's reads one row; the key's rows are added) but not for a
+    # check view's query: it must join its tables on this column.
+    _narrow_by: str | None = None
 
     @classmethod
     def shown(cls) -> tuple[str, ...]:

@@ -36,6 +36,7 @@ class Claims(LakeTable):
     its verdict against the cited source's figures. Exported to <warehouse>/reports/claims.csv."""
 
     _key = ("claim_id",)
+    _narrow_by = "article_id"
 
     claim_id: dt.String = Field(description="article_id:start; the claim's key.")
     article_id: dt.String = Field(description="The article the phrase is in.")
@@ -103,10 +104,12 @@ class ClaimPhrases(LakeTable):
     """Check view: each claim beside the slice of its article's body at its offsets."""
 
     _rows_sql = """
-        SELECT c.claim_id, c.phrase, substring(a.body, c.start + 1, c."end" - c.start) AS body_slice
+        SELECT c.claim_id, c.article_id, c.phrase, substring(a.body, c.start + 1, c."end" - c.start) AS body_slice
         FROM claims c LEFT JOIN articles a ON a.article_id = c.article_id AND a.retired_at IS NULL"""
+    _narrow_by = "article_id"  # the view joins its two tables on it
 
     claim_id: dt.String = Field(description="The claim.")
+    article_id: dt.String = Field(description="Its article.")
     phrase: dt.String = Field(description="The stored phrase.")
     body_slice: dt.String = Field(nullable=True, description="body[start:end] of the claim's article.")
 
@@ -127,6 +130,7 @@ class DateFindings(LakeTable):
     to. `flagged` marks a mention that contradicts the source (the letter 'sent' on a wrong day)."""
 
     _key = ("article_id", "start")
+    _narrow_by = "article_id"
 
     article_id: dt.String = Field(description="The article.")
     start: dt.Int64 = Field(ge=0, description="Character offset of the mention in the body.")
@@ -169,6 +173,7 @@ class NameFindings(LakeTable):
     Gonzales), with the article, span and the evidence that it is that person."""
 
     _key = ("article_id", "start", "source_id")
+    _narrow_by = "article_id"
 
     article_id: dt.String = Field(description="The article.")
     start: dt.Int64 = Field(ge=0, description="Character offset of the name in the body.")
@@ -196,6 +201,7 @@ class ClaimExtractions(LakeTable):
     """Bookkeeping: which version (sha256) of each present article its claims were extracted from."""
 
     _key = ("article_id",)
+    _narrow_by = "article_id"
 
     article_id: dt.String = Field(description="The article.")
     article_sha256: dt.String = Field(str_matches=SHA256_PATTERN, description="SHA-256 of the file version extracted.")

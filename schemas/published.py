@@ -72,3 +72,20 @@ class CheckMemo(LakeTable):
 
     class Config:
         name = "check_memo"
+
+
+class CheckMemoInputs(LakeTable):
+    """Bookkeeping: for each check's last pass, the snapshot each table it reads was at. A check
+    whose rules read one row at a time is evaluated again only on the rows of the tables that
+    changed since (their change feed), narrowed by the model's `_narrow_by` column
+    (factledger/checkmemo.py, factledger/validation.py)."""
+
+    _key = ("check_key", "input_table")
+
+    check_key: dt.String = Field(description="asset.check_name.")
+    input_table: dt.String = Field(description="A lake table the check reads.")
+    snapshot_id: dt.Int64 = Field(ge=0, description="The last snapshot that had changed that table when the check passed.")
+    sql_sha256: dt.String = Field(str_matches=SHA256_PATTERN, description="SHA-256 of the check's SQL then (another SQL: evaluated whole).")
+
+    class Config:
+        name = "check_memo_inputs"

@@ -1,5 +1,7 @@
 """A check is skipped only when it passed before on the same SQL and the same state of every table
 it reads; any write to one of those tables, or another SQL, runs it again."""
+import pytest
+
 from factledger import checkmemo, lake, tables, validation
 from schemas import ClaimPhrases, Claims
 
@@ -53,3 +55,99 @@ def test_a_rerun_skips_the_checks_of_unchanged_tables_and_says_so(tmp_path):
     path.write_text(path.read_text().replace("published:", "title: changed\npublished:", 1))
     changed = check_evaluations(run_pipeline(raw, warehouse, ("articles",)))["articles_schema"]
     assert changed.passed and changed.metadata["reused_from_run"].value is None  # evaluated again
+
+
+# --- a check evaluated again on what changed since it passed ---------------------------------------
+
+@pytest.fixture(scope="module")
+def claims_lake(tmp_path_factory):
+    """The checkout's corpus through the pipeline's plain functions, once per module."""
+    from tests.conftest import build_lake, copy_raw
+
+    root = tmp_path_factory.mktemp("claims-lake")
+    build_lake(copy_raw(root / "raw"), root / "warehouse")
+    return root / "warehouse"
+
+
+def _lake_with_claims(tmp_path, claims_lake):
+    from tests.conftest import copy_warehouse
+
+    return copy_warehouse(claims_lake, tmp_path / "warehouse")
+
+
+def _pass(con, model, check="claims.check"):
+    """Evaluate `model`'s check as the asset does (narrowed when it can be) and record the outcome."""
+    sql = validation.compile_model(model).failures_sql()
+    states = checkmemo.input_states(con, sql)
+    outcome = validation.validate(con, model, since=checkmemo.passed_states(con, check, sql), states=states)
+    checkmemo.record(con, check, checkmemo.inputs_key(con, sql, states), outcome.passed, outcome.rows_checked, "run", sql, states)
+    return outcome
+
+
+def test_a_check_is_evaluated_again_only_on_the_changed_articles_and_finds_what_a_whole_pass_finds(tmp_path, claims_lake):
+    from schemas import DateFindings
+
+    warehouse = _lake_with_claims(tmp_path, claims_lake)
+    with lake.connect(warehouse) as con:
+        for model in (Claims, ClaimPhrases, DateFindings):
+            first = _pass(con, model, model.table_name())
+            assert first.passed and first.narrowed is None  # no earlier pass: every row
+        article = con.execute("SELECT min(article_id) FROM claims").fetchone()[0]
+        n = con.execute("SELECT count(*) FROM claims").fetchone()[0]
+        # one article's claims rewritten, one of them broken: a negative value and a phrase off its offsets
+        con.execute("UPDATE claims SET value = -1, phrase = phrase || 'x', \"end\" = \"end\" + 1 "
+                    "WHERE claim_id = (SELECT min(claim_id) FROM claims WHERE article_id = ?)", [article])
+        for model in (Claims, ClaimPhrases):
+            again = _pass(con, model, model.table_name())
+            whole = validation.validate(con, model)
+            assert again.narrowed == 1 and whole.narrowed is None
+            assert (again.rows, again.failure_count, again.rows_checked) == (whole.rows, whole.failure_count, whole.rows_checked)
+            assert not again.passed and again.rows_checked == n
+        assert _pass(con, DateFindings, DateFindings.table_name()).narrowed == 0  # its table did not change: no row again
+        assert checkmemo.passed_states(con, "claims", validation.compile_model(Claims).failures_sql()) is None  # failed: forgotten
+
+
+def test_a_duplicate_key_in_another_article_is_found_by_a_narrowed_pass(tmp_path, claims_lake):
+    warehouse = _lake_with_claims(tmp_path, claims_lake)
+    with lake.connect(warehouse) as con:
+        assert _pass(con, Claims).passed
+        first, second = con.execute("SELECT min(article_id), max(article_id) FROM claims").fetchone()
+        # a row of `second` given a claim id `first` already has: the key rule must see both articles' rows
+        con.execute("INSERT INTO claims SELECT * REPLACE ((SELECT min(claim_id) FROM claims WHERE article_id = ?) AS claim_id) "
+                    "FROM claims WHERE claim_id = (SELECT max(claim_id) FROM claims WHERE article_id = ?)", [first, second])
+        again = _pass(con, Claims)
+        assert again.narrowed == 1 and validation.KEY_RULE in again.rules()
+        assert again.rules() == validation.validate(con, Claims).rules()
+
+
+def test_only_models_whose_rules_read_one_row_are_narrowed():
+    from schemas import Articles
+
+    assert validation.compile_model(Claims).narrow_by == "article_id"
+    assert validation.compile_model(Articles).narrow_by is None  # no _narrow_by (and a window over bodies)
+
+    class Windowed(Claims):
+        @validation.pa.dataframe_check(name="a window over the table")
+        def _window(cls, data):
+            t = data.table
+            return t.value <= t.value.max()
+
+        class Config:
+            name = "claims"
+
+    compiled = validation.compile_model(Windowed)
+    assert compiled.narrow_by is None and not next(r for r in compiled.rules if r.name == "a window over the table").row_wise
+
+
+def test_too_many_changed_values_or_an_unreadable_feed_evaluate_every_row(tmp_path, claims_lake, monkeypatch):
+    warehouse = _lake_with_claims(tmp_path, claims_lake)
+    with lake.connect(warehouse) as con:
+        assert _pass(con, Claims).passed
+        con.execute("UPDATE claims SET explanation = explanation || '.'")  # every article
+        monkeypatch.setattr(validation, "MAX_NARROWED", 2)
+        assert _pass(con, Claims).narrowed is None
+        con.execute("UPDATE claims SET explanation = explanation || '.' WHERE article_id = (SELECT min(article_id) FROM claims)")
+        sql = validation.compile_model(Claims).failures_sql()
+        states = checkmemo.input_states(con, sql)
+        assert validation.changed_since(con, validation.compile_model(Claims), {"claims": 10**9}, states) is None
+        assert validation.changed_since(con, validation.compile_model(Claims), {"articles": 1}, states) is None
