@@ -11,6 +11,7 @@ position does not depend on where the search began.
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Iterator
@@ -31,6 +32,10 @@ class Prefiltered:
         self.candidates = candidates
 
     def finditer(self, text: str) -> Iterator[re.Match]:
+        found = re2_matches(self.pattern, text)
+        return iter(found) if found is not None else self._candidates(text)
+
+    def _candidates(self, text: str) -> Iterator[re.Match]:
         match = self.pattern.match
         end = 0
         for candidate in self.candidates.finditer(text):
@@ -75,6 +80,7 @@ def candidates(starts: list[tuple[str, str]], ignorecase: bool = False, word_sta
 # ---- candidates read off a pattern ------------------------------------------------------------------
 
 from re import _constants as _sre  # noqa: E402
+from re import _compiler  # noqa: E402
 from re import _parser as _sre_parse  # noqa: E402
 
 _STOP = ("stop", None)  # ends a run of literals (the end of a repeated group's body)
@@ -219,7 +225,8 @@ class Scan:
     def finditer(self, text: str) -> Iterator[re.Match]:
         if not self.possible(text):
             return iter(())
-        return self._scan.finditer(text)
+        found = re2_matches(self.pattern, text)
+        return iter(found) if found is not None else self._scan.finditer(text)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -350,11 +357,320 @@ class Found:
         return f"<Found span={self.span()} match={self.group()!r}>"
 
 
-class SharedScan:
-    """`finditer` of several patterns over one text in one pass, each pattern's matches exactly as
-    its own `finditer` gives them.
+# ---- RE2, where it finds exactly what Python's engine finds ----------------------------------------
 
-    One regex stops after each non-word character where at least one of the patterns matches (a
+try:  # google-re2: an automaton, many times faster than Python's backtracking on long alternations
+    from re2 import _re2
+except ImportError:  # pragma: no cover (a dependency; without it every pattern runs in Python)
+    _re2 = None
+
+# What RE2 reads as Python's engine does, on a text `Re2Text` accepts. Not: look-arounds, possessive
+# repeats, atomic groups, back references, `$` and `\Z` (Python's `$` also matches before a final
+# newline), conditionals.
+_RE2_OPS = frozenset([_sre.LITERAL, _sre.NOT_LITERAL, _sre.ANY, _sre.IN, _sre.BRANCH, _sre.SUBPATTERN,
+                      _sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.AT])
+_RE2_AT = frozenset([_sre.AT_BEGINNING, _sre.AT_BEGINNING_STRING, _sre.AT_BOUNDARY, _sre.AT_NON_BOUNDARY])
+_RE2_SET_ITEMS = frozenset([_sre.LITERAL, _sre.RANGE, _sre.NEGATE, _sre.CATEGORY])
+_RE2_CATEGORIES = frozenset([_sre.CATEGORY_DIGIT, _sre.CATEGORY_NOT_DIGIT, _sre.CATEGORY_SPACE, _sre.CATEGORY_NOT_SPACE,
+                             _sre.CATEGORY_WORD, _sre.CATEGORY_NOT_WORD])
+_RE2_FLAGS = ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"))
+_PYTHON_FLAGS = re.UNICODE | re.IGNORECASE | re.MULTILINE | re.DOTALL
+
+
+def _re2_readable(items) -> bool:
+    """Whether every operator of the parsed `items` means in RE2 what it means in Python."""
+    for op, av in items:
+        if op not in _RE2_OPS:
+            return False
+        if op is _sre.AT and av not in _RE2_AT:
+            return False
+        if op is _sre.IN and not all(item_op in _RE2_SET_ITEMS and (item_op is not _sre.CATEGORY or item in _RE2_CATEGORIES)
+                                     for item_op, item in av):
+            return False
+        if op is _sre.BRANCH and not all(_re2_readable(alternative) for alternative in av[1]):
+            return False
+        if op is _sre.SUBPATTERN:
+            _, add_flags, del_flags, sub = av
+            if (add_flags | del_flags) & ~_PYTHON_FLAGS or not _re2_readable(sub):
+                return False
+        if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT) and not _re2_readable(av[2]):
+            return False
+    return True
+
+
+def _shape(value, greedy: bool = False):
+    """A parsed pattern as plain tuples, to compare two parses (`greedy`: possessive repeats read
+    as greedy ones)."""
+    if isinstance(value, _sre_parse.SubPattern):
+        value = value.data
+    if isinstance(value, (list, tuple)):
+        if len(value) == 2 and value[0] is _sre.POSSESSIVE_REPEAT and greedy:
+            return (_sre.MAX_REPEAT, _shape(value[1], greedy))
+        return tuple(_shape(v, greedy) for v in value)
+    return value
+
+
+def _finite(item: tuple, ignorecase: bool) -> set[str] | None:
+    r"""The characters a one-character item (a literal or a set) matches, when they are a short list
+    (None: a class such as \d, a negation, a wide range, a non-ASCII letter under IGNORECASE)."""
+    op, av = item
+    members = [(_sre.LITERAL, av)] if op is _sre.LITERAL else av if op is _sre.IN else [(None, None)]
+    out: set[str] = set()
+    for member_op, member in members:
+        if member_op is _sre.LITERAL:
+            codes = [member]
+        elif member_op is _sre.RANGE and member[1] - member[0] < 1000:
+            codes = range(member[0], member[1] + 1)
+        else:
+            return None
+        for code in codes:
+            char = chr(code)
+            if ignorecase and char.isalpha() and not char.isascii():
+                return None
+            out.update(case_variants(char, ignorecase))
+    return out
+
+
+def _first_items(items: list) -> list[tuple] | None:
+    """The one-character items (literals, sets) a match of the parsed `items` can begin with; None
+    when that cannot be read off, or when the items can match the empty string."""
+    out: list[tuple] = []
+    for i, (op, av) in enumerate(items):
+        rest = items[i + 1:]
+        if op is _sre.AT:
+            continue  # zero width
+        if op in (_sre.LITERAL, _sre.IN):
+            return out + [(op, av)]
+        if op is _sre.BRANCH:
+            for alternative in av[1]:
+                found = _first_items(list(alternative) + rest)
+                if found is None:
+                    return None
+                out += found
+            return out
+        if op is _sre.SUBPATTERN and not av[1] and not av[2]:
+            found = _first_items(list(av[3]) + rest)
+            return None if found is None else out + found
+        if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT):
+            found = _first_items(list(av[2]))
+            if found is None:
+                return None
+            out += found
+            if av[0] > 0:
+                return out
+            continue  # optional: what follows may come first
+        return None
+    return None  # the items can match the empty string: what follows them is not known here
+
+
+def _disjoint(a: tuple, b: tuple, flags: int) -> bool:
+    """Whether no character matches both one-character items (one of them must list its characters)."""
+    ignorecase = bool(flags & re.IGNORECASE)
+    for listed, other in ((a, b), (b, a)):
+        chars = _finite(listed, ignorecase)
+        if chars is not None:
+            one = _compiler.compile(_sre_parse.SubPattern(_sre_parse.State(), [other]), flags)
+            return not any(one.fullmatch(c) for c in chars)
+    return False
+
+
+def _possessive_safe(items: list, flags: int, top: bool) -> bool:
+    """Whether every possessive repeat of the parsed `items` matches what the greedy repeat
+    matches: it repeats one character item, and what follows it in its sequence cannot begin with
+    a character that item matches (so giving characters back could never let the rest match), or
+    nothing follows it at all (the end of the pattern)."""
+    for i, (op, av) in enumerate(items):
+        if op is _sre.POSSESSIVE_REPEAT:
+            body = list(av[2])
+            if len(body) != 1 or body[0][0] not in (_sre.LITERAL, _sre.NOT_LITERAL, _sre.IN):
+                return False
+            rest = items[i + 1:]
+            if rest:
+                follow = _first_items(rest)
+                if follow is None or not all(_disjoint(body[0], item, flags) for item in follow):
+                    return False
+            elif not top:
+                return False
+        elif op is _sre.BRANCH:
+            if not all(_possessive_safe(list(alternative), flags, False) for alternative in av[1]):
+                return False
+        elif op is _sre.SUBPATTERN:
+            if not _possessive_safe(list(av[3]), flags, False):
+                return False
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT):
+            if not _possessive_safe(list(av[2]), flags, False):
+                return False
+        elif op in (_sre.ASSERT, _sre.ASSERT_NOT, _sre.ATOMIC_GROUP):
+            return False  # (RE2 has none of these anyway)
+    return True
+
+
+def _greedy_source(source: str, flags: int) -> str | None:
+    r"""`source` with its possessive repeats ("\d++") written greedy ("\\d+"), when that matches
+    the same (`_possessive_safe`), for RE2, which has no possessive repeats; else None."""
+    parsed = _sre_parse.parse(source, flags)
+    if not _possessive_safe(list(parsed), flags, True):
+        return None
+    greedy = re.sub(r"([+*?}])\+", r"\1", source)
+    # (A textual rewrite, checked: it must parse as the pattern with its repeats made greedy.)
+    return greedy if _shape(_sre_parse.parse(greedy, flags)) == _shape(parsed, greedy=True) else None
+
+
+@functools.lru_cache(maxsize=1024)
+def re2_pattern(pattern: re.Pattern):
+    r"""`pattern` compiled by RE2, when RE2 finds exactly its `finditer` matches in every text
+    `Re2Text` accepts (see `_re2_readable`; a match is never empty), else None. Python's `\w \d \s
+    \b` are Unicode and RE2's ASCII: the same on such a text, which has no other letters, digits
+    or spaces than ASCII ones."""
+    if _re2 is None or not isinstance(pattern.pattern, str) or pattern.flags & ~_PYTHON_FLAGS:
+        return None
+    source = pattern.pattern
+    # Read differently: "{,3}" (Python: up to 3 times; RE2: the characters), "[:alpha:]" (RE2: a class).
+    if "{," in source or "[:" in source:
+        return None
+    parsed = _sre_parse.parse(source, pattern.flags)
+    if _shape(parsed) != _shape(parsed, greedy=True):  # possessive repeats: RE2 has none
+        source = _greedy_source(source, pattern.flags)
+        if source is None:
+            return None
+        parsed = _sre_parse.parse(source, pattern.flags)
+    if parsed.getwidth()[0] == 0 or not _re2_readable(list(parsed)):
+        return None
+    while (inline := _INLINE_FLAGS.match(source)) is not None:  # global flags, already in pattern.flags
+        source = source[inline.end():]
+    letters = "".join(letter for flag, letter in _RE2_FLAGS if pattern.flags & flag)
+    options = _re2.RE2.Options()
+    options.log_errors = False
+    compiled = _re2.RE2((f"(?{letters}){source}" if letters else source).encode(), options)
+    return compiled if compiled.ok() else None
+
+
+# ASCII spaces RE2's \s leaves out (vertical tab, the separators \x1c-\x1f): a text with one is
+# read by Python's engine.
+_RE2_OTHER_SPACES = "\x0b\x1c\x1d\x1e\x1f"
+_ASCII_BYTES = bytes(range(128))
+
+
+class Re2Text:
+    """A text as RE2 reads it (UTF-8), with the map from its byte offsets back to the text's."""
+
+    __slots__ = ("data", "_ends", "_shifts")
+
+    def __init__(self, data: bytes, ends: list[int], shifts: list[int]):
+        self.data = data
+        self._ends = ends      # byte offset after each non-ASCII character, ascending
+        self._shifts = shifts  # bytes beyond one per character before such an offset (0 first)
+
+    def spans(self, regex) -> list[tuple[int, int]]:
+        """The spans (text offsets) of `regex`'s matches, leftmost first, each starting where the
+        previous one ended, as `finditer` gives them."""
+        data, match, anchor = self.data, regex.Match, _re2.RE2.Anchor.UNANCHORED
+        out, pos, size = [], 0, len(data)
+        while pos <= size:
+            start, end = match(anchor, data, pos, size)[0]
+            if start < 0:
+                break
+            out.append((start, end))
+            pos = end if end > start else end + 1  # (never: re2_pattern admits no empty match)
+        if self._ends:
+            ends, shifts = self._ends, self._shifts
+            out = [(s - shifts[bisect.bisect_right(ends, s)], e - shifts[bisect.bisect_right(ends, e)]) for s, e in out]
+        return out
+
+
+@functools.lru_cache(maxsize=8)
+def re2_text(text: str) -> Re2Text | None:
+    r"""`text` for RE2, or None when RE2 would read one of its characters otherwise than Python:
+    a non-ASCII letter, digit or space (Python's \w \d \s are Unicode, RE2's ASCII), an ASCII
+    space RE2's \s leaves out, or a lone surrogate (no UTF-8). Other non-ASCII characters (dashes,
+    symbols) are the same to both."""
+    if _re2 is None or any(c in text for c in _RE2_OTHER_SPACES):
+        return None
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate
+        return None
+    if len(data) == len(text):
+        return Re2Text(data, [], [0])
+    others = data.translate(None, _ASCII_BYTES).decode()  # the non-ASCII characters, in a few C loops
+    if any(c.isalnum() or c.isspace() for c in others):  # (isalnum: Python's \w, but for "_")
+        return None
+    at = []  # (position, extra bytes) of each non-ASCII character
+    for char in set(others):
+        extra, i = len(char.encode()) - 1, text.find(char)
+        while i >= 0:
+            at.append((i, extra))
+            i = text.find(char, i + 1)
+    at.sort()
+    ends, shifts, shift = [], [0], 0
+    for i, extra in at:
+        shift += extra
+        ends.append(i + 1 + shift)
+        shifts.append(shift)
+    return Re2Text(data, ends, shifts)
+
+
+def re2_matches(pattern: re.Pattern, text: str) -> list[re.Match] | None:
+    """`pattern.finditer(text)`, found by RE2 (`re2_pattern`, `re2_text`), or None when RE2 cannot
+    find them. Each match is Python's own at the place RE2 found (its groups read there): the
+    match `finditer` takes at a place is the one `match` finds there."""
+    compiled = re2_pattern(pattern)
+    readable = re2_text(text) if compiled is not None else None
+    if readable is None:
+        return None
+    match, out = pattern.match, []
+    for start, end in readable.spans(compiled):
+        m = match(text, start)
+        if m is None or m.end() != end:
+            return None  # (the engines disagree: never seen; Python's scan is the reference)
+        out.append(m)
+    return out
+
+
+# ---- one scan for several patterns ------------------------------------------------------------------
+
+class _OnePass:
+    """The shared pass of `SharedScan` for some of its patterns (all `combinable`)."""
+
+    def __init__(self, patterns: tuple[re.Pattern, ...], indices: list[int]):
+        self.patterns, self.indices = patterns, indices
+        parts = [_embedded(patterns[i]) for i in indices]
+        inner = [re.compile(part).groups for part in parts]
+        self.groups, group = [], 1 + sum(inner)  # (the gate's own groups come first)
+        for count in inner:
+            self.groups.append(group)
+            group += 1 + count
+        self.regex = re.compile(r"\W(?=" + "|".join(parts) + ")" + "".join(f"(?=({part})|)" for part in parts)) if parts else None
+
+    def run(self, text: str, out: list[list]) -> None:
+        """Append each of its patterns' matches in `text` to `out` (indexed as `patterns`)."""
+        if self.regex is None:
+            return
+        shared = [(out[i], group) for i, group in zip(self.indices, self.groups)]
+        ends = [0] * len(shared)
+        for k, i in enumerate(self.indices):
+            m = self.patterns[i].match(text, 0)
+            if m is not None:
+                out[i].append(Found(text, 0, m.end()))
+                ends[k] = m.end()
+        for hit in self.regex.finditer(text):
+            where = hit.end()
+            spans = hit.regs
+            for k, (found, group) in enumerate(shared):
+                start, end = spans[group]
+                if start >= 0 and where >= ends[k]:
+                    found.append(Found(text, start, end))
+                    ends[k] = end
+
+
+class SharedScan:
+    """`finditer` of several patterns over one text, each pattern's matches exactly as its own
+    `finditer` gives them.
+
+    A pattern RE2 finds exactly (`re2_pattern`) is scanned by RE2 on a text it reads as Python does
+    (`re2_text`): a pass of an automaton, many times faster on the long alternations of cue words.
+    The others, and all of them on a text RE2 cannot read, go by one Python pass:
+    one regex stops after each non-word character where at least one of the patterns matches (a
     gate: all of them as alternatives in a look-ahead), and records in a group per pattern whether
     that pattern matches there (`(?=(p)|)`). Each pattern's own scan is then replayed in Python: a
     match is taken where the pattern matches and the previous match taken has ended, as `finditer`
@@ -366,14 +682,10 @@ class SharedScan:
 
     def __init__(self, patterns: tuple[re.Pattern, ...]):
         self.patterns = patterns
+        self.re2 = [re2_pattern(p) for p in patterns]
         self.shared = [i for i, p in enumerate(patterns) if combinable(p)]
-        parts = [_embedded(patterns[i]) for i in self.shared]
-        inner = [re.compile(part).groups for part in parts]
-        self.groups, group = [], 1 + sum(inner)  # (the gate's own groups come first)
-        for count in inner:
-            self.groups.append(group)
-            group += 1 + count
-        self.regex = re.compile(r"\W(?=" + "|".join(parts) + ")" + "".join(f"(?=({part})|)" for part in parts)) if parts else None
+        self._passes = {False: _OnePass(patterns, self.shared),  # (by whether RE2 reads the text)
+                        True: _OnePass(patterns, [i for i in self.shared if self.re2[i] is None])}
         self._last: tuple[str | None, list[list[re.Match]] | None] = (None, None)
 
     def matches(self, text: str) -> list[list[re.Match]]:
@@ -381,26 +693,15 @@ class SharedScan:
         last_text, last = self._last
         if last is not None and last_text == text:
             return last
+        readable = re2_text(text) if any(r is not None for r in self.re2) else None
+        one_pass = self._passes[readable is not None]
         out: list[list[re.Match]] = [[] for _ in self.patterns]
         for i, pattern in enumerate(self.patterns):
-            if i not in self.shared:
+            if readable is not None and self.re2[i] is not None:
+                out[i] = [Found(text, start, end) for start, end in readable.spans(self.re2[i])]
+            elif i not in one_pass.indices:
                 out[i] = list(scan(pattern).finditer(text))
-        if self.regex is not None:
-            shared = [(out[i], group) for i, group in zip(self.shared, self.groups)]
-            ends = [0] * len(shared)
-            for k, i in enumerate(self.shared):
-                m = self.patterns[i].match(text, 0)
-                if m is not None:
-                    out[i].append(Found(text, 0, m.end()))
-                    ends[k] = m.end()
-            for hit in self.regex.finditer(text):
-                where = hit.end()
-                spans = hit.regs
-                for k, (found, group) in enumerate(shared):
-                    start, end = spans[group]
-                    if start >= 0 and where >= ends[k]:
-                        found.append(Found(text, start, end))
-                        ends[k] = end
+        one_pass.run(text, out)
         self._last = (text, out)
         return out
 

@@ -155,3 +155,78 @@ def test_lowered_matches_are_the_lexicons_finditer():
     text = "about 13,099 were convicted, not detained, released on the 3rd at 10:30; tens of thousands, 1 in 5, fy2024"
     for pattern in [*LEX.non_claims.values(), LEX.vague]:
         assert [m.span() for m in LEX.lowered_matches(pattern, text)] == [m.span() for m in pattern.finditer(text)]
+
+
+# ---- RE2 where it finds what Python's engine finds ---------------------------------------------------
+
+RE2_TEXTS = ["see https://x.org/a-1 \u2014 www.y.com; [1] section 236(c) and \u00a7 12.3, 5(a)(2) foo bar foobar",
+             "1. first\n2. second at 10:30 a.m., the 21st, COVID-19, FY2024 \u00a9 fy 24, 3/4, no. 5, 3 in 4, 10 of 12",
+             "\u2014\u2014a1 \U0001F600b2\u00a9 tens of thousands\u2014hundreds of millions 12th", "", "\u2014"]
+
+
+def test_re2_reads_a_text_as_python_does_or_not_at_all():
+    """prefilter.re2_text: a text with a non-ASCII letter, digit or space, an ASCII space RE2's
+    \\s leaves out, or a lone surrogate is left to Python's engine; dashes and symbols are not."""
+    from factledger.claims.prefilter import re2_text
+
+    for text in ["caf\u00e9", "x\u0663", "a\u2028b", "a\u3000b", "a\x0bb", "a\x1cb", "a\ud800", "\u00b2"]:
+        assert re2_text(text) is None, text
+    for text in RE2_TEXTS:
+        assert re2_text(text) is not None, text
+
+
+def test_re2_takes_only_patterns_it_reads_as_python_does():
+    import re
+
+    from factledger.claims.prefilter import re2_pattern
+
+    for source in [r"(?<![\w.])\d+", r"\d+(?=%)", r"a$", r"a\Z", r"a{,3}", r"(\w)\1", r"a*", r"x?",
+                   r"(?>ab)", r"a++a", r"(?:a++|b)c", r"\w++\d", r"(?x) a b"]:
+        assert re2_pattern(re.compile(source)) is None, source
+    for source in [r"\b(?:foo|bar)\b", r"(?i)\bfy\s?\d\d", r"(?m)^\d+\.", r"\d++\(", r"[a-z]++-?\d", r"[^a]++a", r"\d++"]:
+        assert re2_pattern(re.compile(source)) is not None, source
+
+
+def test_possessive_repeats_are_read_greedy_only_where_that_matches_the_same():
+    import re
+
+    from factledger.claims.prefilter import _greedy_source
+
+    assert _greedy_source(r"\d++\([a-z0-9]+\)", 0) == r"\d+\([a-z0-9]+\)"
+    assert _greedy_source(r"\b(?:[A-Za-z]++-?\d+|\d++(?:[A-Za-z]+|/\d+))", 0) == r"\b(?:[A-Za-z]+-?\d+|\d+(?:[A-Za-z]+|/\d+))"
+    assert _greedy_source(r"(?i)q++Q", re.IGNORECASE) is None  # "Q" is one of the q's under IGNORECASE
+    assert _greedy_source(r"[a-z]++-?x", 0) is None  # "x" could be given back
+
+
+def _re2_patterns():
+    import re
+
+    from factledger.claims.prefilter import re2_pattern
+
+    patterns = [*LEX.non_claims.values(), LEX.vague, *LEX.date_events.values(), *LEX.reaction_events.values(),
+                *(re.compile(p) for p in SHARED_EXTRA), re.compile(r"\d++\(|[a-z]++-?\d|\W"), re.compile(r"[^\s@]+|.")]
+    return [(p, re2_pattern(p)) for p in patterns if re2_pattern(p) is not None]
+
+
+def test_re2_finds_each_patterns_finditer():
+    """On a text RE2 reads (dashes, symbols, emoji: several bytes each in UTF-8), every pattern
+    RE2 takes gives exactly Python's finditer spans."""
+    from factledger.claims.prefilter import re2_text
+
+    assert len(_re2_patterns()) >= 12
+    for text in RE2_TEXTS:
+        readable = re2_text(text)
+        for pattern, compiled in _re2_patterns():
+            assert readable.spans(compiled) == [m.span() for m in pattern.finditer(text)], (pattern, text)
+
+
+@given(st.lists(st.sampled_from(list("ab cS1(2)\u00a7.:-/@[]\n\u2014\u00a9\U0001F600\t_") + ["section ", "no. ", "tens of thousands", "in ",
+                                                                                            "sent ", "as of ", "fy2", "10:30", "x1-"]),
+                max_size=30).map("".join))
+def test_re2_on_made_up_text(text):
+    from factledger.claims.prefilter import re2_text
+
+    readable = re2_text(text)
+    assert readable is not None
+    for pattern, compiled in _re2_patterns():
+        assert readable.spans(compiled) == [m.span() for m in pattern.finditer(text)], pattern
