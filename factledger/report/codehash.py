@@ -106,7 +106,8 @@ def reached(sources: dict[str, str], start: set[tuple[str, str]]) -> dict[str, l
     for module, tree in parsed.items():
         kept = [n for n in tree.body if (module, id(n)) in seen]
         if kept:
-            out[module] = [ast.get_source_segment(sources[module], n) or "" for n in kept]
+            lines = sources[module].splitlines(keepends=True)  # whole lines (ast.get_source_segment splits the file per call)
+            out[module] = ["".join(lines[n.lineno - 1:n.end_lineno]).rstrip("\n") for n in kept]
     return out
 
 
