@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -14,8 +15,10 @@ from pathlib import Path
 
 import duckdb
 import jinja2
+import pyarrow as pa
+from markupsafe import Markup
 
-from factledger import export, versions
+from factledger import export, tables, versions
 from factledger.progress import Progress
 from factledger.report import charts, data, explain, fragments, reuse, summary
 from factledger.report.codehash import code_hash
@@ -109,33 +112,53 @@ def article_renderer(frame: data.Report, env: jinja2.Environment | None = None) 
     return lambda page: template.render(common, root="../", page=page)
 
 
-def list_pages(env: jinja2.Environment, common: dict, rows: Iterator[tuple[int, summary.ArticleLink]], total: int,
+def list_pages(env: jinja2.Environment, common: dict, pages: Iterator[tuple[int, int, str]], total: int,
                per_page: int | None = None) -> Iterator[tuple[str, str]]:
     """The article list, `per_page` (summary.ARTICLES_PER_PAGE) articles a page (articles.html,
-    articles-2.html, ...), rendered as the rows stream by; an outlet's first row carries its anchor
-    (summary.outlet_anchor)."""
+    articles-2.html, ...), from `pages` (summary.list_page_rows: each page's number, rows and their
+    HTML, joined in SQL)."""
     per_page = per_page or summary.ARTICLES_PER_PAGE
     template = env.get_template("articles.html")
-    pages = summary.list_pages(total, per_page)
-    badges = fragments.count_badges(common["report"].styles())  # a macro call per row cost more than the rest of the row
-    seen_rank, batch, number, position = None, [], 1, 0
+    n_pages = summary.list_pages(total, per_page)
+    rendered = 0
+    for number, count, rows_html in pages:
+        yield summary.list_file(number), template.render(
+            common, root="", rows_html=Markup(rows_html), count=count, page=number, pages=n_pages, total=total,
+            per_page=per_page, first=(number - 1) * per_page + 1, file_of=summary.list_file, window=pager(number, n_pages))
+        rendered += 1
+    if not rendered:
+        yield from list_pages(env, common, iter([(1, 0, "")]), total, per_page)
 
-    def page() -> tuple[str, str]:
-        html = template.render(common, root="", rows=batch, page=number, pages=pages, total=total, per_page=per_page,
-                               first=position - len(batch) + 1, file_of=summary.list_file,
-                               window=pager(number, pages), badges=badges)
-        return summary.list_file(number), html
 
-    for rank, link in rows:
-        anchor = summary.outlet_anchor(rank) if rank != seen_rank else None
-        seen_rank = rank
-        batch.append((anchor, link))
-        position += 1
-        if len(batch) == per_page:
-            yield page()
-            batch, number = [], number + 1
-    if batch or number == 1:
-        yield page()
+ROWS_BATCH = 5000  # list rows built in Python and handed to DuckDB at a time
+
+
+def list_rows_table(con: duckdb.DuckDBPyConnection, version: versions.Version, files: str | None, present: list[str],
+                    styles: list[explain.VerdictStyle], taken: str | None = None) -> str:
+    """A new table (memory database; the caller drops it) of every article's row of the article
+    list, (article_id, list_row: fragments.list_row): those of `taken` (data.taken_over_table) as an
+    earlier report wrote them, the others built from their published rows."""
+    table = data.new_table("report_list_rows")
+    con.execute(f"CREATE TABLE {table} (article_id VARCHAR, list_row VARCHAR)")
+    if files is None:
+        return table
+    if taken:
+        con.execute(f"INSERT INTO {table} SELECT article_id, list_row FROM {taken} WHERE list_row IS NOT NULL")
+    to_build = f"SELECT article_id FROM {files}" + (f" WHERE article_id NOT IN (SELECT article_id FROM {table})" if taken else "")
+    if taken and not con.execute(f"SELECT count(*) FROM ({to_build})").fetchone()[0]:
+        return table
+    badges = fragments.count_badges(styles)
+    built = data.new_table("report_list_build")  # apart: the links stream while rows are inserted
+    con.execute(f"CREATE TABLE {built} AS {to_build}")
+    try:
+        links = summary.article_links(con, version, files, present, f"SELECT article_id FROM {built}")
+        while batch := list(itertools.islice(links, ROWS_BATCH)):
+            rows = pa.table({"article_id": [link.article_id for link in batch],
+                             "list_row": [fragments.list_row(link, badges) for link in batch]})
+            tables.execute_over(con, f"INSERT INTO {table} SELECT * FROM {tables.ARROW_ROWS}", rows)
+    finally:
+        data.drop_table(con, built)
+    return table
 
 
 def pager(page: int, pages: int, around: int = 3) -> list[int | None]:
@@ -151,10 +174,12 @@ def pager(page: int, pages: int, around: int = 3) -> list[int | None]:
 
 
 def render(model: data.Report, con: duckdb.DuckDBPyConnection, version: versions.Version,
-           env: jinja2.Environment | None = None, chart_cache: charts.Cache | None = None) -> Iterator[tuple[str, str]]:
+           env: jinja2.Environment | None = None, chart_cache: charts.Cache | None = None,
+           list_rows: str | None = None) -> Iterator[tuple[str, str]]:
     """Every page of the report but the article pages, as (relative path, HTML), one at a time:
-    the overview, the pages of the article list (streamed from SQL), the diff, the source pages.
-    `chart_cache`: charts drawn before (charts.Cache)."""
+    the overview, the pages of the article list (joined in SQL), the diff, the source pages.
+    `chart_cache`: charts drawn before (charts.Cache); `list_rows`: the article list's rows
+    (list_rows_table; default: every row built here)."""
     env = env or environment()
     common = _common(model, env)
     styles = model.styles()
@@ -162,9 +187,15 @@ def render(model: data.Report, con: duckdb.DuckDBPyConnection, version: versions
     chart = charts.stacked_bars("Claims per outlet, by verdict", overview.chart_rows, styles, "outlets", chart_cache)
     yield "index.html", env.get_template("index.html").render(common, root="", overview=overview, outlet_chart=chart,
                                                               miscited=model.miscited())
-    files = data.page_files(con, version.snapshot_id, versions.tables_at(con, version.snapshot_id))
-    yield from list_pages(env, common, summary.article_list(con, version, files, versions.tables_at(con, version.snapshot_id)),
-                          overview.articles)
+    present = versions.tables_at(con, version.snapshot_id)
+    files = data.page_files(con, version.snapshot_id, present)
+    rows = list_rows if list_rows is not None else list_rows_table(con, version, files, present, styles)
+    try:
+        yield from list_pages(env, common, summary.list_page_rows(con, version, files, present, rows, fragments.list_row_start_sql),
+                              overview.articles)
+    finally:
+        if list_rows is None:
+            data.drop_table(con, rows)
     changed_verdicts = {c.get("verdict") for _, c, _ in model.diff.claim_changes if c}
     yield "diff.html", env.get_template("diff.html").render(
         common, root="", refs=model.diff.articles,
@@ -227,15 +258,32 @@ class Sink:
             self.pages += pages
             self.bytes += n
 
-    def write(self, rel: str, text: str) -> None:
+    def write(self, rel: str, text: str) -> int:
+        """Write `text` as `rel`; its bytes."""
         encoded = text.encode("utf-8")
         self.place(rel).write_bytes(encoded)
         self.added(rel, len(encoded))
+        return len(encoded)
 
-    def link(self, rel: str, earlier: Path) -> None:
-        """The unchanged page `earlier` (a previous version's report) taken over as `rel`."""
-        export.link_or_copy(earlier, self.place(rel))
-        self.added(rel, earlier.stat().st_size)
+    def link_pages(self, earlier: Path, pages) -> list[str]:
+        """Hard-link the unchanged pages `pages` ((file, bytes, article_id), in folders of their
+        own) of the report `earlier` into this one, in one pass of os.link on plain paths (copied
+        where links fail); the article_id of each page missing from `earlier`."""
+        missing, source, target = [], f"{earlier}{os.sep}", f"{self.folder}{os.sep}"
+        for file, n_bytes, article_id in pages:
+            try:
+                os.link(source + file, target + file)
+            except FileNotFoundError:
+                parent = (self.folder / file).parent
+                if parent in self.folders or not (earlier / file).is_file():
+                    missing.append(article_id)
+                    continue
+                self.place(file)  # the folder, made once
+                os.link(source + file, target + file)
+            except OSError:
+                shutil.copy2(source + file, self.place(file))
+            self.added(file, n_bytes)
+        return missing
 
 
 # Article pages can be rendered by worker processes, each with its own read-only connection to the
@@ -259,13 +307,13 @@ def render_workers(pages: int, env=os.environ) -> int:
 def write_pages(con: duckdb.DuckDBPyConnection, version: versions.Version, publisher: export.Publisher,
                 check_rows: dict | None, sink: Sink, warehouse: Path | None = None,
                 progress: Callable[[str], None] | None = None, workers: int | None = None) -> None:
-    """Write every page of the report into `sink`: the article pages (rendered as the published rows
-    stream by, by `workers` processes: render_workers), then the overview, the article list, the
-    diff and the source pages (their counts from SQL: no page is kept once written). With
-    `warehouse`, an article page the previous version's report has and that would read the same
-    (reuse.py) is linked from it instead of being rendered. The manifest (reuse.MANIFEST: the key
-    of what the article pages depend on, and each page's file and the version it was written
-    for) is written last."""
+    """Write every page of the report into `sink`. With `warehouse`, the article pages the previous
+    version's report has and that would read the same (reuse.py) are hard-linked from it, in one
+    pass over its PAGES; the others are rendered as their published rows stream by (by `workers`
+    processes: render_workers). Then the overview, the article list (the rows of unchanged articles
+    as the previous report wrote them, joined into pages in SQL), the diff and the source pages
+    (their counts from SQL), and last the manifest (reuse.PAGES: each page's file, the version it was
+    written for, its bytes and its list row)."""
     ctx = data.context(con, version, publisher=publisher)
     earlier = [v for v in versions.versions(con) if v.version < version.version]
     previous = versions.version_row(con, earlier[-1].version) if earlier else None
@@ -276,40 +324,54 @@ def write_pages(con: duckdb.DuckDBPyConnection, version: versions.Version, publi
     n_articles = con.execute(f"SELECT count(*) FROM {files}").fetchone()[0] if files else 0
     pages = Progress("report: article pages", n_articles, progress, unit="pages")
     taken = data.taken_over_table(con, files, plan) if files else None
+    made: list[str] = []
     try:
-        for _, file, _ in data.taken_over(con, taken):
-            sink.link(file, plan.folder / file)
-            pages.advance()
-        to_render = (f"SELECT article_id FROM {files}" + (f" WHERE article_id NOT IN (SELECT article_id FROM {taken})" if taken else "")
-                     if files else None)
-        n_render = con.execute(f"SELECT count(*) FROM ({to_render})").fetchone()[0] if files else 0
-        workers = workers or (render_workers(n_render) if warehouse is not None else 1)
-        if workers > 1 and n_render:
-            job = (str(warehouse), version, publisher, previous, seen, str(sink.folder))
-            for n, n_bytes in _render_in_workers(con, job, to_render, taken, workers):
-                sink.added(".html", n_bytes, n)
-                pages.advance(n)
-        else:
-            render_article = article_renderer(_frame(ctx.vrow, list(ctx.source_pages.values()), previous, publisher, ctx.words,
-                                                     seen), env)
-            for page in data.iter_pages(con, version, ctx=ctx, reuse=plan, light=True, skip_light=True):
-                sink.write(page.file, render_article(page))
-                pages.advance()
+        if taken:
+            missing = sink.link_pages(plan.folder, data.rows_of(con, f"SELECT file, bytes, article_id FROM {taken}"))
+            if missing:  # gone from the earlier report: rendered again
+                con.execute(f"DELETE FROM {taken} WHERE article_id IN (SELECT unnest(?::VARCHAR[]))", [missing])
+            pages.advance(sink.pages)
+        sizes: dict[str, int] = {}
+        if files:
+            to_render = f"SELECT article_id FROM {files}" + (f" WHERE article_id NOT IN (SELECT article_id FROM {taken})" if taken else "")
+            n_render = con.execute(f"SELECT count(*) FROM ({to_render})").fetchone()[0]
+            workers = workers or (render_workers(n_render) if warehouse is not None else 1)
+            if workers > 1 and n_render:
+                job = (str(warehouse), version, publisher, previous, seen, str(sink.folder))
+                for written in _render_in_workers(con, job, to_render, taken, workers):
+                    for article_id, n_bytes in written:
+                        sizes[article_id] = n_bytes
+                        sink.added(".html", n_bytes)
+                    pages.advance(len(written))
+            elif n_render:
+                render_article = article_renderer(_frame(ctx.vrow, list(ctx.source_pages.values()), previous, publisher,
+                                                         ctx.words, seen), env)
+                for page in data.iter_pages(con, version, ctx=ctx, within=f"article_id IN ({to_render})"):
+                    sizes[page.article["article_id"]] = sink.write(page.file, render_article(page))
+                    pages.advance()
         pages.finish()
         model = data.assemble(con, version, ctx, check_rows)
+        list_rows = list_rows_table(con, version, files, ctx.present, model.styles(), taken)
+        made.append(list_rows)
         chart_cache = charts.Cache(plan.folder)  # the same code drew the previous report's charts when its pages are taken over
-        for rel, html in render(model, con, version, env=env, chart_cache=chart_cache):
+        for rel, html in render(model, con, version, env=env, chart_cache=chart_cache, list_rows=list_rows):
             sink.write(rel, html)
         sink.write(charts.Cache.FILE, chart_cache.dumps())
-        sink.write(reuse.MANIFEST, reuse.manifest_text(plan.key, data.manifest_rows(con, version, taken)))
+        rendered = data.new_table("report_rendered")
+        made.append(rendered)
+        tables.execute_over(con, f"CREATE TABLE {rendered} AS SELECT * FROM {tables.ARROW_ROWS}",
+                            pa.table({"article_id": pa.array(list(sizes), pa.string()),
+                                      "bytes": pa.array(list(sizes.values()), pa.int64())}))
+        reuse.write_manifest(con, sink.folder, plan.key, data.manifest_sql(version, files, taken, rendered, list_rows))
     finally:
-        data.drop_table(con, taken)
+        for table in [taken, *made]:
+            data.drop_table(con, table)
 
 
 def _render_in_workers(con: duckdb.DuckDBPyConnection, job: tuple, to_render: str, taken: str | None,
-                       workers: int) -> Iterator[tuple[int, int]]:
-    """(pages, bytes) of each range of POOL_CHUNK articles of the query `to_render` as worker
-    processes (spawned: no DuckDB state is forked) render and write them."""
+                       workers: int) -> Iterator[list[tuple[str, int]]]:
+    """(article_id, bytes) of the pages of each range of POOL_CHUNK articles of the query
+    `to_render` as worker processes (spawned: no DuckDB state is forked) render and write them."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -344,21 +406,21 @@ def _init_worker(warehouse: str, version: versions.Version, publisher: export.Pu
     _WORKER.update(con=con, version=version, ctx=ctx, render=article_renderer(frame), folder=Path(folder))
 
 
-def _render_span(first: str, last: str, skip: list[str]) -> tuple[int, int]:
+def _render_span(first: str, last: str, skip: list[str]) -> list[tuple[str, int]]:
     """In a worker: render and write the pages of the articles from `first` to `last` (article_id
-    order) but those of `skip`; (pages, bytes) written."""
+    order) but those of `skip`; (article_id, bytes) of each page written."""
     from factledger import sql
 
     w = _WORKER
     within = f"article_id BETWEEN {sql.literal(first)} AND {sql.literal(last)}"
     if skip:
         within += " AND article_id NOT IN (" + ", ".join(sql.literal(a) for a in skip) + ")"
-    n = n_bytes = 0
+    written = []
     for page in data.iter_pages(w["con"], w["version"], ctx=w["ctx"], within=within):
         encoded = w["render"](page).encode("utf-8")
         (w["folder"] / page.file).write_bytes(encoded)
-        n, n_bytes = n + 1, n_bytes + len(encoded)
-    return n, n_bytes
+        written.append((page.article["article_id"], len(encoded)))
+    return written
 
 
 def load_check_rows(folder: Path) -> dict | None:

@@ -9,6 +9,7 @@ import itertools
 import json
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import duckdb
@@ -105,13 +106,10 @@ class ArticlePage:
     reviews: list[dict]
     sources: list[dict]
 
-    headline_text: str | None = None  # set on a page not built (taken over): its body is not kept
-    reused: bool = False  # taken over from an earlier version's report (see reuse.py), not rendered
+    reused: bool = False  # taken over from an earlier version's report (see reuse.py), not built (iter_pages' `light`)
 
     @property
     def headline(self) -> str:
-        if self.headline_text is not None:
-            return self.headline_text
         return headline_of(self.article.get("title"), self.article.get("body"), self.article["article_id"])
 
     @property
@@ -468,24 +466,31 @@ def page_files(con: duckdb.DuckDBPyConnection, snapshot_id: int, present: list[s
     return table
 
 
-_TAKEN_OVER = itertools.count(1)
+_TABLES = itertools.count(1)
+
+
+def new_table(prefix: str) -> str:
+    """A new table's name in the connection's in-memory database (every cursor of the connection
+    sees it, unlike a temp table's), for a table the caller drops (drop_table)."""
+    return f"memory.main.{prefix}_{next(_TABLES)}"
 
 
 def taken_over_table(con: duckdb.DuckDBPyConnection, files: str, reuse: page_reuse.Reuse,
                      light: bool | set[str] = True) -> str | None:
     """A new table (in the connection's in-memory database, so the cursors reading the published
     rows see it too) of the pages `reuse` takes over whose file is still the article's:
-    (article_id, file, version it was written for, light: not built; `light` True: all, a set:
-    those). None when there are none; the caller drops it (drop_table)."""
-    if not reuse.pages:
+    (article_id, file, version it was written for, bytes, list_row, light: not built; `light`
+    True: all, a set: those). None when there is nothing to take over; the caller drops it (drop_table)."""
+    if reuse.pages is None:
         return None
-    ids = sorted(reuse.pages)
-    table = f"memory.main.report_taken_over_{next(_TAKEN_OVER)}"
-    con.execute(f"CREATE TABLE {table} AS SELECT p.article_id, p.file, p.version, p.light FROM "
-                "(SELECT unnest(?::VARCHAR[]) AS article_id, unnest(?::VARCHAR[]) AS file, unnest(?::INTEGER[]) AS version, "
-                f"unnest(?::BOOLEAN[]) AS light) p JOIN {files} f ON f.article_id = p.article_id AND f.file = p.file",
-                [ids, [reuse.pages[a][0] for a in ids], [int(reuse.pages[a][1]) for a in ids],
-                 [light is True or a in light for a in ids]])
+    table = new_table("report_taken_over")
+    params: list = []
+    if isinstance(light, bool):
+        is_light = "TRUE" if light else "FALSE"
+    else:
+        is_light, params = "p.article_id IN (SELECT unnest(?::VARCHAR[]))", [sorted(light)]
+    con.execute(f"CREATE TABLE {table} AS SELECT p.article_id, p.file, p.version, p.bytes, p.list_row, {is_light} AS light "
+                f"FROM {reuse.pages} p JOIN {files} f ON f.article_id = p.article_id AND f.file = p.file", params)
     return table
 
 
@@ -494,65 +499,56 @@ def drop_table(con: duckdb.DuckDBPyConnection, table: str | None) -> None:
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def taken_over(con: duckdb.DuckDBPyConnection, table: str | None):
-    """(article_id, file, version) of each page of a taken_over_table, in article_id order."""
-    if table is None:
-        return
+def rows_of(con: duckdb.DuckDBPyConnection, query: str) -> Iterator[tuple]:
+    """The rows of `query`, a batch at a time (own cursor)."""
     cur = con.cursor()
     try:
-        cur.execute(f"SELECT article_id, file, version FROM {table} ORDER BY article_id")
+        cur.execute(query)
         while batch := cur.fetchmany(BATCH_ROWS):
             yield from batch
     finally:
         cur.close()
 
 
-def manifest_rows(con: duckdb.DuckDBPyConnection, version: versions.Version, table: str | None):
-    """(article_id, (file, version it was written for)) of every article page of `version`'s report,
-    in article_id order: the pages of taken_over_table `table` keep their version."""
-    files = page_files(con, version.snapshot_id, versions.tables_at(con, version.snapshot_id))
+def manifest_sql(version: versions.Version, files: str | None, taken: str | None, rendered: str, list_rows: str) -> str:
+    """SQL: the rows of the report's reuse.PAGES (reuse.PAGE_COLUMNS), one per article page of
+    `version`: those of `taken` (taken_over_table) keep the version they were written for, the
+    pages of `rendered` (article_id, bytes) are this version's; each with its row of `list_rows`."""
     if files is None:
-        return
-    join = f" LEFT JOIN {table} r USING (article_id)" if table else ""
-    taken = "r.version" if table else "NULL"
-    cur = con.cursor()
-    try:
-        cur.execute(f"SELECT f.article_id, f.file, coalesce({taken}, {int(version.version)}) FROM {files} f{join} ORDER BY f.article_id")
-        while batch := cur.fetchmany(BATCH_ROWS):
-            for article_id, file, k in batch:
-                yield article_id, (file, int(k))
-    finally:
-        cur.close()
+        return ("SELECT NULL::VARCHAR AS article_id, NULL::VARCHAR AS file, NULL::INTEGER AS version, NULL::BIGINT AS bytes, "
+                "NULL::VARCHAR AS list_row WHERE FALSE")
+    join = f" LEFT JOIN {taken} t USING (article_id)" if taken else ""
+    version_sql, bytes_sql = ("coalesce(t.version, {v})", "coalesce(t.bytes, r.bytes)") if taken else ("{v}", "r.bytes")
+    return (f"SELECT f.article_id, f.file, {version_sql.format(v=int(version.version))}::INTEGER AS version, "
+            f"{bytes_sql}::BIGINT AS bytes, l.list_row FROM {files} f{join} LEFT JOIN {rendered} r USING (article_id) "
+            f"LEFT JOIN {list_rows} l USING (article_id) ORDER BY f.article_id")
 
 
 def iter_pages(con: duckdb.DuckDBPyConnection, version: versions.Version, *, publisher: export.Publisher | None = None,
                created_at: str | None = None, ctx: Context | None = None, reviewable_only: bool = False,
-               reuse: page_reuse.Reuse | None = None, light: bool | set[str] = False, skip_light: bool = False,
-               within: str | None = None):
+               reuse: page_reuse.Reuse | None = None, light: bool | set[str] = False, within: str | None = None):
     """Every article's page model, in article_id order, built as the published rows stream by
     (a batch at a time: the corpus is never held). `reviewable_only`: only the pages of articles
     that may carry a ClaimReview (for the JSON-LD export). `within`: an SQL condition on
     `article_id` (only those articles' pages).
 
     `reuse`: pages an earlier version's report wrote that this one takes over. With `light`, those
-    are not built: a page with the article's row only, marked `reused` (`light` a set: only those
-    of these articles); `skip_light`: not even that. Either way, their ClaimReviews carry the
-    version they were written for."""
+    are not built: a page with the article's id and file only, marked `reused` (`light` a set: only
+    those of these articles), read from the plan alone (no published row). Either way, their
+    ClaimReviews carry the version they were written for."""
     ctx = ctx or context(con, version, publisher=publisher, created_at=created_at)
-    snap, present, words, sources, publisher = version.snapshot_id, ctx.present, ctx.words, ctx.sources, ctx.publisher
-    files = page_files(con, snap, present)
+    files = page_files(con, version.snapshot_id, ctx.present)
     if files is None:
         return
-    articles = versions.relation_at("articles", snap)
     reused = taken_over_table(con, files, reuse or page_reuse.Reuse(None), light)
     try:
-        yield from _pages(con, version, ctx, files, reused, reviewable_only, skip_light, within)
+        yield from _pages(con, version, ctx, files, reused, reviewable_only, within)
     finally:
         drop_table(con, reused)
 
 
 def _pages(con: duckdb.DuckDBPyConnection, version: versions.Version, ctx: Context, files: str, reused: str | None,
-           reviewable_only: bool, skip_light: bool, within: str | None):
+           reviewable_only: bool, within: str | None):
     snap, present, words = version.snapshot_id, ctx.present, ctx.words
     articles = versions.relation_at("articles", snap)
     created = dict(con.execute("SELECT version, strftime(created_at, '%Y-%m-%dT%H:%M:%SZ') FROM lake.main.dataset_versions")
@@ -565,20 +561,32 @@ def _pages(con: duckdb.DuckDBPyConnection, version: versions.Version, ctx: Conte
     columns = "a.*, f.file AS __file"
     if reused:
         relation += f" LEFT JOIN {reused} r USING (article_id)"
-        columns += ", r.version AS __version, coalesce(r.light, FALSE) AS __light"
-    listed = built if skip_light else only
+        columns += ", r.version AS __version"
+    light = rows_of(con, f"SELECT article_id, file FROM {reused} WHERE light AND ({only}) ORDER BY article_id") if reused else iter(())
+    pending = next(light, None)
     looks: dict[str | None, explain.VerdictStyle] = {}  # one style object per verdict, shared by its claims
 
     def look_of(verdict):
         return looks.get(verdict) or looks.setdefault(verdict, explain.style(verdict, words))
 
-    for first, last in chunks(con, f"SELECT article_id FROM {relation} WHERE {listed}"):
+    for first, last in chunks(con, f"SELECT article_id FROM {relation} WHERE {built}"):
         span = f"article_id BETWEEN {sql.literal(first)} AND {sql.literal(last)}"
         claims = _ByArticle(_stream(con, "claims", snap, present, "article_id, start, claim_id", f"({built}) AND {span}"))
         dates = _ByArticle(_stream(con, "date_findings", snap, present, "article_id, start", f"({built}) AND {span}"))
         names = _ByArticle(_stream(con, "name_findings", snap, present, "article_id, start", f"({built}) AND {span}"))
-        for a in _stream(con, "articles", snap, present, "article_id", f"({listed}) AND {span}", columns, relation):
+        for a in _stream(con, "articles", snap, present, "article_id", f"({built}) AND {span}", columns, relation):
+            while pending is not None and pending[0] < a["article_id"]:
+                yield light_page(*pending)
+                pending = next(light, None)
             yield _page(a, claims, dates, names, ctx, created, look_of)
+    while pending is not None:
+        yield light_page(*pending)
+        pending = next(light, None)
+
+
+def light_page(article_id: str, file: str) -> ArticlePage:
+    """A page taken over and not built (iter_pages' `light`): its article's id and file only."""
+    return ArticlePage({"article_id": article_id}, file, [], [], [], [], [], reused=True)
 
 
 # Articles whose rows are read at once while pages are built: the published rows are read a range
@@ -599,11 +607,7 @@ def _page(a: dict, claims: _ByArticle, dates: _ByArticle, names: _ByArticle, ctx
           look_of) -> ArticlePage:
     """One article's page model from its row and its rows of the other tables."""
     words, sources, publisher = ctx.words, ctx.sources, ctx.publisher
-    file, taken_version, is_light = a.pop("__file"), a.pop("__version", None), a.pop("__light", False)
-    if is_light:
-        page = ArticlePage({k: v for k, v in a.items() if k != "body"}, file, [], [], [], [], [])
-        page.headline_text, page.reused = headline_of(a.get("title"), a.get("body"), a["article_id"]), True
-        return page
+    file, taken_version = a.pop("__file"), a.pop("__version", None)
     if taken_version is not None:
         version_of_reviews, reviews_dated = int(taken_version), created.get(int(taken_version), "")
     else:
@@ -748,7 +752,7 @@ def _diff(con: duckdb.DuckDBPyConnection, version: versions.Version, ctx: Contex
     if not earlier:
         tables = diff.diff(con, None, version.snapshot_id, limit=DIFF_ROWS)
         return DiffView(None, tables, sorted(json.loads(vrow.get("input_hashes") or "{}")), [], [], False, [],
-                        articles=summary.article_refs(con, version, files, _named(tables, [])))
+                        articles=summary.article_refs(con, version, files, ctx.present, _named(tables, [])))
     prev = earlier[-1]
     prow = versions.version_row(con, prev.version)
     tables = diff.diff(con, prev.snapshot_id, version.snapshot_id, limit=DIFF_ROWS)
@@ -762,7 +766,7 @@ def _diff(con: duckdb.DuckDBPyConnection, version: versions.Version, ctx: Contex
         sorted(set(new_in) - set(old_in)), sorted(set(old_in) - set(new_in)),
         sorted(k for k in set(old_in) & set(new_in) if old_in[k] != new_in[k]),
         prow.get("code_sha256") != vrow.get("code_sha256"), changes, total,
-        summary.article_refs(con, version, files, _named(tables, changes)),
+        summary.article_refs(con, version, files, ctx.present, _named(tables, changes)),
     )
 
 

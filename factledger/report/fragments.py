@@ -94,3 +94,17 @@ def count_badges(styles: list[explain.VerdictStyle]):
     def badges(counter) -> Markup:
         return Markup("".join(f"{head}{_e(n)}{tail}" for verdict, head, tail in parts if (n := counter.get(verdict, 0))))
     return badges
+
+
+def list_row(link, badges) -> str:
+    """An article's row of the article list (a summary.ArticleLink; `badges`: count_badges) but
+    its opening `<tr` and anchor (list_row_start_sql): what a later report takes over while the
+    article is unchanged."""
+    return (f'><td>{_e(link.outlet)}</td><td><a href="{_e(link.file)}">{_e(link.headline)}</a></td>'
+            f'<td>{_e(link.published or "")}</td><td>{badges(link.counts)}</td></tr>\n')
+
+
+def list_row_start_sql(first: str, anchor: str) -> str:
+    """SQL of a list row's opening: `<tr`, with ` id="<anchor>"` where `first` (SQL: an outlet's
+    first row; `anchor`: SQL of its anchor, escaped as it needs no escaping: letters, digits, `-`)."""
+    return f"""CASE WHEN {first} THEN '<tr id="' || {anchor} || '"' ELSE '<tr' END"""

@@ -10,8 +10,11 @@ it shows (they are the same in every later version that links it), and its Claim
 version K's address and date: a review that did not change keeps one address. The export's
 claim_reviews.jsonld holds the same nodes (`review_versions`).
 
-Each report folder lists its article pages, with the version each was written for and the key of
-what they all depend on, in MANIFEST.
+Each report folder lists its article pages in PAGES, a Parquet table DuckDB writes and reads
+(article_id, file, the version each page was written for, its bytes, and its row of the article
+list, `list_row`), and the key of what they all depend on in MANIFEST. Which pages are taken over is
+decided in SQL: the previous report's PAGES, less the articles DuckLake's change feed names, joined
+with the new version's page files. No article is read to decide it.
 """
 from __future__ import annotations
 
@@ -21,27 +24,31 @@ from pathlib import Path
 
 import duckdb
 
-from factledger import export, versions
+from factledger import export, sql, versions
 
-MANIFEST = ".pages.json"
+MANIFEST = ".pages.json"  # {"key": ...}
+PAGES = ".pages.parquet"  # one row per article page: PAGE_COLUMNS
+PAGE_COLUMNS = ("article_id", "file", "version", "bytes", "list_row")
 # The published tables an article page shows rows of (each has an article_id column).
 PAGE_TABLES = ("articles", "claims", "date_findings", "name_findings")
 
 
 @dataclass
 class Reuse:
-    """What a report can take over: `pages` article_id -> (file, version it was written for), the
-    pages of `folder` (the previous version's report) whose article did not change."""
+    """What a report can take over: the pages of `folder` (the previous version's report, its
+    PAGES) but those of the articles in `changed` (their rows changed since it was written)."""
 
     key: str | None
     folder: Path | None = None
-    pages: dict[str, tuple[str, int]] = field(default_factory=dict)
+    changed: list[str] = field(default_factory=list)
 
-    def reusable(self, article_id: str, file: str) -> bool:
-        found = self.pages.get(article_id)
-        return found is not None and found[0] == file
-
-
+    @property
+    def pages(self) -> str | None:
+        """SQL: the previous report's pages that can be taken over (PAGE_COLUMNS), if any."""
+        if self.folder is None:
+            return None
+        keep = " WHERE article_id NOT IN (" + ", ".join(sql.literal(a) for a in self.changed) + ")" if self.changed else ""
+        return f"(SELECT {', '.join(PAGE_COLUMNS)} FROM read_parquet({sql.literal(str(self.folder / PAGES))}){keep})"
 def page_key(con: duckdb.DuckDBPyConnection, version: versions.Version, publisher: export.Publisher,
              legend: list[str], code: str) -> str | None:
     """What every article page of `version` depends on besides its own rows; None when it cannot be
@@ -77,11 +84,10 @@ def read_manifest(folder: Path) -> dict:
         return {}
 
 
-def manifest_text(key: str | None, pages) -> str:
-    """MANIFEST's text: `key` and `pages`, (article_id, (file, version)) in article_id order (an
-    iterator: the entries are written as they come; the text is what json.dumps(sort_keys=True) gives)."""
-    entries = ", ".join(f"{json.dumps(a)}: {json.dumps(list(p))}" for a, p in pages)
-    return f'{{"key": {json.dumps(key)}, "pages": {{{entries}}}}}'
+def write_manifest(con: duckdb.DuckDBPyConnection, folder: Path, key: str | None, pages_sql: str) -> None:
+    """Write a report's PAGES (the rows of `pages_sql`: PAGE_COLUMNS) and MANIFEST (`key`) into `folder`."""
+    con.execute(f"COPY ({pages_sql}) TO {sql.literal(str(folder / PAGES))} (FORMAT parquet)")
+    (folder / MANIFEST).write_text(json.dumps({"key": key}), encoding="utf-8")
 
 
 def plan(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versions.Version, key: str | None) -> Reuse:
@@ -91,20 +97,9 @@ def plan(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versions.Vers
         return Reuse(key)
     previous = earlier[-1]
     folder = export.version_dir(warehouse, previous.version) / "report"
-    manifest = read_manifest(folder)
-    if manifest.get("key") != key:
+    if read_manifest(folder).get("key") != key or not (folder / PAGES).is_file():
         return Reuse(key)
     changed = changed_articles(con, previous.snapshot_id, version.snapshot_id)
     if changed is None:
         return Reuse(key)
-    pages = {a: (f, int(k)) for a, (f, k) in manifest.get("pages", {}).items() if a not in changed and (folder / f).is_file()}
-    return Reuse(key, folder, pages)
-
-
-def review_versions(con: duckdb.DuckDBPyConnection, reuse: Reuse) -> dict[str, tuple[int, str]]:
-    """article_id -> (version, its created_at as the export writes it) for the pages `reuse` takes
-    over: their ClaimReviews carry that version's address and date."""
-    if not reuse.pages:
-        return {}
-    created = dict(con.execute("SELECT version, strftime(created_at, '%Y-%m-%dT%H:%M:%SZ') FROM lake.main.dataset_versions").fetchall())
-    return {a: (k, created.get(k, "")) for a, (_, k) in reuse.pages.items()}
+    return Reuse(key, folder, sorted(changed))

@@ -68,8 +68,11 @@ def list_file(page: int) -> str:
     return "articles.html" if page <= 1 else f"articles-{page}.html"
 
 
+OUTLET_ANCHOR = "outlet-"  # and the outlet's rank: where its articles start in the article list
+
+
 def outlet_anchor(rank: int) -> str:
-    return f"outlet-{rank}"
+    return f"{OUTLET_ANCHOR}{rank}"
 
 
 def list_pages(articles: int, per_page: int | None = None) -> int:
@@ -162,43 +165,50 @@ def overview(con: duckdb.DuckDBPyConnection, version: versions.Version, files: s
                     int(total_articles) - sum(r.articles for r in shown), rest_counts, chart, list_pages(int(total_articles)))
 
 
-def article_list(con: duckdb.DuckDBPyConnection, version: versions.Version, files: str | None,
-                 present: list[str]) -> Iterator[tuple[int, ArticleLink]]:
-    """Every article as the article list shows it, (outlet rank, link), by outlet (most articles
-    first, as on the overview) then article_id: a batch of rows at a time."""
+def article_links(con: duckdb.DuckDBPyConnection, version: versions.Version, files: str | None, present: list[str],
+                  ids: str | None = None, counts: bool = True) -> Iterator[ArticleLink]:
+    """The articles of `ids` (SQL selecting article_id; None: every article) as the lists show
+    them, in article_id order, a batch of rows at a time; `counts`: with their claims by verdict."""
     if files is None:
         return
     snap = version.snapshot_id
     with_ = _relations(snap, files, present)
-    order = "ORDER BY o.rank, arts.article_id"
-    rows = _fetch(con, f"""{with_} SELECT o.rank, arts.article_id, f.file, arts.outlet, {Headlines.COLUMNS}, a.published
-        FROM arts JOIN outlets o ON o.outlet = arts.outlet JOIN {files} f USING (article_id)
-        JOIN (SELECT * FROM {versions.relation_at('articles', snap)}) a USING (article_id) {order}""")
+    only = (lambda col: f"WHERE {col} IN ({ids})" if ids else "")  # noqa: E731
+    rows = data.rows_of(con, f"""SELECT a.article_id, f.file, {OUTLET.format(col='a.outlet')}, {Headlines.COLUMNS}, a.published
+        FROM (SELECT * FROM {versions.relation_at('articles', snap)}) a JOIN {files} f USING (article_id) {only('a.article_id')}
+        ORDER BY a.article_id""")
     # Each article's claims by verdict, in the same order (a second stream: a list per article
     # aggregated and sorted with the rows took DuckDB past 400 MB at 100,000 articles).
-    counts = _fetch(con, f"""{with_} SELECT o.rank, arts.article_id, c.v, c.n
-        FROM (SELECT article_id, v, count(*) AS n FROM cl GROUP BY ALL) c JOIN arts USING (article_id)
-        JOIN outlets o ON o.outlet = arts.outlet {order}, c.v""")
+    found = data.rows_of(con, f"""{with_} SELECT article_id, v, count(*) FROM cl
+        {only('article_id')} GROUP BY ALL ORDER BY article_id, v""") if counts else iter(())
     heads = Headlines(con, snap)
-    pending = next(counts, None)
-    for rank, article_id, file, outlet, title, head, long, published in rows:
-        found: Counter = Counter()
-        while pending is not None and (pending[0], pending[1]) <= (rank, article_id):
-            if (pending[0], pending[1]) == (rank, article_id):
-                found[pending[2]] += pending[3]
-            pending = next(counts, None)
-        yield rank, ArticleLink(article_id, file, outlet, heads(article_id, title, head, long), published, found)
+    pending = next(found, None)
+    for article_id, file, outlet, title, head, long, published in rows:
+        seen: Counter = Counter()
+        while pending is not None and pending[0] <= article_id:
+            if pending[0] == article_id:
+                seen[pending[1]] += pending[2]
+            pending = next(found, None)
+        yield ArticleLink(article_id, file, outlet, heads(article_id, title, head, long), published, seen)
 
 
-def _fetch(con: duckdb.DuckDBPyConnection, query: str) -> Iterator[tuple]:
-    """The rows of `query`, a batch at a time (own cursor)."""
-    cur = con.cursor()
-    try:
-        cur.execute(query)
-        while batch := cur.fetchmany(data.BATCH_ROWS):
-            yield from batch
-    finally:
-        cur.close()
+def list_page_rows(con: duckdb.DuckDBPyConnection, version: versions.Version, files: str | None, present: list[str],
+                   rows: str, start_sql, per_page: int | None = None) -> Iterator[tuple[int, int, str]]:
+    """(page, articles on it, its rows' HTML) of each page of the article list, joined in SQL from
+    `rows` (a table of article_id, list_row: an article's row but its opening) in the list's order:
+    by outlet (most articles first, as on the overview), then article_id. `start_sql(first, anchor)`:
+    the SQL of a row's opening (fragments.list_row_start_sql), an outlet's first row with its anchor."""
+    if files is None:
+        return
+    per_page = int(per_page or ARTICLES_PER_PAGE)
+    with_ = _relations(version.snapshot_id, files, present)
+    start = start_sql("o.k = 1", f"{sql.literal(OUTLET_ANCHOR)} || o.rank")
+    yield from data.rows_of(con, f"""{with_},
+        ordered AS (SELECT arts.article_id, o.rank, row_number() OVER (PARTITION BY o.rank ORDER BY arts.article_id) AS k,
+                           row_number() OVER (ORDER BY o.rank, arts.article_id) - 1 AS pos
+                    FROM arts JOIN outlets o ON o.outlet = arts.outlet JOIN {files} f USING (article_id))
+        SELECT o.pos // {per_page} + 1 AS page, count(*), string_agg({start} || r.list_row, '' ORDER BY o.pos)
+        FROM ordered o JOIN {rows} r USING (article_id) GROUP BY ALL ORDER BY page""")
 
 
 def cite(con: duckdb.DuckDBPyConnection, version: versions.Version, ctx: data.Context, files: str | None) -> None:
@@ -232,15 +242,10 @@ def cite(con: duckdb.DuckDBPyConnection, version: versions.Version, ctx: data.Co
             ctx.figure_views[figure_id].citations.append(data.Citation(file, outlet, phrase, f"claim-{number}", look))
 
 
-def article_refs(con: duckdb.DuckDBPyConnection, version: versions.Version, files: str | None,
+def article_refs(con: duckdb.DuckDBPyConnection, version: versions.Version, files: str | None, present: list[str],
                  ids: set[str]) -> dict[str, ArticleLink]:
     """article_id -> its link, for a few articles (those a diff page names)."""
     if files is None or not ids:
         return {}
-    snap = version.snapshot_id
-    heads = Headlines(con, snap)
-    cur = con.execute(f"""SELECT a.article_id, f.file, {OUTLET.format(col='a.outlet')}, {Headlines.COLUMNS}, a.published
-        FROM (SELECT * FROM {versions.relation_at('articles', snap)}) a JOIN {files} f USING (article_id)
-        WHERE a.article_id IN (SELECT unnest(?::VARCHAR[]))""", [sorted(ids)])
-    return {a: ArticleLink(a, file, outlet, heads(a, title, head, long), published)
-            for a, file, outlet, title, head, long, published in cur.fetchall()}
+    chosen = "SELECT unnest([" + ", ".join(sql.literal(a) for a in sorted(ids)) + "]::VARCHAR[])"
+    return {link.article_id: link for link in article_links(con, version, files, present, chosen, counts=False)}

@@ -3,16 +3,22 @@ the same (factledger/report/reuse.py): they are not rewritten, still say which v
 they show, and the rest of the report reads exactly as if every page had been rendered again."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 
+import duckdb
 from extruct.jsonld import JsonLdExtractor
 
 from factledger import diff, lake, versions
 from factledger.report import build, reuse
 from tests.report.conftest import HOSTILE_ID
 from tests.report.test_report import published
+
+
+def manifest_pages(folder) -> dict[str, tuple]:
+    """article_id -> (file, version, bytes, list_row) of a report's reuse.PAGES."""
+    rows = duckdb.connect().execute(f"SELECT * FROM read_parquet('{folder / reuse.PAGES}') ORDER BY article_id").fetchall()
+    return {r[0]: tuple(r[1:]) for r in rows}
 
 
 def _unchanged_ids(built) -> list[str]:
@@ -37,9 +43,11 @@ def test_an_unchanged_article_page_is_not_rewritten_and_names_its_version(built,
         assert os.path.samefile(old, new), article_id  # a hard link, not a copy
     edited = built.report(2) / "articles" / f"{built.edited_article}.html"
     assert built.new_phrase in edited.read_text() and "findings of dataset version 2, published" in edited.read_text()
-    manifest = reuse.read_manifest(built.report(2))
-    assert {a: k for a, (_, k) in manifest["pages"].items() if a in unchanged} == dict.fromkeys(unchanged, 1)
-    assert manifest["pages"][built.edited_article][1] == 2
+    manifest = manifest_pages(built.report(2))
+    assert {a: p[1] for a, p in manifest.items() if a in unchanged} == dict.fromkeys(unchanged, 1)
+    assert manifest[built.edited_article][1] == 2
+    for article_id, (file, _, n_bytes, row) in manifest.items():
+        assert (built.report(2) / file).stat().st_size == n_bytes and f'<a href="{file}">' in row
 
 
 def test_a_taken_over_pages_reviews_keep_its_versions_address_and_date(built):
@@ -72,7 +80,8 @@ def test_the_report_reads_the_same_as_one_rendered_whole(built, tmp_path):
     for rel in pages:
         if str(rel) not in unchanged:
             assert (whole / rel).read_text() == (taken / rel).read_text(), rel
-    assert json.loads((whole / reuse.MANIFEST).read_text())["pages"][_unchanged_ids(built)[0]][1] == 2
+    assert manifest_pages(whole)[_unchanged_ids(built)[0]][1] == 2
+    assert {a: p[3] for a, p in manifest_pages(whole).items()} == {a: p[3] for a, p in manifest_pages(taken).items()}
 
 
 def test_a_diff_from_the_change_feed_equals_the_whole_comparison(built, monkeypatch):
@@ -119,4 +128,5 @@ def test_worker_processes_write_the_same_pages(built, tmp_path, monkeypatch):
     a, b = copy / "exports" / "v2" / "report", sequential / "exports" / "v2" / "report"
     for page in sorted(a.rglob("*.html")):
         assert page.read_bytes() == (b / page.relative_to(a)).read_bytes(), page
-    assert json.loads((a / reuse.MANIFEST).read_text()) == json.loads((b / reuse.MANIFEST).read_text())
+    assert manifest_pages(a) == manifest_pages(b)
+    assert reuse.read_manifest(a) == reuse.read_manifest(b)

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from factledger import lake
-from factledger.report import build, data, summary
+from factledger.report import build, data, fragments, summary
 from tests.report.pages import parse
 
 
@@ -102,10 +102,14 @@ def test_the_article_list_is_paged_with_every_article_once(built, version2, page
     monkeypatch.setattr(summary, "ARTICLES_PER_PAGE", 2)
     with lake.connect(built.warehouse, read_only=True) as con:
         model = data.assemble(con, version2, data.context(con, version2))
-        files = data.page_files(con, version2.snapshot_id, data.versions.tables_at(con, version2.snapshot_id))
-        rows = list(summary.article_list(con, version2, files, data.versions.tables_at(con, version2.snapshot_id)))
+        present = data.versions.tables_at(con, version2.snapshot_id)
+        files = data.page_files(con, version2.snapshot_id, present)
+        listed_links = list(summary.article_links(con, version2, files, present))
+        table = build.list_rows_table(con, version2, files, present, model.styles())
         env = build.environment()
-        listed = list(build.list_pages(env, build._common(model, env), iter(rows), len(rows)))
+        listed = list(build.list_pages(env, build._common(model, env), summary.list_page_rows(
+            con, version2, files, present, table, fragments.list_row_start_sql), len(listed_links)))
+        data.drop_table(con, table)
     assert len(listed) == summary.list_pages(len(built_pages), 2) >= 3
     assert [name for name, _ in listed] == [summary.list_file(n) for n in range(1, len(listed) + 1)]
     seen, anchors = [], {}
@@ -124,7 +128,7 @@ def test_the_article_list_is_paged_with_every_article_once(built, version2, page
         assert f"{len(built_pages)} articles by outlet" in text and f"Page {number} of {len(listed)}" in text
         assert "../articles.csv" in links
     assert sorted(seen) == sorted(p.file for p in built_pages)  # every article once
-    counts = {a.file: a.counts for _, a in rows}
+    counts = {a.file: a.counts for a in listed_links}
     assert counts == {p.file: +p.counts for p in built_pages}
     for o in model.overview.outlets:  # the overview's "… and N more" opens the page where the outlet starts
         page, anchor = o.list_page.split("#")
