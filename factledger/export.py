@@ -20,10 +20,10 @@ from urllib.parse import urlsplit
 import duckdb
 
 from factledger import catalog, versions
-from factledger.tables import parquet_group_rows
+from factledger.tables import PARQUET_GROUP_BYTES, parquet_group_rows
 from factledger.report import explain
 from schemas._base import LakeTable
-from factledger import sql
+from factledger import splice, sql
 
 EXPORTS = "exports"
 DATAPACKAGE_PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
@@ -354,19 +354,6 @@ def _read_index(jsonld: Path) -> dict[str, list[int]]:
         return {}
 
 
-def table_unchanged(con: duckdb.DuckDBPyConnection, name: str, old_snapshot: int, new_snapshot: int) -> bool:
-    """Whether published table `name` holds the same rows and columns at both snapshots, from
-    DuckLake's change feed (no row read when nothing changed); False when it cannot tell."""
-    if old_snapshot == new_snapshot:
-        return True
-    if not versions.same_table(con, name, old_snapshot, new_snapshot):
-        return False
-    try:
-        return con.execute(f"SELECT count(*) FROM {versions.change_feed(name, old_snapshot, new_snapshot)}").fetchone()[0] == 0
-    except duckdb.Error:
-        return False
-
-
 def previous_export(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versions.Version) -> tuple[versions.Version, Path] | None:
     """The latest earlier version whose export folder is complete, with that folder."""
     for earlier in reversed([v for v in versions.versions(con) if v.version < version.version]):
@@ -385,10 +372,39 @@ def link_or_copy(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
+CSV_OPTIONS = "DELIMITER ',', TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S.%f'"
+
+
+def table_key(con: duckdb.DuckDBPyConnection, name: str, relation: str) -> tuple[str, ...]:
+    """The columns a published table's exports are sorted by: its row key (every column for a
+    table without a model)."""
+    model = catalog.model_for(name)
+    return catalog.row_key(model, catalog.published_table(name)) if model else tuple(versions.columns_at(con, relation))
+
+
+def table_csv(con: duckdb.DuckDBPyConnection, name: str, relation: str) -> splice.CsvQuery:
+    """The query a published table's CSV is: every column (text neutralised), in its key's order."""
+    key = tuple(catalog.quote(k) for k in table_key(con, name, relation))
+    return splice.CsvQuery(neutralised_select(con, relation), relation, key, CSV_OPTIONS)
+
+
+def changed_keys(con: duckdb.DuckDBPyConnection, name: str, key: tuple[str, ...], old_snapshot: int, new_snapshot: int) -> list[tuple] | None:
+    """The `key` of every row of published table `name` inserted or deleted between two snapshots
+    (DuckLake's change feed; no row of the table is read): [] when it holds the same rows and
+    columns at both; None when the feed cannot say (see versions.same_table) or too many changed."""
+    if old_snapshot == new_snapshot:
+        return []
+    if not versions.same_table(con, name, old_snapshot, new_snapshot):
+        return None
+    return splice.feed_keys(con, versions.change_feed(name, old_snapshot, new_snapshot), key)
+
+
 def export_version(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versions.Version, created_at: str) -> Path:
     """Write exports/v<N>/ (atomically: a temp folder renamed into place) and return it. A table
-    with the same rows as in the previous exported version has its CSV and Parquet files taken
-    from that version's folder instead of being written again."""
+    with the same rows as in the previous exported version has its files (and its CSV's index)
+    hard-linked from that version's folder; a changed table's CSV is spliced from the previous one
+    (factledger/splice.py: only the key ranges holding a changed row are written again), its
+    Parquet written whole."""
     target = version_dir(warehouse, version.version)
     staging = target.with_name(target.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
@@ -397,18 +413,22 @@ def export_version(con: duckdb.DuckDBPyConnection, warehouse: Path, version: ver
     previous = previous_export(con, warehouse, version)
     for name in tables:
         files = [staging / (name + ".csv"), staging / (name + ".parquet")]
-        if previous is not None and all((previous[1] / f.name).is_file() for f in files) \
-                and table_unchanged(con, name, previous[0].snapshot_id, version.snapshot_id):
-            for f in files:
-                link_or_copy(previous[1] / f.name, f)
-            continue
         relation = versions.relation_at(name, version.snapshot_id)
-        model = catalog.model_for(name)
-        order = ", ".join(catalog.quote(k) for k in catalog.row_key(model, catalog.published_table(name))) if model else "ALL"
-        query = f"SELECT * FROM {relation} ORDER BY {order}"
-        csv_query = f"SELECT {neutralised_select(con, relation)} FROM {relation} ORDER BY {order}"
-        con.execute(f"COPY ({csv_query}) TO {sql.literal(files[0])} (HEADER, DELIMITER ',', TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S.%f')")
-        con.execute(f"COPY ({query}) TO {sql.literal(files[1])} (FORMAT parquet, ROW_GROUP_SIZE {parquet_group_rows(con, relation)})")  # raw values
+        key = table_key(con, name, relation)
+        earlier = [previous[1] / f.name for f in files] if previous is not None else []
+        changed = changed_keys(con, name, key, previous[0].snapshot_id, version.snapshot_id) \
+            if earlier and all(f.is_file() for f in earlier) else None
+        if changed == []:
+            for source, f in zip([*earlier, splice.index_path(earlier[0])], [*files, splice.index_path(files[0])]):
+                if source.is_file():
+                    link_or_copy(source, f)
+            continue
+        csv = table_csv(con, name, relation)
+        group = parquet_group_rows(con, relation)
+        splice.write_csv(con, csv, files[0], previous=earlier[0] if changed is not None else None, changed=changed,
+                         chunk_rows=splice.chunk_rows_for(group, PARQUET_GROUP_BYTES))
+        con.execute(f"COPY (SELECT * FROM {relation} ORDER BY {', '.join(csv.key)}) TO {sql.literal(files[1])} "
+                    f"(FORMAT parquet, ROW_GROUP_SIZE {group})")  # raw values
     (staging / "datapackage.json").write_text(json.dumps(datapackage(con, version, tables, created_at), indent=2) + "\n")
     from factledger.report import build, data as report_data  # the report's pages and the export's reviews follow one plan
 

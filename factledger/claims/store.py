@@ -26,7 +26,7 @@ from factledger.claims.lexicon import Lexicon
 from factledger.claims.reconcile import FigureIndex
 from factledger.tables import insert_rows
 from schemas.claims import ClaimExtractions, Claims, DateFindings, NameFindings
-from factledger import lakestate, sql
+from factledger import lakestate, splice, sql, versions
 from factledger.progress import Progress
 
 EXPORT_RELATIVE_PATH = Path("reports") / "claims.csv"
@@ -223,24 +223,52 @@ def _export_expression(column: str, alias: str) -> str:
     return ref
 
 
+def export_query() -> splice.CsvQuery:
+    """reports/claims.csv as a query: the claims with their article's columns, by article and offset."""
+    columns = ", ".join([*(_export_expression(c, "c") for c in EXPORT_COLUMNS), *(_export_expression(c, "a") for c in EXPORT_ARTICLE_COLUMNS)])
+    return splice.CsvQuery(columns, "claims c LEFT JOIN articles a USING (article_id)", ("c.article_id", "c.start"), "DELIMITER ','")
+
+
 def export_claims(con: duckdb.DuckDBPyConnection, warehouse: Path) -> Path:
     """Write <warehouse>/reports/claims.csv (the published claims, for score.py and readers),
     unless it is already current: written with these columns from the same snapshots of claims and
-    articles."""
+    articles. When the file on disk was written from earlier snapshots (its state file says which),
+    only the articles whose claims or article row changed since are written again (splice.py)."""
     path = Path(warehouse) / EXPORT_RELATIVE_PATH
     if export_is_current(con, path):
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".csv.tmp")
-    columns = ", ".join([*(_export_expression(c, "c") for c in EXPORT_COLUMNS), *(_export_expression(c, "a") for c in EXPORT_ARTICLE_COLUMNS)])
-    con.execute(f"""COPY (SELECT {columns} FROM claims c LEFT JOIN articles a USING (article_id)
-                    ORDER BY c.article_id, c.start) TO {sql.literal(tmp)} (HEADER, DELIMITER ',')""")
+    changed = _changed_articles(con, path)
+    splice.write_csv(con, export_query(), tmp, previous=path if changed is not None else None, changed=changed)
     state = export_state(con)
     _state_path(path).unlink(missing_ok=True)
-    tmp.replace(path)
+    splice.replace(tmp, path)
     if state is not None:
         _state_path(path).write_text(state, encoding="utf-8")
     return path
+
+
+def _changed_articles(con: duckdb.DuckDBPyConnection, path: Path) -> list[tuple] | None:
+    """The article ids (as 1-tuples) whose rows in `path` may differ from the tables now: those in
+    DuckLake's change feed of claims and articles since the snapshots the state file names; None
+    when that cannot be told (no state, other columns, a table replaced)."""
+    try:
+        written = json.loads(_state_path(path).read_text(encoding="utf-8"))
+        now = json.loads(export_state(con) or "null")
+    except (OSError, ValueError):
+        return None
+    if not now or written.get("columns") != now["columns"]:
+        return None
+    changed: set[str] = set()
+    for table in ("claims", "articles"):
+        old, new = written["snapshots"].get(table), now["snapshots"][table]
+        values = versions.changed_values(con, table, "article_id", old, new, schema="main", limit=splice.MAX_CHANGED_KEYS) \
+            if isinstance(old, int) and old <= new else None
+        if values is None:
+            return None
+        changed |= values
+    return [(a,) for a in sorted(changed)]
 
 
 def export_state(con: duckdb.DuckDBPyConnection) -> str | None:

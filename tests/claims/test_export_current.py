@@ -22,6 +22,11 @@ def test_the_export_is_rewritten_only_when_its_tables_change(tmp_path):
         assert not store.export_is_current(con, path)
         store.export_claims(con, warehouse)
         assert path.read_text().count("\n") == rows - 1
+        # Spliced from the previous file (its state file says from which snapshots): byte for byte
+        # the whole COPY.
+        whole = tmp_path / "whole.csv"
+        con.execute(store.export_query().whole_sql().format(path=f"'{whole}'"))
+        assert path.read_bytes() == whole.read_bytes()
         path.unlink()
         assert not store.export_is_current(con, path)
         assert store.export_claims(con, warehouse).exists()

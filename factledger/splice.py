@@ -1,0 +1,367 @@
+"""Sorted CSV files that a small change rewrites in part: the file is written in key-range chunks
+(a COPY per range of about CHUNK_BYTES), and an index beside it (`.<file>.index.json`) says
+where each chunk starts in the file and which key it starts with. The next time, given the keys
+that changed (DuckLake's change feed), only the chunks whose range holds one of them are written
+again; the other chunks' bytes are copied from the previous file (`os.copy_file_range`). The
+result is byte for byte what one COPY of the whole sorted query gives, and the previous file is
+never edited (exports are hard-linked between versions).
+
+A chunk i holds the rows whose key is at least its first key and below the next chunk's first key
+(chunk 0 has no lower bound, the last no upper bound). Keys compare as DuckDB sorts them; the
+chunk of a key is found in Python from the index (a bisection), so the key's columns must be
+text or integers: a query keyed by anything else is written as one chunk (rewritten whole).
+"""
+from __future__ import annotations
+
+import bisect
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from factledger import sql
+
+INDEX_FORMAT = 1
+# About this many bytes of CSV a chunk: a one-row change rewrites one chunk (sometimes two).
+CHUNK_BYTES = 32 * 1024 * 1024
+# More changed keys than this and the file is written whole (finding each one's chunk is Python).
+MAX_CHANGED_KEYS = 50_000
+
+
+@dataclass(frozen=True)
+class CsvQuery:
+    """The CSV a COPY writes: `SELECT <select> FROM <source> ORDER BY <key>` with HEADER and
+    `options`. `key`: SQL expressions that identify a row and give the file its order."""
+
+    select: str
+    source: str
+    key: tuple[str, ...]
+    options: str
+
+    def fingerprint(self) -> str:
+        """Changes whenever the file's columns, rows' order or format could: an index written for
+        another query is not used. (Not the source: the same query over a later snapshot of the
+        same table is what a splice is for.)"""
+        text = json.dumps([INDEX_FORMAT, self.select, list(self.key), self.options])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def whole_sql(self) -> str:
+        """The one COPY the chunked file equals (tests compare the two)."""
+        return f"COPY (SELECT {self.select} FROM {self.source} ORDER BY {', '.join(self.key)}) TO {{path}} (HEADER, {self.options})"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    first: tuple | None  # the key of its first row (None: a query whose keys the index cannot hold)
+    offset: int
+    length: int
+    rows: int
+
+
+@dataclass(frozen=True)
+class Index:
+    query: str  # CsvQuery.fingerprint
+    header: int  # bytes of the header line at the start of the file
+    chunks: tuple[Chunk, ...]
+
+    @property
+    def size(self) -> int:
+        return self.header + sum(c.length for c in self.chunks)
+
+    def to_json(self) -> str:
+        return json.dumps({"format": INDEX_FORMAT, "query": self.query, "header": self.header,
+                           "chunks": [[None if c.first is None else list(c.first), c.offset, c.length, c.rows] for c in self.chunks]})
+
+    @classmethod
+    def from_json(cls, text: str) -> "Index":
+        data = json.loads(text)
+        if data.get("format") != INDEX_FORMAT:
+            raise ValueError("another index format")
+        chunks = tuple(Chunk(None if f is None else tuple(f), int(o), int(n), int(r)) for f, o, n, r in data["chunks"])
+        index = cls(str(data["query"]), int(data["header"]), chunks)
+        offset = index.header
+        for c in chunks:  # contiguous, in order
+            if c.offset != offset or c.length < 0 or c.rows < 0:
+                raise ValueError("chunks do not tile the file")
+            offset += c.length
+        return index
+
+
+def index_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.index.json")
+
+
+def read_index(path: Path, query: CsvQuery) -> Index | None:
+    """The index beside `path`, when it describes `path` as `query` writes it; else None (then
+    the file is written whole)."""
+    try:
+        index = Index.from_json(index_path(path).read_text(encoding="utf-8"))
+        size = path.stat().st_size
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    if index.query != query.fingerprint() or index.size != size:
+        return None
+    return index
+
+
+# --- which chunks a change touches (pure) --------------------------------------------------------
+
+
+def touched_chunks(firsts: list[tuple | None], changed: Iterable[tuple]) -> set[int] | None:
+    """The chunks (by position) whose key range holds a row whose key starts with one of the
+    `changed` tuples (a whole key, or a prefix of it: an article id for rows keyed by article and
+    offset). None when that cannot be told (keys the index does not hold, or of other types)."""
+    if not firsts:
+        return set()
+    if any(f is None for f in firsts):
+        return None
+    touched: set[int] = set()
+    try:
+        for prefix in changed:
+            prefix = tuple(prefix)
+            width = len(prefix)
+            # The last chunk starting below the lowest key with this prefix, up to the last one
+            # starting with the prefix (or below it).
+            low = bisect.bisect_right(firsts, prefix) - 1
+            high = bisect.bisect_right(firsts, prefix, key=lambda f: f[:width]) - 1
+            touched.update(range(max(low, 0), max(high, 0) + 1))
+    except TypeError:  # a NULL, or a key of another type than the index's
+        return None
+    return touched
+
+
+def runs(positions: set[int]) -> list[tuple[int, int]]:
+    """Consecutive positions as (first, last) runs, in order: {1, 2, 5} -> [(1, 2), (5, 5)]."""
+    out: list[tuple[int, int]] = []
+    for p in sorted(positions):
+        if out and out[-1][1] == p - 1:
+            out[-1] = (out[-1][0], p)
+        else:
+            out.append((p, p))
+    return out
+
+
+def rows_per_chunk(index: Index) -> int:
+    """Rows a rewritten chunk gets: CHUNK_BYTES at the index's bytes per row."""
+    rows = sum(c.rows for c in index.chunks)
+    data = index.size - index.header
+    return max(1, int(CHUNK_BYTES * rows / data)) if rows and data else 1
+
+
+def chunk_rows_for(group_rows: int, group_bytes: int) -> int:
+    """Rows per chunk for a table whose Parquet row groups of about `group_bytes` hold `group_rows`
+    rows (tables.parquet_group_rows): the same width, CHUNK_BYTES a chunk."""
+    return max(1, group_rows * CHUNK_BYTES // group_bytes)
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+def _compare(key: tuple[str, ...], op: str) -> str:
+    """SQL comparing the row `key` with as many ? in order (op '>=' or '<'): (k0, k1) >= (?, ?) as
+    k0 > ? OR (k0 = ? AND k1 >= ?). (DuckDB turns two row comparisons into a BETWEEN it refuses.)"""
+    head, strict = key[0], op[0]
+    if len(key) == 1:
+        return f"{head} {op} ?"
+    return f"({head} {strict} ? OR ({head} = ? AND {_compare(key[1:], op)}))"
+
+
+def _bounds(key: tuple[str, ...], low: tuple | None, high: tuple | None) -> tuple[str, list]:
+    """SQL (and its parameters) for low <= key < high in DuckDB's order; the first column's own
+    bounds too, which DuckDB prunes files and row groups on."""
+    terms, params = [], []
+    for bound, op, outer in ((low, ">=", ">="), (high, "<", "<=")):
+        if bound is None:
+            continue
+        terms.append(_compare(key, op))
+        params += [v for v in bound[:-1] for _ in (0, 1)] + [bound[-1]]
+        if len(key) > 1:
+            terms.append(f"{key[0]} {outer} ?")
+            params.append(bound[0])
+    return (" AND ".join(terms) or "TRUE"), params
+
+
+def _storable(key: tuple) -> bool:
+    return all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in key)
+
+
+def _write_range(con: duckdb.DuckDBPyConnection, query: CsvQuery, low: tuple | None, high: tuple | None,
+                 per_chunk: int, folder: Path) -> list[tuple[tuple | None, Path, int]]:
+    """Write the rows with low <= key < high (None: unbounded) as CSV files without a header, of
+    `per_chunk` rows each, a COPY per file, into `folder`; returns (first key, file, rows) per
+    file, in key order. Keys the index cannot hold (NULL, or neither text nor integer): one file,
+    its first key None."""
+    where, params = _bounds(query.key, low, high)
+    nulls = " OR ".join(f"{k} IS NULL" for k in query.key)
+    total, null_keys = con.execute(f"SELECT count(*), count(*) FILTER ({nulls}) FROM {query.source} WHERE {where}", params).fetchone()
+    if not total:
+        return []
+    aliased = ", ".join(f"{k} AS k{i}" for i, k in enumerate(query.key))
+    starts = con.execute(
+        f"SELECT * EXCLUDE (n) FROM (SELECT {aliased}, row_number() OVER (ORDER BY {', '.join(query.key)}) - 1 AS n "
+        f"FROM {query.source} WHERE {where}) WHERE n % {int(per_chunk)} = 0 ORDER BY n", params).fetchall() if not null_keys else []
+    keys = [tuple(s) for s in starts]
+    if null_keys or not all(_storable(k) for k in keys):
+        return [(None, _copy(con, query, where, params, folder), total)]
+    written = []
+    for i, first in enumerate(keys):
+        last = i + 1 == len(keys)
+        where, params = _bounds(query.key, low if i == 0 else first, high if last else keys[i + 1])
+        written.append((first, _copy(con, query, where, params, folder), total - i * per_chunk if last else per_chunk))
+    return written
+
+
+def _copy(con: duckdb.DuckDBPyConnection, query: CsvQuery, where: str, params: list, folder: Path) -> Path:
+    target = folder / f"{len(os.listdir(folder)):06d}.csv"
+    con.execute(f"COPY (SELECT {query.select} FROM {query.source} WHERE {where} ORDER BY {', '.join(query.key)}) "
+                f"TO {sql.literal(target)} (HEADER false, {query.options})", params)
+    return target
+
+
+def _copy_range(source, target, offset: int, length: int) -> None:
+    """Append `length` bytes of `source` from `offset` to `target` (unbuffered open files), in the
+    kernel where it can (no read into this process)."""
+    end = offset + length
+    while offset < end:
+        try:
+            n = os.copy_file_range(source.fileno(), target.fileno(), end - offset, offset)
+        except OSError:  # not between these files (an old kernel, another filesystem): read and write
+            n = 0
+        if n == 0:
+            data = os.pread(source.fileno(), min(end - offset, 1 << 20), offset)
+            if not data:
+                raise OSError(f"{source.name} ends before byte {end}")
+            n = os.write(target.fileno(), data)
+        offset += n
+
+
+@dataclass(frozen=True)
+class Written:
+    path: Path
+    spliced: bool  # False: written whole
+    chunks: int  # chunks in the file
+    rewritten: int  # chunks written by a COPY this time
+
+
+def write_csv(con: duckdb.DuckDBPyConnection, query: CsvQuery, path: Path, *, previous: Path | None = None,
+              changed: Iterable[tuple] | None = None, chunk_rows: int | None = None) -> Written:
+    """Write `path` (a new file: never one that is published) and its index: byte for byte
+    `query.whole_sql()`. With `previous` (the same query's file of an earlier state, with its index)
+    and `changed` (the keys, or key prefixes, of every row inserted or deleted since), only the
+    chunks holding a changed key are written again. `chunk_rows`: rows per chunk when the file is
+    written whole (else measured)."""
+    index = read_index(previous, query) if previous is not None and changed is not None else None
+    touched = None
+    if index is not None:
+        changed = list(changed)
+        if len(changed) <= MAX_CHANGED_KEYS:
+            touched = touched_chunks([c.first for c in index.chunks], changed)
+    folder = path.with_name(f".{path.name}.chunks")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    try:
+        if touched is not None and index.chunks:
+            return _splice(con, query, path, previous, index, touched, folder)
+        return _whole(con, query, path, folder, chunk_rows)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _header(con: duckdb.DuckDBPyConnection, query: CsvQuery, folder: Path) -> Path:
+    target = folder / "header.csv"
+    con.execute(f"COPY (SELECT {query.select} FROM {query.source} LIMIT 0) TO {sql.literal(target)} (HEADER, {query.options})")
+    return target
+
+
+def _whole(con, query: CsvQuery, path: Path, folder: Path, chunk_rows: int | None) -> Written:
+    header = _header(con, query, folder)
+    if chunk_rows is None:
+        chunk_rows = _measured_chunk_rows(con, query)
+    pieces = _write_range(con, query, None, None, chunk_rows, folder)
+    _assemble(path, query, header, [("new", p) for p in pieces], None)
+    return Written(path, False, len(pieces), len(pieces))
+
+
+def _measured_chunk_rows(con: duckdb.DuckDBPyConnection, query: CsvQuery) -> int:
+    from factledger.tables import PARQUET_GROUP_BYTES, parquet_group_rows
+
+    return chunk_rows_for(parquet_group_rows(con, f"(SELECT {query.select} FROM {query.source})"), PARQUET_GROUP_BYTES)
+
+
+def _splice(con, query: CsvQuery, path: Path, previous: Path, index: Index, touched: set[int], folder: Path) -> Written:
+    chunks = index.chunks
+    per_chunk = rows_per_chunk(index)
+    plan: list[tuple] = []
+    position = 0
+    rewritten = 0
+    for first, last in runs(touched):
+        if position < first:
+            plan.append(("old", chunks[position:first]))
+        low = chunks[first].first if first > 0 else None
+        high = chunks[last + 1].first if last + 1 < len(chunks) else None
+        pieces = _write_range(con, query, low, high, per_chunk, folder)
+        rewritten += len(pieces)
+        plan += [("new", p) for p in pieces]
+        position = last + 1
+    if position < len(chunks):
+        plan.append(("old", chunks[position:]))
+    _assemble(path, query, None, plan, (previous, index))
+    return Written(path, True, sum(len(p[1]) if p[0] == "old" else 1 for p in plan), rewritten)
+
+
+def _assemble(path: Path, query: CsvQuery, header: Path | None, plan: list[tuple], previous: tuple[Path, Index] | None) -> None:
+    """Write `path` from the header and the plan's pieces, in order: ("new", (first, file, rows))
+    or ("old", chunks of the previous file), then its index."""
+    chunks: list[Chunk] = []
+    with open(path, "wb", buffering=0) as out, (open(previous[0], "rb", buffering=0) if previous else contextlib.nullcontext()) as old:
+        if header is not None:
+            with open(header, "rb", buffering=0) as f:
+                _copy_range(f, out, 0, os.fstat(f.fileno()).st_size)
+            header_length = out.tell()
+        else:
+            header_length = previous[1].header
+            _copy_range(old, out, 0, header_length)
+        offset = header_length
+        for kind, piece in plan:
+            if kind == "new":
+                first, file, rows = piece
+                with open(file, "rb", buffering=0) as f:
+                    length = os.fstat(f.fileno()).st_size
+                    _copy_range(f, out, 0, length)
+                chunks.append(Chunk(first, offset, length, rows))
+                offset += length
+            else:
+                start = piece[0].offset
+                length = sum(c.length for c in piece)
+                _copy_range(old, out, start, length)
+                chunks += [Chunk(c.first, offset + c.offset - start, c.length, c.rows) for c in piece]
+                offset += length
+    index_path(path).write_text(Index(query.fingerprint(), header_length, tuple(chunks)).to_json(), encoding="utf-8")
+
+
+def replace(source: Path, target: Path) -> None:
+    """Move a written file and its index over `target` (the index first: a reader of `target` that
+    finds an index that does not fit its size writes whole)."""
+    with contextlib.suppress(FileNotFoundError):
+        os.replace(index_path(source), index_path(target))
+    os.replace(source, target)
+
+
+# --- changed keys from DuckLake's change feed ----------------------------------------------------
+
+
+def feed_keys(con: duckdb.DuckDBPyConnection, feed: str, columns: Iterable[str], limit: int = MAX_CHANGED_KEYS) -> list[tuple] | None:
+    """The distinct `columns` of the rows a change feed (SQL: `versions.change_feed`) lists; None
+    when there are more than `limit` or it cannot be read."""
+    cols = ", ".join(sql.identifier(c) for c in columns)
+    try:
+        rows = con.execute(f"SELECT DISTINCT {cols} FROM {feed} LIMIT {int(limit) + 1}").fetchall()
+    except duckdb.Error:
+        return None
+    return None if len(rows) > limit else rows

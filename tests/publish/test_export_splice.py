@@ -1,0 +1,78 @@
+"""A version's CSV exports and reports/claims.csv after a one-article change: spliced from the
+previous files (only the changed key ranges written), and byte for byte what a whole rewrite gives."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from factledger import export, lake, splice, versions
+from factledger.claims import store
+from tests.conftest import copy_warehouse
+from tests.publish.conftest import CHANGED_ARTICLE, factledger
+
+
+@pytest.fixture(scope="module")
+def spliced(tmp_path_factory, published_lake):
+    root = tmp_path_factory.mktemp("splice")
+    raw = shutil.copytree(published_lake.raw, root / "raw")
+    warehouse = copy_warehouse(published_lake.warehouse, root / "warehouse")
+    written: list[splice.Written] = []
+    write_csv = splice.write_csv
+
+    def recorded(*args, **kwargs):
+        written.append(write_csv(*args, **kwargs))
+        return written[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(splice, "CHUNK_BYTES", 2048)  # chunks of a few rows: a small lake in many chunks
+        patch.setattr(splice, "write_csv", recorded)
+        with lake.connect(warehouse) as con:  # version 1's files again, in small chunks
+            v1 = versions.resolve(con, 1)
+            export.export_version(con, warehouse, v1, "2026-12-01T00:00:00Z")
+            store._state_path(warehouse / store.EXPORT_RELATIVE_PATH).unlink()
+            store.export_claims(con, warehouse)
+        first = {w.path.name: w for w in written}
+        written.clear()
+        article = raw / "articles" / f"{CHANGED_ARTICLE}.md"
+        article.write_text(article.read_text().replace("\ntitle: ", "\ntitle: (updated) ", 1)
+                           + "\nOfficials later counted 4,321 more arrests.\n")
+        run = factledger("run", "--raw", raw, "--warehouse", warehouse)
+    assert run.rc == 0, run.out[-3000:]
+    return {"warehouse": warehouse, "first": first, "second": {w.path.name: w for w in written}}
+
+
+def whole_copy(con, query: splice.CsvQuery, path):
+    con.execute(query.whole_sql().format(path=f"'{path}'"))
+    return path.read_bytes()
+
+
+def test_the_changed_tables_csv_are_spliced_and_equal_a_whole_rewrite(spliced, tmp_path):
+    warehouse = spliced["warehouse"]
+    assert spliced["first"]["claims.csv"].chunks > 5 and spliced["first"]["articles.csv"].chunks > 2
+    with lake.connect(warehouse, read_only=True) as con:
+        v2 = versions.resolve(con, 2)
+        for name in versions.tables_at(con, v2.snapshot_id):
+            query = export.table_csv(con, name, versions.relation_at(name, v2.snapshot_id))
+            exported = export.version_dir(warehouse, 2) / f"{name}.csv"
+            assert exported.read_bytes() == whole_copy(con, query, tmp_path / f"{name}.csv"), name
+            assert splice.read_index(exported, query) is not None, name  # ready for the next version
+    second = spliced["second"]
+    for name in ("claims.csv", "articles.csv"):
+        assert second[name].spliced and second[name].rewritten < second[name].chunks, name
+    # Unchanged tables are linked from version 1, with their index.
+    v1, v2 = (export.version_dir(warehouse, v) for v in (1, 2))
+    assert "sources.csv" not in second
+    assert splice.index_path(v2 / "sources.csv").stat().st_ino == splice.index_path(v1 / "sources.csv").stat().st_ino
+
+
+def test_reports_claims_csv_is_spliced_and_equals_a_whole_rewrite(spliced, tmp_path):
+    warehouse = spliced["warehouse"]
+    path = warehouse / store.EXPORT_RELATIVE_PATH
+    written = spliced["second"]["claims.csv.tmp"]
+    assert written.spliced and written.rewritten < written.chunks
+    with lake.connect(warehouse, read_only=True) as con:
+        assert store.export_is_current(con, path)
+        assert path.read_bytes() == whole_copy(con, store.export_query(), tmp_path / "claims.csv")
+        assert splice.read_index(path, store.export_query()) is not None
+        assert not (path.parent / "claims.csv.tmp").exists()
