@@ -8,6 +8,7 @@ number stops the search. Pure functions over the sentence text; the words are th
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -57,8 +58,10 @@ def near(before: str, after: str, lexicon: Lexicon) -> Direction:
             gap += 1
             if gap > lexicon.direction_max_gap["before"]:
                 break
-    head = _CLAUSE_BREAK.split(after)[0]
-    for word in _WORD.findall(head)[: lexicon.direction_max_gap["after"] + 1]:
+    cut = _CLAUSE_BREAK.search(after)  # (the first piece split() would give: up to the first break)
+    head = after[:cut.start()] if cut else after
+    for m in itertools.islice(_WORD.finditer(head), lexicon.direction_max_gap["after"] + 1):
+        word = m.group()
         found = _word_direction(word, lexicon)
         if found:
             return Direction(found, word, "after")

@@ -32,6 +32,10 @@ _DIGITS = re.compile(
     r"(?:(?P<sep>\s*-?\s*)(?P<scale>thousand|million|billion|trillion|bn|mn|k|m)\b)?(?P<pct>\s?%)?",
     re.IGNORECASE,
 )
+# Tried only at a "$" or a digit with no word character, ".", "," or "$" before it: where a match
+# can start (the candidates test that before-character after the one-character start, so the engine
+# skips to "$" and digits).
+_DIGITS_SCAN = Prefiltered(_DIGITS, re.compile(r"[$\d](?<![\w.,$].)"))
 _NUMBER_WORD = "(?:" + "|".join(sorted([*SMALL_WORDS, *WORD_SCALES, "dozen"], key=len, reverse=True)) + ")"
 _WORDS = re.compile(
     rf"\b(?:(?P<lead>a|an|half\s+a)\s+)?(?P<words>{_NUMBER_WORD}(?:(?:\s+and\s+|\s*-\s*|\s+){_NUMBER_WORD})*)\b",
@@ -160,7 +164,7 @@ def find_numbers(text: str, lexicon: Lexicon, skip_spans: list[tuple[int, int]] 
     ratio_seconds = [(m.end() - len(m.group().split()[-1]), m.end()) for m in ratios.values()]
     masked, seconds = _SpanIndex(masks), _SpanIndex(ratio_seconds)
     found: list[tuple[int, int, float, float, int, str | None]] = []  # start, end, value, unit, sig, currency
-    for m in _DIGITS.finditer(text):
+    for m in _DIGITS_SCAN.finditer(text):
         s, e = m.span("num")
         if masked.overlaps(s, e) or seconds.overlaps(s, e):
             continue

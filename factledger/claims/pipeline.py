@@ -17,7 +17,7 @@ from factledger.cells import dims_key
 from factledger.claims import dates, direction, names, numbers, prefilter, scope
 from factledger.claims.lexicon import Lexicon, Vocabulary
 from factledger.claims.reconcile import ClaimFacts, FigureIndex, reconcile
-from factledger.claims.text import lowered, normalise, sentences
+from factledger.claims.text import lowered, lowered_part, normalise, sentences
 
 
 @dataclass
@@ -30,6 +30,7 @@ def extract_article(article_id: str, body: str, published: dt.date | None, sha25
     """Claims and date mentions of one article body; offsets point into `body` as written."""
     norm = normalise(body)
     text = norm.text
+    low_text = lowered(text)
     mentions = dates.find_mentions(text, lexicon)
     found = numbers.find_numbers(text, lexicon, [(m.start, m.end) for m in mentions])
     cues = scope.find_cues(lowered(_blank_addresses(text, lexicon)), lexicon) if found else []
@@ -45,7 +46,7 @@ def extract_article(article_id: str, body: str, published: dt.date | None, sha25
         if not in_sentence and not dated:
             continue
         sentence_span = norm.original_span(sentence.start, sentence.end)
-        context = _SentenceContext(body, norm, sentence, sentence_span, lexicon, published)
+        context = _SentenceContext(body, norm, sentence, sentence_span, lexicon, published, low_text)
         date_rows = [context.date_row(article_id, m) for m in dated]
         out.dates += date_rows
         if in_sentence:
@@ -78,9 +79,15 @@ def by_sentence(items: list, split: list) -> list[list]:
 def finish_scope(row: dict) -> None:
     """Write a row's per-dimension decisions as its `dims` key (the values the text names) and its
     `scope` JSON (value, cue words and where they were, per dimension)."""
-    decisions: dict[str, scope.Decision] = row["scope"]
-    row["dims"] = dims_key({d: x.value for d, x in decisions.items()})
-    row["scope"] = json.dumps({d: {"value": x.value, "cue": x.cue, "basis": x.basis} for d, x in sorted(decisions.items())})
+    row["dims"], row["scope"] = _scope_columns(tuple(row["scope"].items()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _scope_columns(decisions: tuple[tuple[str, scope.Decision], ...]) -> tuple[str, str]:
+    """The `dims` key and `scope` JSON of a row's decisions (a pure function of them; many rows
+    share the same decisions)."""
+    return (dims_key({d: x.value for d, x in decisions}),
+            json.dumps({d: {"value": x.value, "cue": x.cue, "basis": x.basis} for d, x in sorted(decisions)}))
 
 
 def scope_decisions(row: dict) -> dict[str, scope.Decision]:
@@ -102,6 +109,7 @@ class _SentenceContext:
     span: tuple[int, int]
     lexicon: Lexicon
     published: dt.date | None
+    low_text: str  # lowered(norm.text)
     _event_words: list | None = None
     _refers_to_source: bool | None = None
 
@@ -132,7 +140,7 @@ class _SentenceContext:
     def claim_rows(self, article_id: str, sha256: str, found: list, mentions: list, date_rows: list[dict], cues: list) -> list[dict]:
         spans = [self.local(n.start, n.end) for n in found]
         text = self.sentence.text
-        low = lowered(text)
+        low = lowered_part(self.norm.text, self.low_text, self.sentence.start, self.sentence.end)
         cues = scope.drop_examples(cues, low)
         clauses = scope.clause_starts(spans, low)
         prefixes = [scope.tight_prefix(cues, start, spans[i - 1][1] if i else 0, low) for i, (start, _) in enumerate(spans)]
@@ -313,8 +321,10 @@ class SourceContext:
 def claim_facts(row: dict, lexicon: Lexicon, decisions: dict[str, scope.Decision] | None = None) -> ClaimFacts:
     """What reconciliation needs of a claim row (`decisions`: its `scope_decisions`, if already read)."""
     start, end = row["start"] - row["sentence_start"], row["end"] - row["sentence_start"]
-    names_a_figure = bool(lexicon.reference_before.search(row["sentence"][:start])
-                          and lexicon.reference_after.search(row["sentence"][end:]))
+    # (The test anchored at the number's end first: it seldom holds, and the other searches the
+    # whole text before the number.)
+    names_a_figure = bool(lexicon.reference_after.search(row["sentence"][end:])
+                          and lexicon.reference_before.search(row["sentence"][:start]))
     decisions = scope_decisions(row) if decisions is None else decisions
     return ClaimFacts(
         phrase=row["phrase"], value=float(row["value"]), qualifier=row["qualifier"], kind=row["kind"],

@@ -7,6 +7,7 @@ number patterns need one spelling each; every offset the pipeline stores is mapp
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from dataclasses import dataclass
 
@@ -55,7 +56,10 @@ class Normalised:
         return self.original(start), self.original(end - 1) + 1
 
 
+@functools.lru_cache(maxsize=8)
 def normalise(text: str) -> Normalised:
+    """The text for matching (a pure function of it: extraction and the name check of one article
+    share it)."""
     # (`in` tests first: scanning for the set is slower than looking for each of its characters)
     dropped = tuple(m.start() for m in _DROPPED.finditer(text)) if any(c in text for c in _DROPPED_CHARS) else ()
     kept = _DROPPED.sub("", text) if dropped else text
@@ -65,18 +69,33 @@ def normalise(text: str) -> Normalised:
 def _replace_same_length(text: str) -> str:
     if text.isascii():
         return text
+    # Only the characters the text has are replaced (its non-ASCII ones, read off its UTF-8 in C
+    # loops): one `in` test per replacement would scan the text forty times.
+    present = set(text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass"))
     for char, replacement in _REPLACEMENTS:
-        if char in text:
+        if char in present:
             text = text.replace(char, replacement)
     return text
 
 
+_ASCII_BYTES = bytes(range(128))
+
+
+@functools.lru_cache(maxsize=16)
 def lowered(text: str) -> str:
-    """Lower case, same length (a character whose lower case is longer, like 'İ', is kept)."""
+    """Lower case, same length (a character whose lower case is longer, like 'İ', is kept). A pure
+    function of the text: the article's is asked for by several steps."""
     low = text.lower()
     if len(low) == len(text):
         return low
     return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+
+
+def lowered_part(text: str, low: str, start: int, end: int) -> str:
+    """`lowered(text[start:end])`, cut from `low` (`lowered(text)`) where that is the same: lower
+    case is a per-character mapping but for the capital sigma, whose lower case depends on the
+    characters around it (final "ς")."""
+    return low[start:end] if "\u03a3" not in text else lowered(text[start:end])
 
 
 @dataclass(frozen=True)

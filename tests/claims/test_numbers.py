@@ -150,6 +150,18 @@ def test_number_word_scan_is_the_plain_pattern(text):
         [(m.span(), m.groupdict()) for m in numbers._WORDS.finditer(text)]
 
 
+@settings(max_examples=400)
+@given(st.lists(st.sampled_from(["1", "23", "4,567", "1 000", "$", "$ ", "a", "_", ".", ",", "-", " ", "%", "m", "million", "\u0663",
+                                 "\u00e9", "\n", "k"]), max_size=25).map("".join))
+def test_digit_scan_is_the_plain_pattern(text):
+    """numbers._DIGITS_SCAN (tried only at "$" and digits with no word character, ".", "," or "$"
+    before them) finds exactly the plain pattern's matches, groups included."""
+    from factledger.claims import numbers
+
+    assert [(m.span(), m.groupdict()) for m in numbers._DIGITS_SCAN.finditer(text)] == \
+        [(m.span(), m.groupdict()) for m in numbers._DIGITS.finditer(text)]
+
+
 # The plain forms of two non-claim patterns that lexicon.yaml writes for speed.
 _PLAIN_NON_CLAIMS = {
     "statute_section": r"(?:§+\s*|\b(?:section|sec\.|title|rule|article|chapter|part|paragraph|amendment|u\.s\.c\.)\s+)\d+[\w().-]*"
