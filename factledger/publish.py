@@ -136,6 +136,14 @@ def _key_match(key: tuple[str, ...], a: str, b: str) -> str:
     return " AND ".join(f"{a}.{quote(k)} IS NOT DISTINCT FROM {b}.{quote(k)}" for k in key)
 
 
+def _keyed(relation: str, key: tuple[str, ...], keys: str) -> str:
+    """SQL: the rows of `relation` whose key is in temp table `keys`. A semi join, so that DuckDB
+    selects the rows before it computes anything over them: with `WHERE EXISTS` it computed the
+    digests of all 1.5 million claims at 100,000 articles (15 s) to keep one article's, and an
+    INSERT read every row's columns (10 s)."""
+    return f"(SELECT r.* FROM {relation} r SEMI JOIN {keys} k ON {_key_match(key, 'k', 'r')})"
+
+
 def stage_changed_keys(con: duckdb.DuckDBPyConnection, work, base: int | None) -> dict[str, str]:
     """For each published table whose change since snapshot `base` (when the published tables were
     last written from the working tables) can be told from DuckLake's change feed: a temp table
@@ -196,8 +204,7 @@ def update_by_keys(con: duckdb.DuckDBPyConnection, name: str, relation: str, ord
     if n_keys > tables.MIN_GROUP_ROWS:  # (fewer rows are one group whatever the setting)
         size_row_groups(con, relation)
     con.execute(f"DELETE FROM {target} p WHERE EXISTS (SELECT 1 FROM {keys} k WHERE {_key_match(key, 'k', 'p')})")
-    con.execute(f"INSERT INTO {target} SELECT * FROM {relation} s "
-                f"WHERE EXISTS (SELECT 1 FROM {keys} k WHERE {_key_match(key, 'k', 's')}) ORDER BY {order}")
+    con.execute(f"INSERT INTO {target} SELECT * FROM {_keyed(relation, key, keys)} ORDER BY {order}")
     if con.execute(f"SELECT count(*) FROM {target}").fetchone()[0] != con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]:
         return update_table(con, name, relation, order, {name})
     return "updated by key"
@@ -235,9 +242,8 @@ def publish(con: duckdb.DuckDBPyConnection, checks: list[dict], run_id: str | No
                 updated = known[t.name]
             else:  # the published rows are those the known hash counted: only the changed keys' rows are hashed
                 key = row_key(m, t)
-                changed = f"WHERE EXISTS (SELECT 1 FROM {keys} k WHERE {_key_match(key, 'k', 'r')})"
-                updated = updated_table_hash(con, known[t.name], f"(SELECT * FROM {published} r {changed})",
-                                             f"(SELECT * FROM {_source(t, m)} r {changed})", compared_columns(m, t))
+                updated = updated_table_hash(con, known[t.name], _keyed(published, key, keys),
+                                             _keyed(_source(t, m), key, keys), compared_columns(m, t))
         hashes[t.name] = updated or table_hash(con, _source(t, m), compared_columns(m, t))
     inputs = input_hashes(con)
     new_hash = content_hash(inputs, hashes)
