@@ -7,10 +7,12 @@ import os
 import shutil
 
 import duckdb
+import pytest
 from extruct.jsonld import JsonLdExtractor
 
 from factledger import diff, lake, versions
 from factledger.report import build, reuse
+from tests.conftest import copy_warehouse, run_pipeline
 from tests.report.conftest import HOSTILE_ID
 from tests.report.test_report import published
 
@@ -130,3 +132,61 @@ def test_worker_processes_write_the_same_pages(built, tmp_path, monkeypatch):
         assert page.read_bytes() == (b / page.relative_to(a)).read_bytes(), page
     assert manifest_pages(a) == manifest_pages(b)
     assert reuse.read_manifest(a) == reuse.read_manifest(b)
+
+
+@pytest.fixture(scope="module")
+def third(built, tmp_path_factory):
+    """Version 3, on a copy of the shared warehouse: since version 2, one article deleted and
+    another's text changed (version 2 added one and changed one). Its report as the pipeline wrote
+    it (taking pages over from version 2's), and the same version rendered whole (nothing taken over)."""
+    root = tmp_path_factory.mktemp("third")
+    raw = shutil.copytree(built.raw, root / "raw")
+    warehouse = copy_warehouse(built.warehouse, root / "warehouse")
+    paths = dict(published(built, 2, "SELECT article_id, source_path FROM articles"))
+    deleted, changed, *_ = _unchanged_ids(built)
+    (raw / paths[deleted]).unlink()
+    path = raw / paths[changed]
+    path.write_text(path.read_text(encoding="utf-8").rstrip("\n") + "\n\nOne more sentence, with 1,234 people in it.\n",
+                    encoding="utf-8")
+    assert run_pipeline(raw, warehouse).success
+    whole = copy_warehouse(warehouse, root / "whole")
+    (whole / "exports" / "v2" / "report" / reuse.MANIFEST).unlink()
+    with lake.connect(whole, read_only=True) as con:
+        assert build.write_report(con, whole, versions.resolve(con, 3), force=True).regenerated
+    return warehouse / "exports" / "v3" / "report", whole / "exports" / "v3" / "report", deleted, changed
+
+
+def test_after_a_deletion_and_a_change_the_report_reads_as_one_rendered_whole(built, third):
+    taken, whole, deleted, changed = third
+    pages = sorted(p.relative_to(whole) for p in whole.rglob("*.html"))
+    assert pages == sorted(p.relative_to(taken) for p in taken.rglob("*.html"))
+    assert f"articles/{deleted}.html" not in map(str, pages) and f"articles/{changed}.html" in map(str, pages)
+    previous = taken.parent.parent / "v2" / "report"  # version 2's report in the same (copied) warehouse
+    kept = 0
+    for rel in pages:
+        if (taken / rel).read_bytes() != (whole / rel).read_bytes():  # only pages taken over from version 2's report differ
+            assert str(rel).startswith("articles/") and os.path.samefile(taken / rel, previous / rel), rel
+            kept += 1
+    assert kept == len(manifest_pages(taken)) - 1  # every page but the changed one
+    assert "findings of dataset version 3" in (taken / f"articles/{changed}.html").read_text()
+    lists = "".join(p.read_text() for p in taken.glob("articles*.html"))
+    assert f"articles/{deleted}.html" not in lists and f"articles/{changed}.html" in lists
+    ours, rendered = manifest_pages(taken), manifest_pages(whole)
+    assert set(ours) == set(rendered) and deleted not in ours
+    assert {a: p[3] for a, p in ours.items()} == {a: p[3] for a, p in rendered.items()}  # the article list's rows
+    assert {a: p[2] for a, p in ours.items()} == {a: (taken / p[0]).stat().st_size for a, p in ours.items()}
+    assert ours[changed][1] == 3 and {p[1] for a, p in ours.items() if a != changed} <= {1, 2}
+
+
+def test_a_page_missing_from_the_earlier_report_is_rendered_again(built, tmp_path):
+    copy = tmp_path / "warehouse"
+    shutil.copytree(built.warehouse, copy, symlinks=True)
+    gone, *others = _unchanged_ids(built)
+    (copy / "exports" / "v1" / "report" / "articles" / f"{gone}.html").unlink()
+    with lake.connect(copy, read_only=True) as con:
+        written = build.write_report(con, copy, versions.resolve(con, 2), force=True)
+    report = copy / "exports" / "v2" / "report"
+    assert "findings of dataset version 2" in (report / "articles" / f"{gone}.html").read_text()
+    assert all(os.path.samefile(report / "articles" / f"{a}.html", copy / "exports" / "v1" / "report" / "articles" / f"{a}.html")
+               for a in others)
+    assert manifest_pages(report)[gone][1] == 2 and written.pages == len(list(report.rglob("*.html")))
