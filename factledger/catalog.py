@@ -77,8 +77,11 @@ def row_key(model: type[LakeTable], table: PublishedTable) -> tuple[str, ...]:
 
 
 def lake_tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    """The tables of the lake's `schema` (as this connection's transaction sees them). Read from
+    the columns' listing: `duckdb_tables()` and `information_schema.tables` work out each table's
+    size, which took 2.6 s on a connection's first call at 100,000 articles."""
     return {r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'lake' AND schema_name = ?", [schema]
+        "SELECT DISTINCT table_name FROM information_schema.columns WHERE table_catalog = 'lake' AND table_schema = ?", [schema]
     ).fetchall()}
 
 

@@ -77,11 +77,6 @@ def _described(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str,
     return [(r[0], str(r[1])) for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
 
 
-def _published_names(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'lake' AND schema_name = ?", [PUBLISHED_SCHEMA]).fetchall()}
-
-
 def size_row_groups(con: duckdb.DuckDBPyConnection, relation: str) -> None:
     """Have DuckLake write the published tables' Parquet in row groups sized for `relation`'s rows
     (tables.parquet_group_rows), before a sorted write of many of them: a group of DuckLake's
@@ -153,7 +148,7 @@ def stage_changed_keys(con: duckdb.DuckDBPyConnection, work, base: int | None) -
     if base is None:
         return {}
     current = con.execute("SELECT max(snapshot_id) FROM lake.snapshots()").fetchone()[0]
-    published = _published_names(con)
+    published = lake_tables(con, PUBLISHED_SCHEMA)
     feed = lambda name: f"ducklake_table_changes('lake', 'main', {sql.literal(name)}, {int(base) + 1}, {int(current)})"  # noqa: E731
     usable = {}
     for table, model in work.tables:
@@ -254,7 +249,7 @@ def publish(con: duckdb.DuckDBPyConnection, checks: list[dict], run_id: str | No
     version = (current.version if current else 0) + 1
     n_passed, n_failed, checks_text = checks_summary(checks)
     counts = {}
-    existing = _published_names(con)
+    existing = lake_tables(con, PUBLISHED_SCHEMA)
     by_key = set(changed_keys)
     con.execute("BEGIN")
     try:
