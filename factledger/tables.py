@@ -38,6 +38,11 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     for model in schemas.LAKE_TABLES:
         con.execute(model.ddl())
     con.execute("COMMIT")
+    not_inlined = {f"main.{m.table_name()}" for m in schemas.LAKE_TABLES if not m._inlined}
+    already = {scope for name, _, value, _, scope in con.execute("SELECT * FROM lake.options()").fetchall()
+               if name == "data_inlining_row_limit" and str(value) == "0"}
+    for table in sorted(not_inlined - already):
+        con.execute(f"CALL lake.set_option('data_inlining_row_limit', 0, table_name => {sql.literal(table.split('.', 1)[1])})")
 
 
 def insert_rows(con: duckdb.DuckDBPyConnection, model: type[LakeTable], rows: list[dict]) -> int:

@@ -16,6 +16,7 @@ class DatasetVersions(LakeTable):
     the published tables as of that version are `lake.published.*` at `snapshot_id`."""
 
     _key = ("version",)
+    _inlined = False  # input_hashes holds a line per article
 
     version: dt.Int64 = Field(ge=1, description="Dataset version number: 1, 2, ... in publishing order.")
     snapshot_id: dt.Int64 = Field(ge=0, description="DuckLake snapshot holding the version's published tables (`AT (VERSION => snapshot_id)`).")

@@ -33,3 +33,20 @@ def test_insert_rows_fills_the_columns_a_row_omits_with_null(tmp_path):
         assert written == 1
         row = con.execute("SELECT stage, file, line, reason, detected_at FROM rejected_inputs").fetchone()
         assert row == ("articles", "articles/a.md", None, "empty file", None)
+
+
+def test_a_table_not_inlined_keeps_its_rows_in_data_files_not_the_catalog(tmp_path):
+    from schemas import DatasetVersions
+
+    assert DatasetVersions._inlined is False and RejectedInputs._inlined is True
+    with lake.connect(tmp_path) as con:
+        tables.ensure_tables(con)
+        tables.ensure_tables(con)  # again: the option is set once
+        scopes = [scope for name, _, value, _, scope in con.execute("SELECT * FROM lake.options()").fetchall()
+                  if name == "data_inlining_row_limit"]
+        assert scopes == ["main.dataset_versions"]
+        for model in (DatasetVersions, RejectedInputs):
+            tables.insert_rows(con, model, [{c: None for c in model.column_names()}])
+        files = lambda t: con.execute(f"SELECT count(*) FROM ducklake_list_files('lake', '{t}')").fetchone()[0]  # noqa: E731
+        assert files("dataset_versions") == 1  # a Parquet file, with its statistics cut short
+        assert files("rejected_inputs") == 0  # a small insert stays in the catalog
