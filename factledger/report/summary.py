@@ -227,9 +227,12 @@ def cite(con: duckdb.DuckDBPyConnection, version: versions.Version, ctx: data.Co
         if figure_id in ctx.figure_views:
             ctx.figure_views[figure_id].counts[v] += n
     looks: dict[str, explain.VerdictStyle] = {}
+    # Each figure's first MAX_CITED claims by a top-n aggregate (arg_min's n smallest, in order), not a sort of every citation.
     rows = con.execute(f"""WITH
-        top AS (SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY figure_id ORDER BY article_id, start, claim_id) AS k
-                               FROM ({cited})) WHERE k <= {MAX_CITED}),
+        firsts AS (SELECT figure_id, arg_min(struct_pack(claim_id, article_id, phrase, v), (article_id, start, claim_id),
+                                             {int(MAX_CITED)}) AS l FROM ({cited}) GROUP BY figure_id),
+        top AS (SELECT figure_id, k, c.claim_id, c.article_id, c.phrase, c.v
+                FROM (SELECT figure_id, unnest(l) AS c, generate_subscripts(l, 1) AS k FROM firsts)),
         numbered AS (SELECT claim_id, row_number() OVER (PARTITION BY article_id ORDER BY start, claim_id) AS number
                      FROM {claims} WHERE article_id IN (SELECT article_id FROM top))
         SELECT top.figure_id, f.file, {OUTLET.format(col='a.outlet')}, top.phrase, numbered.number, top.v
