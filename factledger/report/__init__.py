@@ -8,8 +8,11 @@ Nothing is loaded from the network, so the report opens from file://. See docs/r
 - explain.py: verdict labels, markers, colours, ratings and plain-language sentences (from YAML)
 - data.py: the pages' view models, read from one version's published tables
 - summary.py: what counts over the whole version (per outlet, per figure, the article list), in SQL
-- fragments.py: the per-claim HTML of the article pages (the hot loop, outside Jinja)
-- reuse.py: the article pages taken over unchanged from the previous version's report
+- fragments.py: the per-claim HTML of the article pages and the article list's rows (outside Jinja)
+- reuse.py: the article pages (and their rows of the article list) taken over unchanged from the
+  previous version's report, decided in SQL from its .pages.parquet and DuckLake's change feed
+- codehash.py: the code hash (what shapes the pages: this package, and the definitions it reaches
+  in other modules, read from the source)
 - charts.py: matplotlib SVG
 - build.py: render the templates and write the folder (optionally with worker processes)
 """
