@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, replace
 
-from factledger.claims.lexicon import Lexicon
+from factledger.claims.lexicon import Lexicon, by_identity
 from factledger.claims.prefilter import Prefiltered, candidates, shared_scan
 
 MONTHS = {
@@ -122,15 +122,15 @@ def _join_ranges(text: str, mentions: list[DateMention]) -> list[DateMention]:
     i = 0
     while i < len(mentions):
         a = mentions[i]
+        opener = _RANGE_OPEN.search(text[max(0, a.start - 10):a.start])  # (one search, read twice below)
         if i + 1 < len(mentions):
             b = mentions[i + 1]
-            opener = _RANGE_OPEN.search(text[max(0, a.start - 10):a.start])
             if _RANGE_JOIN.match(text[a.end:b.start]) and (opener or re.match(r"^\s*(?:through|thru|to|until|till|-)\s+$", text[a.end:b.start])):
                 start = a.start - (len(opener.group()) - (1 if not opener.group()[0].isalpha() else 0)) if opener else a.start
                 out.append(DateMention(start, b.end, text[start:b.end], a.parts, None, b.parts))
                 i += 2
                 continue
-        if _RANGE_OPEN.search(text[max(0, a.start - 10):a.start]) and _RANGE_OPEN.search(text[max(0, a.start - 10):a.start]).group("word").lower() == "since":
+        if opener and opener.group("word").lower() == "since":
             out.append(replace(a, end_parts=("open",)))
         else:
             out.append(a)
@@ -265,9 +265,16 @@ class EventCue:
 def event_words(sentence: str, lexicon: Lexicon) -> list[tuple[str, re.Match]]:
     """Every event word of a sentence, (event, match), per event in the lexicon's order: what
     `events_near` filters for each mention (read once per sentence when it has several)."""
+    events, scanner = _event_scan(lexicon)
+    found = scanner.matches(sentence)  # (one pass for all of them: the same matches)
+    return [(event, m) for event, matches in zip(events, found) for m in matches]
+
+
+@by_identity
+def _event_scan(lexicon: Lexicon) -> tuple[tuple[str, ...], object]:
+    """The event names and one shared scan of their patterns, per lexicon (not per sentence)."""
     patterns = {**lexicon.date_events, **{f"reaction:{k}": p for k, p in lexicon.reaction_events.items()}}
-    found = shared_scan(tuple(patterns.values())).matches(sentence)  # (one pass for all of them: the same matches)
-    return [(event, m) for event, matches in zip(patterns, found) for m in matches]
+    return tuple(patterns), shared_scan(tuple(patterns.values()))
 
 
 def events_near(sentence: str, start: int, end: int, lexicon: Lexicon,

@@ -12,7 +12,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from factledger.claims.lexicon import Lexicon
+from factledger.claims.lexicon import Lexicon, by_identity
 
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _CLAUSE_BREAK = re.compile(r"[;:.!?\"]|,\s|\s[-\u2013\u2014]\s")
@@ -29,7 +29,20 @@ class Direction:
 
 def _word_direction(word: str, lexicon: Lexicon) -> str | None:
     directions = lexicon.directions
-    return word_direction(word, directions[DOWN], directions[UP], directions[EITHER])
+    memo = _memo(directions)
+    found = memo.get(word, _UNSEEN)
+    if found is _UNSEEN:
+        if len(memo) > _MEMO_SIZE:
+            memo.clear()
+        found = memo[word] = word_direction(word, directions[DOWN], directions[UP], directions[EITHER])
+    return found
+
+
+# `word_direction` by word, per lexicon's direction patterns (the same words recur in every
+# article; the lru_cache of `word_direction` hashes its three compiled patterns on every call).
+_memo = by_identity(lambda directions: {})
+_MEMO_SIZE = 50_000
+_UNSEEN = object()
 
 
 @functools.lru_cache(maxsize=8192)

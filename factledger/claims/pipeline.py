@@ -121,7 +121,7 @@ class _SentenceContext:
         resolved = dates.resolve(mention, self.published, self.lexicon.fiscal_year_start_month)
         if self._event_words is None:  # once per sentence, whatever its number of mentions
             self._event_words = dates.event_words(self.sentence.text, self.lexicon)
-            self._refers_to_source = bool(self.lexicon.source_refs.search(self.sentence.text))
+            self._refers_to_source = prefilter.found_in(self.lexicon.source_refs, self.sentence.text)
         events = dates.events_near(self.sentence.text, *self.local(mention.start, mention.end), self.lexicon, self._event_words)
         return {
             "article_id": article_id, "start": start, "end": end, "phrase": self.body[start:end],

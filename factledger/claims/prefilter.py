@@ -522,6 +522,13 @@ def re2_pattern(pattern: re.Pattern):
     `Re2Text` accepts (see `_re2_readable`; a match is never empty), else None. Python's `\w \d \s
     \b` are Unicode and RE2's ASCII: the same on such a text, which has no other letters, digits
     or spaces than ASCII ones."""
+    source = _re2_source(pattern)
+    return _re2_compiled(source) if source is not None else None
+
+
+def _re2_source(pattern: re.Pattern) -> str | None:
+    """`pattern` as RE2 source (its flags inline, possessive repeats greedy), when RE2 reads it as
+    Python does (`re2_pattern`), else None."""
     if _re2 is None or not isinstance(pattern.pattern, str) or pattern.flags & ~_PYTHON_FLAGS:
         return None
     source = pattern.pattern
@@ -539,10 +546,24 @@ def re2_pattern(pattern: re.Pattern):
     while (inline := _INLINE_FLAGS.match(source)) is not None:  # global flags, already in pattern.flags
         source = source[inline.end():]
     letters = "".join(letter for flag, letter in _RE2_FLAGS if pattern.flags & flag)
+    return f"(?{letters}:{source})" if letters else f"(?:{source})"
+
+
+def _re2_compiled(source: str):
     options = _re2.RE2.Options()
     options.log_errors = False
-    compiled = _re2.RE2((f"(?{letters}){source}" if letters else source).encode(), options)
+    compiled = _re2.RE2(source.encode(), options)
     return compiled if compiled.ok() else None
+
+
+def re2_gate(patterns: list[re.Pattern]):
+    """One RE2 regex matching wherever any of `patterns` (each one RE2 reads as Python does)
+    matches: where it first matches, none of them has matched before (None: RE2 cannot take them
+    as one)."""
+    sources = [_re2_source(p) for p in patterns]
+    if not sources or None in sources:
+        return None
+    return _re2_compiled("|".join(sources))
 
 
 # ASCII spaces RE2's \s leaves out (vertical tab, the separators \x1c-\x1f): a text with one is
@@ -561,11 +582,12 @@ class Re2Text:
         self._ends = ends      # byte offset after each non-ASCII character, ascending
         self._shifts = shifts  # bytes beyond one per character before such an offset (0 first)
 
-    def spans(self, regex) -> list[tuple[int, int]]:
+    def spans(self, regex, start: int = 0) -> list[tuple[int, int]]:
         """The spans (text offsets) of `regex`'s matches, leftmost first, each starting where the
-        previous one ended, as `finditer` gives them."""
+        previous one ended, as `finditer` gives them (`start`: a byte offset before which it has
+        none)."""
         data, match, anchor = self.data, regex.Match, _re2.RE2.Anchor.UNANCHORED
-        out, pos, size = [], 0, len(data)
+        out, pos, size = [], start, len(data)
         while pos <= size:
             start, end = match(anchor, data, pos, size)[0]
             if start < 0:
@@ -576,6 +598,11 @@ class Re2Text:
             ends, shifts = self._ends, self._shifts
             out = [(s - shifts[bisect.bisect_right(ends, s)], e - shifts[bisect.bisect_right(ends, e)]) for s, e in out]
         return out
+
+    def first(self, regex) -> int | None:
+        """The byte offset where `regex` first matches, or None."""
+        found = regex.Match(_re2.RE2.Anchor.UNANCHORED, self.data, 0, len(self.data))[0][0]
+        return found if found >= 0 else None
 
 
 @functools.lru_cache(maxsize=8)
@@ -625,6 +652,15 @@ def re2_matches(pattern: re.Pattern, text: str) -> list[re.Match] | None:
             return None  # (the engines disagree: never seen; Python's scan is the reference)
         out.append(m)
     return out
+
+
+def found_in(pattern: re.Pattern, text: str) -> bool:
+    """Whether `pattern.search(text)` finds a match (by RE2 where it reads both as Python does)."""
+    compiled = re2_pattern(pattern)
+    readable = re2_text(text) if compiled is not None else None
+    if readable is None:
+        return pattern.search(text) is not None
+    return readable.first(compiled) is not None
 
 
 # ---- one scan for several patterns ------------------------------------------------------------------
@@ -686,6 +722,9 @@ class SharedScan:
         self.shared = [i for i, p in enumerate(patterns) if combinable(p)]
         self._passes = {False: _OnePass(patterns, self.shared),  # (by whether RE2 reads the text)
                         True: _OnePass(patterns, [i for i in self.shared if self.re2[i] is None])}
+        # Where any of the RE2 patterns first matches: none of them before (a text with none of
+        # them, as most sentences have no event word, costs one search).
+        self._gate = re2_gate([p for p, r in zip(patterns, self.re2) if r is not None]) if sum(r is not None for r in self.re2) > 1 else None
         self._last: tuple[str | None, list[list[re.Match]] | None] = (None, None)
 
     def matches(self, text: str) -> list[list[re.Match]]:
@@ -696,9 +735,11 @@ class SharedScan:
         readable = re2_text(text) if any(r is not None for r in self.re2) else None
         one_pass = self._passes[readable is not None]
         out: list[list[re.Match]] = [[] for _ in self.patterns]
+        first = 0 if readable is None or self._gate is None else readable.first(self._gate)
         for i, pattern in enumerate(self.patterns):
             if readable is not None and self.re2[i] is not None:
-                out[i] = [Found(text, start, end) for start, end in readable.spans(self.re2[i])]
+                if first is not None:
+                    out[i] = [Found(text, start, end) for start, end in readable.spans(self.re2[i], first)]
             elif i not in one_pass.indices:
                 out[i] = list(scan(pattern).finditer(text))
         one_pass.run(text, out)

@@ -5,7 +5,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from factledger.claims.lexicon import Lexicon
+from factledger.claims.lexicon import Lexicon, by_identity
 
 # How far back a hedge can start; the longest hedge in the lexicon is well under this.
 _LOOKBEHIND = 40
@@ -24,7 +24,7 @@ def hedge_around(text: str, number_start: int, number_end: int, lexicon: Lexicon
     window_start = max(0, number_start - _LOOKBEHIND)
     before = text[window_start:number_start]
     best = None
-    combined = _combined_before(tuple(lexicon.qualifiers_before.items()))
+    combined = _combined_for(lexicon.qualifiers_before)
     if combined is not None:
         pattern, qualifiers = combined
         m = pattern.search(before)
@@ -48,6 +48,10 @@ def hedge_around(text: str, number_start: int, number_end: int, lexicon: Lexicon
 
 # How lexicon.py writes each qualifier's "before" pattern: a start, the hedge words, an end.
 _BEFORE_START, _BEFORE_END = r"(?:^|(?<=[^\w]))(?:", r")\s*$"
+
+
+# (By the dict's identity: hashing its compiled patterns for the lru_cache cost more than the search.)
+_combined_for = by_identity(lambda qualifiers: _combined_before(tuple(qualifiers.items())))
 
 
 @functools.lru_cache(maxsize=16)

@@ -230,3 +230,35 @@ def test_re2_on_made_up_text(text):
     assert readable is not None
     for pattern, compiled in _re2_patterns():
         assert readable.spans(compiled) == [m.span() for m in pattern.finditer(text)], pattern
+
+
+def test_found_in_is_search():
+    from factledger.claims.prefilter import found_in
+
+    patterns = [LEX.source_refs, *LEX.date_events.values(), LEX.vague]
+    for text in [*RE2_TEXTS, "The letter was sent Friday \u2014 data", "caf\u00e9 letter", "no such words here", "LETTER"]:
+        for pattern in patterns:
+            assert found_in(pattern, text) == (pattern.search(text) is not None), (pattern, text)
+
+
+def test_shared_scan_of_event_words_where_a_sentence_has_none_or_some():
+    """The scan starts where the first of its RE2 patterns matches (none before: nothing to find
+    in a sentence without any); each pattern's matches are still its own finditer's."""
+    from factledger.claims.prefilter import SharedScan
+
+    patterns = tuple(LEX.date_events.values())
+    shared = SharedScan(patterns)
+    for text in ["Nothing here at all.", "He wrote to ICE, which sent data as of July 21 and replied.", "As of May, sent",
+                 "the request was dated \u2014 sent", ""]:
+        for pattern, found in zip(patterns, shared.matches(text)):
+            assert [m.span() for m in found] == [m.span() for m in pattern.finditer(text)], (pattern, text)
+
+
+def test_by_identity_caches_per_object_not_per_value():
+    from factledger.claims.lexicon import by_identity
+
+    calls = []
+    sizes = by_identity(lambda d: calls.append(1) or len(d))
+    a, b = {"x": 1}, {"x": 1}
+    assert sizes(a) == sizes(a) == sizes(b) == 1
+    assert len(calls) == 2  # once for a, once for the equal but distinct b
