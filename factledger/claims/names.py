@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+import string
 from dataclasses import dataclass
 
 from factledger.claims.lexicon import Lexicon
@@ -53,10 +54,12 @@ def find_variants(text: str, people: list[str], lexicon: Lexicon) -> list[NameVa
     # A word can be a variant of a person only if it starts like their surname or first name.
     surname_initials = {surname[0].lower() for _, _, surname in parts}
     first_initials = {first[0] for _, first, _ in parts if first}
+    # (A capitalised word starts with A-Z: those whose lower case is a surname's initial, or a first name's.)
+    initials = {c for c in string.ascii_uppercase if c.lower() in surname_initials} | first_initials
     for m in _CAPITALISED.finditer(text):
-        word = m.group()
-        if word[0].lower() not in surname_initials and word[0] not in first_initials:
+        if text[m.start()] not in initials:
             continue
+        word = m.group()
         for person, first, surname in parts:
             if word[0].lower() != surname[0].lower() and (not first or word[0] != first[0]):
                 continue  # neither check below can pass

@@ -331,11 +331,13 @@ def _reconcile_scoped(claim: ClaimFacts, index: FigureIndex, source_ids: list[st
     measures = _pool_measures(claim, index, source_ids)
     if isinstance(measures, str):
         return Verdict(NOT_IN_SOURCE, None, None, None, measures)
-    pool = [f for s in source_ids for m in measures for f in index.by_measure.get((s, m), [])]
+    keys = [(s, m) for s in source_ids for m in measures]
+    pool = [f for key in keys for f in index.by_measure.get(key, [])]
     if not pool:
         return Verdict(NOT_IN_SOURCE, None, None, None, f"the cited source has no {claim.measure.replace('_', ' ')} figures")
     interval = claim_interval(claim.value, claim.qualifier, claim.unit, claim.significant_digits, claim.kind == "percent")
-    names_population = _population_test(claim, index)
+    in_population = _population_ids(claim, index, keys)  # (every pool figure is a figure of one of these keys)
+    names_population = lambda f: id(f) in in_population  # noqa: E731
     dated = [f for f in pool if _same_time(claim, f)]
     if not dated:
         elsewhere = [f for f in pool if names_population(f) and _fits(claim, interval, f)
@@ -505,16 +507,33 @@ def _population_test(claim: ClaimFacts, index: FigureIndex):
         key = (figure.source_id, figure.measure)
         found = wanted.get(key)
         if found is None:
-            required = tuple(
-                (dim, claim.dims.get(dim) if claim.dims.get(dim) is not None else index.totals.get((figure.source_id, dim)))
-                for dim in index.measure_dims.get(key, ())
-                if claim.dims.get(dim) is not None or claim.when_unnamed.get(dim, "total") == "total")
+            required = _required_values(claim, index, key)
             found = wanted[key] = (required, index.population_members(key, required))
         required, members = found
         member = members.get(id(figure))
         return has_values(figure, required) if member is None else member  # (a figure from elsewhere: tested itself)
 
     return test
+
+
+def _required_values(claim: ClaimFacts, index: FigureIndex, key: tuple[str, str]) -> tuple[tuple[str, str | None], ...]:
+    """The value each dimension of measure `key` must have for a figure to be of the claim's
+    population: the one the text names, else the dimension's total (unless left open)."""
+    return tuple(
+        (dim, claim.dims.get(dim) if claim.dims.get(dim) is not None else index.totals.get((key[0], dim)))
+        for dim in index.measure_dims.get(key, ())
+        if claim.dims.get(dim) is not None or claim.when_unnamed.get(dim, "total") == "total")
+
+
+def _population_ids(claim: ClaimFacts, index: FigureIndex, keys: list[tuple[str, str]]) -> set[int]:
+    """The figures of measures `keys` (by identity) that `_population_test` takes for the claim, at
+    once (from the index's members per measure and required values; a set lookup per figure then)."""
+    out: set[int] = set()
+    for key in dict.fromkeys(keys):
+        if index.by_measure.get(key):
+            members = index.population_members(key, _required_values(claim, index, key))
+            out.update(i for i, member in members.items() if member)
+    return out
 
 
 def has_values(figure: Figure, required: tuple[tuple[str, str | None], ...]) -> bool:

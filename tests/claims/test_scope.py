@@ -98,7 +98,7 @@ def test_population_test_is_names_population():
     _names_population does, for every mix of named, unnamed-total and unnamed-any dimensions."""
     import itertools
 
-    from factledger.claims.reconcile import ClaimFacts, Figure, FigureIndex, _names_population, _population_test
+    from factledger.claims.reconcile import ClaimFacts, Figure, FigureIndex, _names_population, _population_ids, _population_test
 
     index = FigureIndex(totals={("s", "a"): "all", ("s", "b"): "all"}, measure_dims={("s", "m"): ("a", "b")})
     values = ["all", "x", "y", None]
@@ -109,6 +109,10 @@ def test_population_test_is_names_population():
             claim = ClaimFacts("1", 1.0, "none", "count", 1.0, 1, "m", dict(zip("ab", named)), {}, dict(zip("ab", unnamed)))
             test = _population_test(claim, index)
             assert [test(f) for f in figures] == [_names_population(claim, f, index) for f in figures]
+            # ... and _population_ids, all of a measure's figures at once (a key without figures adds none)
+            indexed = FigureIndex(totals=index.totals, measure_dims=index.measure_dims, by_measure={("s", "m"): figures})
+            assert _population_ids(claim, indexed, [("s", "m"), ("s", "none"), ("s", "m")]) == \
+                {id(f) for f in figures if _names_population(claim, f, indexed)}
 
 
 def test_scanner_identifies_the_pattern_as_the_retry_does():
