@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import duckdb
 
 from factledger import catalog, versions
-from factledger.tables import PARQUET_GROUP_BYTES, parquet_group_rows
+from factledger.tables import parquet_group_rows
 from factledger.report import explain
 from schemas._base import LakeTable
 from factledger import splice, sql
@@ -424,11 +424,9 @@ def export_version(con: duckdb.DuckDBPyConnection, warehouse: Path, version: ver
                     link_or_copy(source, f)
             continue
         csv = table_csv(con, name, relation)
-        group = parquet_group_rows(con, relation)
-        splice.write_csv(con, csv, files[0], previous=earlier[0] if changed is not None else None, changed=changed,
-                         chunk_rows=splice.chunk_rows_for(group, PARQUET_GROUP_BYTES))
+        splice.write_csv(con, csv, files[0], previous=earlier[0] if changed is not None else None, changed=changed)
         con.execute(f"COPY (SELECT * FROM {relation} ORDER BY {', '.join(csv.key)}) TO {sql.literal(files[1])} "
-                    f"(FORMAT parquet, ROW_GROUP_SIZE {group})")  # raw values
+                    f"(FORMAT parquet, ROW_GROUP_SIZE {parquet_group_rows(con, relation)})")  # raw values
     (staging / "datapackage.json").write_text(json.dumps(datapackage(con, version, tables, created_at), indent=2) + "\n")
     from factledger.report import build, data as report_data  # the report's pages and the export's reviews follow one plan
 

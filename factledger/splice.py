@@ -30,6 +30,9 @@ from factledger import sql
 INDEX_FORMAT = 1
 # About this many bytes of CSV a chunk: a one-row change rewrites one chunk (sometimes two).
 CHUNK_BYTES = 32 * 1024 * 1024
+# A file written whole: its first chunk has this many rows, the next are sized by what that
+# one weighed; chunks start at multiples of UNIT_ROWS rows.
+FIRST_CHUNK_ROWS, UNIT_ROWS = 4_096, 256
 # More changed keys than this and the file is written whole (finding each one's chunk is Python).
 MAX_CHANGED_KEYS = 50_000
 
@@ -154,12 +157,6 @@ def rows_per_chunk(index: Index) -> int:
     return max(1, int(CHUNK_BYTES * rows / data)) if rows and data else 1
 
 
-def chunk_rows_for(group_rows: int, group_bytes: int) -> int:
-    """Rows per chunk for a table whose Parquet row groups of about `group_bytes` hold `group_rows`
-    rows (tables.parquet_group_rows): the same width, CHUNK_BYTES a chunk."""
-    return max(1, group_rows * CHUNK_BYTES // group_bytes)
-
-
 # --- writing -------------------------------------------------------------------------------------
 
 
@@ -191,29 +188,40 @@ def _storable(key: tuple) -> bool:
     return all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in key)
 
 
-def _write_range(con: duckdb.DuckDBPyConnection, query: CsvQuery, low: tuple | None, high: tuple | None,
-                 per_chunk: int, folder: Path) -> list[tuple[tuple | None, Path, int]]:
-    """Write the rows with low <= key < high (None: unbounded) as CSV files without a header, of
-    `per_chunk` rows each, a COPY per file, into `folder`; returns (first key, file, rows) per
-    file, in key order. Keys the index cannot hold (NULL, or neither text nor integer): one file,
-    its first key None."""
+def _write_range(con: duckdb.DuckDBPyConnection, query: CsvQuery, low: tuple | None, high: tuple | None, folder: Path,
+                 rows: int | None = None, guess: int | None = None) -> list[tuple[tuple | None, Path, int]]:
+    """Write the rows with low <= key < high (None: unbounded) as CSV files without a header, a
+    COPY per file, into `folder`; returns (first key, file, rows) per file, in key order. Files of
+    `rows` rows each; by default of about CHUNK_BYTES: the first of `guess` rows, each next one sized
+    by the bytes per row of the one before (cut at multiples of UNIT_ROWS, so no pass measures the rows
+    beforehand); `guess` defaults to FIRST_CHUNK_ROWS. Keys the index cannot hold (NULL, or neither text nor integer): one file, its
+    first key None."""
     where, params = _bounds(query.key, low, high)
     nulls = " OR ".join(f"{k} IS NULL" for k in query.key)
     total, null_keys = con.execute(f"SELECT count(*), count(*) FILTER ({nulls}) FROM {query.source} WHERE {where}", params).fetchone()
     if not total:
         return []
+    unit = rows or UNIT_ROWS
     aliased = ", ".join(f"{k} AS k{i}" for i, k in enumerate(query.key))
-    starts = con.execute(
+    keys = [tuple(r) for r in con.execute(  # the key of every unit-th row: where a file may start
         f"SELECT * EXCLUDE (n) FROM (SELECT {aliased}, row_number() OVER (ORDER BY {', '.join(query.key)}) - 1 AS n "
-        f"FROM {query.source} WHERE {where}) WHERE n % {int(per_chunk)} = 0 ORDER BY n", params).fetchall() if not null_keys else []
-    keys = [tuple(s) for s in starts]
+        f"FROM {query.source} WHERE {where}) WHERE n % {int(unit)} = 0 ORDER BY n", params).fetchall()] if not null_keys else []
     if null_keys or not all(_storable(k) for k in keys):
         return [(None, _copy(con, query, where, params, folder), total)]
-    written = []
-    for i, first in enumerate(keys):
-        last = i + 1 == len(keys)
-        where, params = _bounds(query.key, low if i == 0 else first, high if last else keys[i + 1])
-        written.append((first, _copy(con, query, where, params, folder), total - i * per_chunk if last else per_chunk))
+    written: list[tuple[tuple, Path, int]] = []
+    start, step = 0, 1 if rows else max(1, round((guess or FIRST_CHUNK_ROWS) / unit))
+    while start < len(keys):
+        end = start + step
+        if not rows and len(keys) - end < step / 2:  # no small last file: this one takes the rest
+            end = len(keys)
+        where, params = _bounds(query.key, low if start == 0 else keys[start], keys[end] if end < len(keys) else high)
+        target = _copy(con, query, where, params, folder)
+        n = (end - start) * unit if end < len(keys) else total - start * unit
+        written.append((keys[start], target, n))
+        size = target.stat().st_size
+        if not rows and size:  # the next one at this one's bytes per row
+            step = max(1, round(CHUNK_BYTES * n / size / unit))
+        start = end
     return written
 
 
@@ -255,7 +263,7 @@ def write_csv(con: duckdb.DuckDBPyConnection, query: CsvQuery, path: Path, *, pr
     `query.whole_sql()`. With `previous` (the same query's file of an earlier state, with its index)
     and `changed` (the keys, or key prefixes, of every row inserted or deleted since), only the
     chunks holding a changed key are written again. `chunk_rows`: rows per chunk when the file is
-    written whole (else measured)."""
+    written whole (else about CHUNK_BYTES a chunk)."""
     index = read_index(previous, query) if previous is not None and changed is not None else None
     touched = None
     if index is not None:
@@ -281,17 +289,9 @@ def _header(con: duckdb.DuckDBPyConnection, query: CsvQuery, folder: Path) -> Pa
 
 def _whole(con, query: CsvQuery, path: Path, folder: Path, chunk_rows: int | None) -> Written:
     header = _header(con, query, folder)
-    if chunk_rows is None:
-        chunk_rows = _measured_chunk_rows(con, query)
-    pieces = _write_range(con, query, None, None, chunk_rows, folder)
+    pieces = _write_range(con, query, None, None, folder, rows=chunk_rows)
     _assemble(path, query, header, [("new", p) for p in pieces], None)
     return Written(path, False, len(pieces), len(pieces))
-
-
-def _measured_chunk_rows(con: duckdb.DuckDBPyConnection, query: CsvQuery) -> int:
-    from factledger.tables import PARQUET_GROUP_BYTES, parquet_group_rows
-
-    return chunk_rows_for(parquet_group_rows(con, f"(SELECT {query.select} FROM {query.source})"), PARQUET_GROUP_BYTES)
 
 
 def _splice(con, query: CsvQuery, path: Path, previous: Path, index: Index, touched: set[int], folder: Path) -> Written:
@@ -305,7 +305,7 @@ def _splice(con, query: CsvQuery, path: Path, previous: Path, index: Index, touc
             plan.append(("old", chunks[position:first]))
         low = chunks[first].first if first > 0 else None
         high = chunks[last + 1].first if last + 1 < len(chunks) else None
-        pieces = _write_range(con, query, low, high, per_chunk, folder)
+        pieces = _write_range(con, query, low, high, folder, guess=per_chunk)
         rewritten += len(pieces)
         plan += [("new", p) for p in pieces]
         position = last + 1

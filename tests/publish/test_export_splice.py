@@ -25,7 +25,8 @@ def spliced(tmp_path_factory, published_lake):
         return written[-1]
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(splice, "CHUNK_BYTES", 2048)  # chunks of a few rows: a small lake in many chunks
+        for name, value in (("CHUNK_BYTES", 2048), ("UNIT_ROWS", 2), ("FIRST_CHUNK_ROWS", 4)):
+            patch.setattr(splice, name, value)  # chunks of a few rows: a small lake in many chunks
         patch.setattr(splice, "write_csv", recorded)
         with lake.connect(warehouse) as con:  # version 1's files again, in small chunks
             v1 = versions.resolve(con, 1)
@@ -49,7 +50,7 @@ def whole_copy(con, query: splice.CsvQuery, path):
 
 def test_the_changed_tables_csv_are_spliced_and_equal_a_whole_rewrite(spliced, tmp_path):
     warehouse = spliced["warehouse"]
-    assert spliced["first"]["claims.csv"].chunks > 5 and spliced["first"]["articles.csv"].chunks > 2
+    assert spliced["first"]["claims.csv"].chunks > 5 and spliced["first"]["articles.csv"].chunks > 1
     with lake.connect(warehouse, read_only=True) as con:
         v2 = versions.resolve(con, 2)
         for name in versions.tables_at(con, v2.snapshot_id):
@@ -76,3 +77,18 @@ def test_reports_claims_csv_is_spliced_and_equals_a_whole_rewrite(spliced, tmp_p
         assert path.read_bytes() == whole_copy(con, store.export_query(), tmp_path / "claims.csv")
         assert splice.read_index(path, store.export_query()) is not None
         assert not (path.parent / "claims.csv.tmp").exists()
+
+
+def test_an_earlier_version_exported_again_is_written_from_its_own_snapshot(spliced, tmp_path):
+    # Version 1 exported after version 2 (its folder gone): no earlier export to splice from, so
+    # written whole, from version 1's rows; version 2's files are left as they are.
+    warehouse = copy_warehouse(spliced["warehouse"], tmp_path / "warehouse")
+    v2_claims = (export.version_dir(warehouse, 2) / "claims.csv").read_bytes()
+    shutil.rmtree(export.version_dir(warehouse, 1))
+    with lake.connect(warehouse) as con:
+        v1 = versions.resolve(con, 1)
+        folder = export.export_version(con, warehouse, v1, "2026-12-01T00:00:00Z")
+        for name in ("claims", "articles"):
+            query = export.table_csv(con, name, versions.relation_at(name, v1.snapshot_id))
+            assert (folder / f"{name}.csv").read_bytes() == whole_copy(con, query, tmp_path / f"{name}.csv")
+    assert (export.version_dir(warehouse, 2) / "claims.csv").read_bytes() == v2_claims != (folder / "claims.csv").read_bytes()

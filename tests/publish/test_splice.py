@@ -184,3 +184,38 @@ def test_an_empty_table_is_its_header(tmp_path):
     con.execute("INSERT INTO t VALUES ('a', 1, 'x', 0)")
     splice.write_csv(con, q, tmp_path / "b.csv", previous=out, changed=[("a", 1)])
     assert (tmp_path / "b.csv").read_bytes() == whole(con, q, tmp_path / "w.csv")
+
+
+def test_bytes_are_copied_without_copy_file_range_where_it_fails(tmp_path, monkeypatch):
+    con = duckdb.connect()
+    table(con, initial_rows())
+    q = query(con)
+    first = tmp_path / "a.csv"
+    splice.write_csv(con, q, first, chunk_rows=5)
+    con.execute("DELETE FROM t WHERE k = 'a20'")
+
+    def refuse(*args):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(splice.os, "copy_file_range", refuse)
+    out = tmp_path / "b.csv"
+    assert splice.write_csv(con, q, out, previous=first, changed=[("a20",)]).spliced
+    assert out.read_bytes() == whole(con, q, tmp_path / "w.csv")
+
+
+def test_chunks_are_sized_by_the_bytes_of_the_rows_written_before_them(tmp_path, monkeypatch):
+    for name, value in (("CHUNK_BYTES", 600), ("UNIT_ROWS", 2), ("FIRST_CHUNK_ROWS", 4)):
+        monkeypatch.setattr(splice, name, value)
+    con = duckdb.connect()
+    table(con, [(f"k{i:03d}", 0, "x" * (10 if i < 50 else 100), 0) for i in range(100)])
+    q = query(con, ("k",))
+    out = tmp_path / "a.csv"
+    splice.write_csv(con, q, out)
+    assert out.read_bytes() == whole(con, q, tmp_path / "w.csv")
+    chunks = splice.read_index(out, q).chunks
+    assert chunks[0].rows == 4 and len(chunks) > 5
+    # After the first (4 rows): short rows, then long ones; each chunk near 600 bytes but the two
+    # where the rows' length changes.
+    assert sum(not 600 / 2 < c.length < 2 * 600 for c in chunks[1:]) <= 2
+    assert chunks[-1].length > 600 / 2  # no small last chunk
+    assert sum(c.rows for c in chunks) == 100
