@@ -14,8 +14,12 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-install: $(UV)  ## the locked environment in .venv (dev tools included)
-	$(UV) sync --frozen --python $(PYTHON) --quiet
+# Bytecode is compiled once here: uv installs without it, and where PYTHONDONTWRITEBYTECODE is set
+# (as on the machines this was built on) every process compiled every module it imported again:
+# importing the Definitions took 6.0 CPU s instead of 2.5, in each run, extraction worker and test process.
+install: $(UV)  ## the locked environment in .venv (dev tools included), bytecode compiled
+	$(UV) sync --frozen --python $(PYTHON) --quiet --compile-bytecode
+	$(VENV)/bin/python -m compileall -q -j 0 factledger assets orchestration schemas benchmarks tests >/dev/null
 
 run: install  ## ingest raw/, check, reconcile and publish into warehouse/
 	$(VENV)/bin/factledger run
