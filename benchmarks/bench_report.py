@@ -33,9 +33,6 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).absolute().parent.parent  # not resolved: a linked copy benchmarks its own checkout
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from bench_claims import build_corpus  # noqa: E402
 
 
 def latest_document_date(sources: Path) -> dt.date:
@@ -49,6 +46,11 @@ def latest_document_date(sources: Path) -> dt.date:
 
 
 def write_raw(raw: Path, n: int) -> None:
+    # Imported here: bench_claims puts its checkout first on sys.path, and --rewrite's children
+    # must import the lane's code (PYTHONPATH).
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_claims import build_corpus
+
     shutil.copytree(ROOT / "raw" / "sources", raw / "sources")
     (raw / "articles").mkdir(parents=True)
     earliest = latest_document_date(raw / "sources") + dt.timedelta(days=1)
@@ -71,6 +73,7 @@ MANIFEST = ".pages.json"  # factledger.report.reuse.MANIFEST, the same name in e
 
 def child(warehouse: Path, version: int | None, full: bool) -> None:
     """In a process of its own (the lane's code on PYTHONPATH): rewrite one report, print its figures."""
+    import factledger
     from factledger import lake, versions
     from factledger.report import build
 
@@ -90,7 +93,8 @@ def child(warehouse: Path, version: int | None, full: bool) -> None:
         finally:
             for p in hidden:
                 p.with_name(MANIFEST + ".hidden").rename(p)
-    print(json.dumps({"cpu": round(cpu, 2), "wall": round(wall, 2), "pages": written.pages, "bytes": written.bytes}))
+    print(json.dumps({"cpu": round(cpu, 2), "wall": round(wall, 2), "pages": written.pages, "bytes": written.bytes,
+                      "code": str(Path(factledger.__file__).parent.parent)}))
 
 
 def rewrite(warehouse: Path, baseline: Path | None, repeat: int) -> None:

@@ -282,7 +282,7 @@ class Sink:
                 os.link(source + file, target + file)
             except OSError:
                 shutil.copy2(source + file, self.place(file))
-            self.added(file, n_bytes)
+            self.added(file, n_bytes if n_bytes is not None else os.stat(target + file).st_size)
         return missing
 
 

@@ -481,16 +481,17 @@ def taken_over_table(con: duckdb.DuckDBPyConnection, files: str, reuse: page_reu
     rows see it too) of the pages `reuse` takes over whose file is still the article's:
     (article_id, file, version it was written for, bytes, list_row, light: not built; `light`
     True: all, a set: those). None when there is nothing to take over; the caller drops it (drop_table)."""
-    if reuse.pages is None:
+    pages = reuse.pages()
+    if pages is None:
         return None
     table = new_table("report_taken_over")
-    params: list = []
+    relation, params = pages
     if isinstance(light, bool):
         is_light = "TRUE" if light else "FALSE"
     else:
-        is_light, params = "p.article_id IN (SELECT unnest(?::VARCHAR[]))", [sorted(light)]
+        is_light, params = "p.article_id IN (SELECT unnest(?::VARCHAR[]))", [sorted(light), *params]
     con.execute(f"CREATE TABLE {table} AS SELECT p.article_id, p.file, p.version, p.bytes, p.list_row, {is_light} AS light "
-                f"FROM {reuse.pages} p JOIN {files} f ON f.article_id = p.article_id AND f.file = p.file", params)
+                f"FROM {relation} p JOIN {files} f ON f.article_id = p.article_id AND f.file = p.file", params)
     return table
 
 

@@ -42,13 +42,15 @@ class Reuse:
     folder: Path | None = None
     changed: list[str] = field(default_factory=list)
 
-    @property
-    def pages(self) -> str | None:
-        """SQL: the previous report's pages that can be taken over (PAGE_COLUMNS), if any."""
+    def pages(self) -> tuple[str, list] | None:
+        """SQL and its parameters: the previous report's pages that can be taken over
+        (PAGE_COLUMNS); None when there is no previous report to take pages from."""
         if self.folder is None:
             return None
-        keep = " WHERE article_id NOT IN (" + ", ".join(sql.literal(a) for a in self.changed) + ")" if self.changed else ""
-        return f"(SELECT {', '.join(PAGE_COLUMNS)} FROM read_parquet({sql.literal(str(self.folder / PAGES))}){keep})"
+        return (f"(SELECT {', '.join(PAGE_COLUMNS)} FROM read_parquet({sql.literal(str(self.folder / PAGES))}) "
+                "WHERE article_id NOT IN (SELECT unnest(?::VARCHAR[])))", [self.changed])
+
+
 def page_key(con: duckdb.DuckDBPyConnection, version: versions.Version, publisher: export.Publisher,
              legend: list[str], code: str) -> str | None:
     """What every article page of `version` depends on besides its own rows; None when it cannot be
