@@ -727,6 +727,11 @@ class SharedScan:
         self._gate = re2_gate([p for p, r in zip(patterns, self.re2) if r is not None]) if sum(r is not None for r in self.re2) > 1 else None
         self._last: tuple[str | None, list[list[re.Match]] | None] = (None, None)
 
+    def __reduce__(self):
+        # Pickled (a lexicon sent to worker processes) as its patterns: RE2's compiled regexes
+        # cannot be pickled, and are compiled again where it is unpickled.
+        return shared_scan, (self.patterns,)
+
     def matches(self, text: str) -> list[list[re.Match]]:
         """Each pattern's matches in `text`, in the order of `patterns`."""
         last_text, last = self._last

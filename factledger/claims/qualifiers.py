@@ -27,7 +27,7 @@ def hedge_around(text: str, number_start: int, number_end: int, lexicon: Lexicon
     combined = _combined_for(lexicon.qualifiers_before)
     if combined is not None:
         pattern, qualifiers = combined
-        m = pattern.search(before)
+        m = _search_before(pattern, before)
         best = (qualifiers[m.lastgroup], m) if m else None
     else:
         for qualifier, pattern in lexicon.qualifiers_before.items():
@@ -36,14 +36,44 @@ def hedge_around(text: str, number_start: int, number_end: int, lexicon: Lexicon
                 best = (qualifier, m)
     if best:
         qualifier, m = best
-        cue = m.group().strip()
-        return Hedge(qualifier, cue, window_start + m.start() + (len(m.group()) - len(m.group().lstrip())), number_end)
+        found = before[m.start():m.end()]  # (the words as written: `m` may be a match of the window in lower case)
+        cue = found.strip()
+        return Hedge(qualifier, cue, window_start + m.start() + (len(found) - len(found.lstrip())), number_end)
     after = text[number_end:number_end + _LOOKBEHIND]
     for qualifier, pattern in lexicon.qualifiers_after.items():
         m = pattern.match(after)
         if m:
             return Hedge(qualifier, m.group().strip(), number_start, number_end + m.end())
     return Hedge("none", None, number_start, number_end)
+
+
+def _search_before(pattern: re.Pattern, before: str) -> re.Match | None:
+    """`pattern.search(before)` for the combined hedge pattern. On an ASCII window it is the same
+    search of the window in lower case with the pattern in lower case and without IGNORECASE
+    (on ASCII text IGNORECASE is exactly that), which is several times faster: the engine rejects
+    an alternative by its first letter only when the pattern is case-sensitive. The match's
+    offsets are the window's; its text is the lower case one."""
+    lower = _case_sensitive(pattern) if before.isascii() else None
+    return lower.search(before.lower()) if lower is not None else pattern.search(before)
+
+
+# Groups whose letters are syntax: named groups and references; other "(?" forms (flags such as
+# "(?L)") and "\N{...}" names are not lowered: no case-sensitive form then.
+_SYNTAX = re.compile(r"\\.|\(\?P[<=]\w+[>)]|[A-Z]")
+
+
+@functools.lru_cache(maxsize=16)
+def _case_sensitive(pattern: re.Pattern) -> re.Pattern | None:
+    """`pattern` (IGNORECASE) for lower-case ASCII text: its letters in lower case, without
+    IGNORECASE; None when it is not IGNORECASE or cannot be written so."""
+    source = pattern.pattern
+    if not pattern.flags & re.IGNORECASE or "\\N" in source or re.search(r"\(\?(?![:=!]|<[=!]|P[<=])", source):
+        return None
+    lowered = _SYNTAX.sub(lambda m: m.group().lower() if len(m.group()) == 1 else m.group(), source)
+    try:
+        return re.compile(lowered, pattern.flags & ~re.IGNORECASE)
+    except re.error:
+        return None
 
 
 # How lexicon.py writes each qualifier's "before" pattern: a start, the hedge words, an end.

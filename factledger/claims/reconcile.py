@@ -337,10 +337,10 @@ def _reconcile_scoped(claim: ClaimFacts, index: FigureIndex, source_ids: list[st
         return Verdict(NOT_IN_SOURCE, None, None, None, f"the cited source has no {claim.measure.replace('_', ' ')} figures")
     interval = claim_interval(claim.value, claim.qualifier, claim.unit, claim.significant_digits, claim.kind == "percent")
     in_population = _population_ids(claim, index, keys)  # (every pool figure is a figure of one of these keys)
-    names_population = lambda f: id(f) in in_population  # noqa: E731
-    dated = [f for f in pool if _same_time(claim, f)]
+    # (An undated claim is about the source's time: every figure is of its time.)
+    dated = pool if claim.date_first is None else [f for f in pool if _same_time(claim, f)]
     if not dated:
-        elsewhere = [f for f in pool if names_population(f) and _fits(claim, interval, f)
+        elsewhere = [f for f in pool if id(f) in in_population and _fits(claim, interval, f)
                      and claim.significant_digits >= DISTINCTIVE_DIGITS]
         if elsewhere:
             best = min(elsewhere, key=lambda f: _rank(claim, f, index))
@@ -349,7 +349,7 @@ def _reconcile_scoped(claim: ClaimFacts, index: FigureIndex, source_ids: list[st
                             f"dates it to {claim.date_phrase} ({_span(claim)})")
         return Verdict(NOT_IN_SOURCE, None, None, None,
                        f"the text dates '{claim.phrase}' to {claim.date_phrase} ({_span(claim)}); the source's figures are for {_figure_time(pool[0])}")
-    primary = [f for f in dated if names_population(f)]
+    primary = [f for f in dated if id(f) in in_population]
     fits = [f for f in primary if _fits(claim, interval, f)]
     if fits:
         best = min(fits, key=lambda f: _rank(claim, f, index))
@@ -367,7 +367,7 @@ def _reconcile_scoped(claim: ClaimFacts, index: FigureIndex, source_ids: list[st
         return _verdict(CONTRADICTED, claim, figure,
                         f"'{claim.phrase}' {how} from the {describe(figure, index, labels)} {_fmt(figure.value)}: likely a typo of it")
     in_dated = {id(f) for f in dated}
-    other_period = [f for f in pool if id(f) not in in_dated and names_population(f) and _same_value(claim, f)]
+    other_period = [f for f in pool if id(f) not in in_dated and id(f) in in_population and _same_value(claim, f)]
     if other_period and claim.significant_digits >= DISTINCTIVE_DIGITS:
         best = min(other_period, key=lambda f: f.derived)
         return _verdict(WRONG_SCOPE, claim, best, f"'{claim.phrase}' is the {describe(best, index, labels)} {_fmt(best.value)}, "

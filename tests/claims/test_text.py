@@ -262,3 +262,14 @@ def test_by_identity_caches_per_object_not_per_value():
     a, b = {"x": 1}, {"x": 1}
     assert sizes(a) == sizes(a) == sizes(b) == 1
     assert len(calls) == 2  # once for a, once for the equal but distinct b
+
+
+def test_a_lexicon_with_its_shared_scan_pickles():
+    """A lexicon goes to the worker processes pickled, with the shared scan it has built (whose
+    RE2 regexes cannot be pickled: the scan is rebuilt from its patterns)."""
+    import pickle
+
+    text = "about 13,099 were convicted, tens of thousands, 1 in 5, at 10:30"
+    before = [[m.span() for m in found] for found in LEX._lowered_scan[0].matches(text)]
+    copy = pickle.loads(pickle.dumps(LEX))
+    assert [[m.span() for m in found] for found in copy._lowered_scan[0].matches(text)] == before
