@@ -356,7 +356,11 @@ def _reconcile_scoped(claim: ClaimFacts, index: FigureIndex, source_ids: list[st
         verdict = EXACT if _same_value(claim, best) else ROUNDED
         return _verdict(verdict, claim, best, _explain_match(verdict, claim, best, index, labels))
     in_primary = {id(f) for f in primary}  # identity, not equality: comparing frozen dataclasses field by field is slow
-    others = [f for f in dated if id(f) not in in_primary and (_same_value(claim, f) or _fits(claim, interval, f))]
+    if claim.direction is None:  # (the same test written out: no change to sign, so both read the value as it is)
+        value = claim.value
+        others = [f for f in dated if id(f) not in in_primary and (value == f.value or interval.overlaps(f.value_interval))]
+    else:
+        others = [f for f in dated if id(f) not in in_primary and (_same_value(claim, f) or _fits(claim, interval, f))]
     nearest_named = min(primary, key=lambda f: (abs(abs(f.value) - claim.value), f.derived)) if primary else None
     if others:
         best = min(others, key=lambda f: (not _same_value(claim, f), f.derived, _dims_apart(claim, f), abs(abs(f.value) - claim.value)))

@@ -233,7 +233,8 @@ def decide_scope(cues: list[Cue], opening: tuple[int, int], after: tuple[int, in
 
 def _decide_dimension(cues: list[Cue], opening: tuple[int, int], after: tuple[int, int], shared_from: tuple[str, ...],
                       clause_start: int = 0, total: str | None = None) -> Decision:
-    own = [c for c in cues if _inside(c, after)]
+    low, high = after  # (`_inside`, written out: called for every cue of every number)
+    own = [c for c in cues if low <= c.start and c.end <= high]
     if own:
         return Decision(own[0].value, own[0].text, "after")
     if clause_start > opening[1]:
@@ -243,7 +244,7 @@ def _decide_dimension(cues: list[Cue], opening: tuple[int, int], after: tuple[in
         in_clause = [c for c in cues if c.end <= after[0]]
         if in_clause:
             return Decision(in_clause[-1].value, in_clause[-1].text, "sentence")
-    shared = [c for c in cues if _inside(c, opening)]
+    shared = [c for c in cues if opening[0] <= c.start and c.end <= opening[1]]
     if shared:
         # "opioid overdose deaths", "Deaths involving fentanyl ..., which make up most fatal
         # overdoses, declined": a named part is more specific than the total's words.

@@ -171,3 +171,20 @@ def test_levels_are_the_level_figures_by_value():
     assert [f.figure_id for f in figures] == ["f1", "f2", "f3"]
     assert {v: [f.figure_id for f in fs] for v, fs in by_value.items()} == {5.0: ["f1", "f3"], 7.0: ["f2"]}
     assert _levels(index, ["s"]) is _levels(index, ["s"]) and [f.figure_id for f in _levels(index, ["s", "t"])[0]] == ["f1", "f2", "f3", "f5"]
+
+
+def test_other_populations_test_written_out_is_same_value_or_fits():
+    """_reconcile_scoped's test for an undirected claim against other populations' figures,
+    written out (value equal, or the intervals overlap), is `_same_value or _fits`."""
+    import itertools
+
+    from factledger.claims.reconcile import ClaimFacts, Figure, _fits, _same_value, claim_interval
+
+    figures = [Figure(f"f{i}", "s", "m", (), value, qualifier, False, None, None, None, decimals, None, unit, change)
+               for i, (value, qualifier, decimals, unit, change) in enumerate(itertools.product(
+                   [-3.0, 0.0, 435000.0, 435719.0, 2.5], ["none", "more_than", "about"], [None, 1], ["count", "percent"], [False, True]))]
+    for value, qualifier, unit, sig in itertools.product([435000.0, 2.0, 3.0, 0.0], ["none", "about", "nearly"], [1.0, 1000.0], [1, 3]):
+        claim = ClaimFacts(str(value), value, qualifier, "count", unit, sig, "m", {}, {}, {})
+        interval = claim_interval(value, qualifier, unit, sig)
+        for f in figures:
+            assert (value == f.value or interval.overlaps(f.value_interval)) == (_same_value(claim, f) or _fits(claim, interval, f))
