@@ -1,5 +1,5 @@
 """Export a dataset version for people who don't use DuckDB: warehouse/exports/v<N>/ holds
-<table>.csv and <table>.parquet per published table, a Frictionless (v2) datapackage.json, and
+<table>.csv and <table>.parquet/ (a folder of part files in key order) per published table, a Frictionless (v2) datapackage.json, and
 claim_reviews.jsonld (schema.org ClaimReview, as Google's fact-check markup asks, for every rated
 claim). exports/latest is a symlink to the current version's folder (a LATEST text file says the
 same where symlinks fail). The HTML report (factledger/report) is written into v<N>/report/.
@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 import duckdb
 
 from factledger import catalog, versions
-from factledger.tables import parquet_group_rows
 from factledger.report import explain
 from schemas._base import LakeTable
 from factledger import splice, sql
@@ -363,15 +362,6 @@ def previous_export(con: duckdb.DuckDBPyConnection, warehouse: Path, version: ve
     return None
 
 
-def link_or_copy(source: Path, target: Path) -> None:
-    """Hard-link an unchanged file from the previous export (files are never edited in place),
-    copying where links fail (another filesystem)."""
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
-
-
 CSV_OPTIONS = "DELIMITER ',', TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S.%f'"
 
 
@@ -403,8 +393,9 @@ def export_version(con: duckdb.DuckDBPyConnection, warehouse: Path, version: ver
     """Write exports/v<N>/ (atomically: a temp folder renamed into place) and return it. A table
     with the same rows as in the previous exported version has its files (and its CSV's index)
     hard-linked from that version's folder; a changed table's CSV is spliced from the previous one
-    (factledger/splice.py: only the key ranges holding a changed row are written again), its
-    Parquet written whole."""
+    (factledger/splice.py: only the key ranges holding a changed row are written again), and its
+    Parquet folder has one file per CSV chunk: the parts of the chunks the CSV took over are
+    hard-linked, the others written."""
     target = version_dir(warehouse, version.version)
     staging = target.with_name(target.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
@@ -417,16 +408,19 @@ def export_version(con: duckdb.DuckDBPyConnection, warehouse: Path, version: ver
         key = table_key(con, name, relation)
         earlier = [previous[1] / f.name for f in files] if previous is not None else []
         changed = changed_keys(con, name, key, previous[0].snapshot_id, version.snapshot_id) \
-            if earlier and all(f.is_file() for f in earlier) else None
+            if earlier and earlier[0].is_file() and earlier[1].is_dir() else None
         if changed == []:
-            for source, f in zip([*earlier, splice.index_path(earlier[0])], [*files, splice.index_path(files[0])]):
+            for source, f in zip([earlier[0], splice.index_path(earlier[0])], [files[0], splice.index_path(files[0])]):
                 if source.is_file():
-                    link_or_copy(source, f)
+                    splice.link_or_copy(source, f)
+            files[1].mkdir()
+            for part in sorted(earlier[1].iterdir()):
+                splice.link_or_copy(part, files[1] / part.name)
             continue
         csv = table_csv(con, name, relation)
-        splice.write_csv(con, csv, files[0], previous=earlier[0] if changed is not None else None, changed=changed)
-        con.execute(f"COPY (SELECT * FROM {relation} ORDER BY {', '.join(csv.key)}) TO {sql.literal(files[1])} "
-                    f"(FORMAT parquet, ROW_GROUP_SIZE {parquet_group_rows(con, relation)})")  # raw values
+        written = splice.write_csv(con, csv, files[0], previous=earlier[0] if changed is not None else None, changed=changed)
+        splice.write_parquet_parts(con, relation, csv.key, files[0], written, files[1],  # raw values
+                                   previous=earlier[1] if changed is not None else None, columns=len(versions.columns_at(con, relation)))
     (staging / "datapackage.json").write_text(json.dumps(datapackage(con, version, tables, created_at), indent=2) + "\n")
     from factledger.report import build, data as report_data  # the report's pages and the export's reviews follow one plan
 

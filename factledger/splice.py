@@ -255,6 +255,9 @@ class Written:
     spliced: bool  # False: written whole
     chunks: int  # chunks in the file
     rewritten: int  # chunks written by a COPY this time
+    # Per chunk of the file, in order: the position of the previous file's chunk its bytes were
+    # copied from (the same rows), or None when it was written by a COPY this time.
+    reused: tuple[int | None, ...] = ()
 
 
 def write_csv(con: duckdb.DuckDBPyConnection, query: CsvQuery, path: Path, *, previous: Path | None = None,
@@ -291,28 +294,32 @@ def _whole(con, query: CsvQuery, path: Path, folder: Path, chunk_rows: int | Non
     header = _header(con, query, folder)
     pieces = _write_range(con, query, None, None, folder, rows=chunk_rows)
     _assemble(path, query, header, [("new", p) for p in pieces], None)
-    return Written(path, False, len(pieces), len(pieces))
+    return Written(path, False, len(pieces), len(pieces), (None,) * len(pieces))
 
 
 def _splice(con, query: CsvQuery, path: Path, previous: Path, index: Index, touched: set[int], folder: Path) -> Written:
     chunks = index.chunks
     per_chunk = rows_per_chunk(index)
     plan: list[tuple] = []
+    reused: list[int | None] = []
     position = 0
     rewritten = 0
     for first, last in runs(touched):
         if position < first:
             plan.append(("old", chunks[position:first]))
+            reused += range(position, first)
         low = chunks[first].first if first > 0 else None
         high = chunks[last + 1].first if last + 1 < len(chunks) else None
         pieces = _write_range(con, query, low, high, folder, guess=per_chunk)
         rewritten += len(pieces)
         plan += [("new", p) for p in pieces]
+        reused += [None] * len(pieces)
         position = last + 1
     if position < len(chunks):
         plan.append(("old", chunks[position:]))
+        reused += range(position, len(chunks))
     _assemble(path, query, None, plan, (previous, index))
-    return Written(path, True, sum(len(p[1]) if p[0] == "old" else 1 for p in plan), rewritten)
+    return Written(path, True, len(reused), rewritten, tuple(reused))
 
 
 def _assemble(path: Path, query: CsvQuery, header: Path | None, plan: list[tuple], previous: tuple[Path, Index] | None) -> None:
@@ -343,6 +350,52 @@ def _assemble(path: Path, query: CsvQuery, header: Path | None, plan: list[tuple
                 chunks += [Chunk(c.first, offset + c.offset - start, c.length, c.rows) for c in piece]
                 offset += length
     index_path(path).write_text(Index(query.fingerprint(), header_length, tuple(chunks)).to_json(), encoding="utf-8")
+
+
+# --- Parquet, one file per chunk ------------------------------------------------------------------
+
+PART = "part-{:05d}.parquet"
+
+
+def write_parquet_parts(con: duckdb.DuckDBPyConnection, source: str, key: tuple[str, ...], csv: Path, written: Written,
+                        folder: Path, previous: Path | None = None, columns: int = 1) -> int:
+    """Write `source`'s rows (raw values) as a folder of Parquet files, one per chunk of the CSV
+    just written for the same rows (`csv`, `written`): PART.format(i) holds chunk i's key range,
+    sorted by `key`, in row groups of about tables.PARQUET_GROUP_BYTES (sized from the chunk's CSV
+    bytes). Parquet cannot be spliced byte-wise, so a chunk the CSV took over unchanged from the
+    previous file has its part hard-linked from the `previous` folder instead (when there); the
+    others are written by a COPY each. A part is the same file whichever way it comes. Returns
+    how many parts were written."""
+    from factledger.tables import group_rows
+
+    index = Index.from_json(index_path(csv).read_text(encoding="utf-8"))
+    folder.mkdir(parents=True)
+    chunks = index.chunks or (Chunk(None, index.header, 0, 0),)  # an empty table: one empty part
+    reused = written.reused if len(written.reused) == len(index.chunks) else (None,) * len(chunks)
+    copied = 0
+    for i, chunk in enumerate(chunks):
+        target = folder / PART.format(i)
+        earlier = previous / PART.format(reused[i]) if previous is not None and reused[i] is not None else None
+        if earlier is not None and earlier.is_file():
+            link_or_copy(earlier, target)
+            continue
+        low = chunk.first if i > 0 else None
+        high = chunks[i + 1].first if i + 1 < len(chunks) else None
+        where, params = _bounds(key, low, high) if chunk.first is not None or len(chunks) == 1 else ("TRUE", [])
+        rows = group_rows(chunk.rows, chunk.length, columns)
+        con.execute(f"COPY (SELECT * FROM {source} WHERE {where} ORDER BY {', '.join(key)}) TO {sql.literal(target)} "
+                    f"(FORMAT parquet, ROW_GROUP_SIZE {rows})", params)
+        copied += 1
+    return copied
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """Hard-link an unchanged file from an earlier export (files are never edited in place),
+    copying where links fail (another filesystem)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def replace(source: Path, target: Path) -> None:

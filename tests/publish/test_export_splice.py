@@ -92,3 +92,39 @@ def test_an_earlier_version_exported_again_is_written_from_its_own_snapshot(spli
             query = export.table_csv(con, name, versions.relation_at(name, v1.snapshot_id))
             assert (folder / f"{name}.csv").read_bytes() == whole_copy(con, query, tmp_path / f"{name}.csv")
     assert (export.version_dir(warehouse, 2) / "claims.csv").read_bytes() == v2_claims != (folder / "claims.csv").read_bytes()
+
+
+def test_a_changed_tables_parquet_parts_follow_its_csv_chunks_and_only_changed_ones_are_written(spliced, tmp_path):
+    import pyarrow.parquet as pq
+
+    warehouse = spliced["warehouse"]
+    v1, v2 = (export.version_dir(warehouse, v) for v in (1, 2))
+    with lake.connect(warehouse, read_only=True) as con:
+        v = versions.resolve(con, 2)
+        for name in versions.tables_at(con, v.snapshot_id):
+            relation = versions.relation_at(name, v.snapshot_id)
+            key = export.table_csv(con, name, relation).key
+            parts = sorted((v2 / f"{name}.parquet").iterdir())
+            index = splice.Index.from_json(splice.index_path(v2 / f"{name}.csv").read_text())
+            assert [p.name for p in parts] == [splice.PART.format(i) for i in range(max(1, len(index.chunks)))], name
+            # Read in name order, the parts are the table in key order, raw values.
+            expected = con.execute(f"SELECT * FROM {relation} ORDER BY {', '.join(key)}").fetch_arrow_table()
+            got = con.execute(f"SELECT * FROM read_parquet({[str(p) for p in parts]})").fetch_arrow_table()
+            assert got.equals(expected), name
+            # A part equals the same part written whole.
+            whole = tmp_path / name
+            written = splice.Written(v2 / f"{name}.csv", False, len(index.chunks), len(index.chunks), ())
+            splice.write_parquet_parts(con, relation, key, v2 / f"{name}.csv", written, whole,
+                                       columns=len(versions.columns_at(con, relation)))
+            for part in parts:
+                assert pq.read_table(part).equals(pq.read_table(whole / part.name)), (name, part.name)
+    # claims changed in one place: most parts are version 1's files, linked; sources is linked whole.
+    claims = spliced["second"]["claims.csv"]
+    linked = [i for i, r in enumerate(claims.reused) if r is not None]
+    assert linked and len(linked) < len(claims.reused)
+    for i in linked:
+        assert (v2 / "claims.parquet" / splice.PART.format(i)).stat().st_ino == \
+            (v1 / "claims.parquet" / splice.PART.format(claims.reused[i])).stat().st_ino
+    for i in set(range(len(claims.reused))) - set(linked):
+        assert (v2 / "claims.parquet" / splice.PART.format(i)).stat().st_nlink == 1
+    assert all(p.stat().st_nlink > 1 for p in (v2 / "sources.parquet").iterdir())
