@@ -159,7 +159,10 @@ def summarise(result: dg.ExecuteInProcessResult, warehouse: Path, before: int | 
 
 
 def _verdict(result: dg.ExecuteInProcessResult, warehouse: Path, before: int | None, checks_failed: bool, steps_failed: bool) -> str:
-    """The last line: success or failure and why, and which version is current, as read from the lake."""
+    """The last line: success, or failure and why and which version is current, as read from the
+    lake (a connection opened only then: ~0.7 s at 100,000 articles)."""
+    if result.success:
+        return "Run succeeded."
     after = current_version(warehouse)
     if after is None:
         state = "nothing is published yet"
@@ -167,8 +170,6 @@ def _verdict(result: dg.ExecuteInProcessResult, warehouse: Path, before: int | N
         state = f"version {after} was published by this run and is current"
     else:
         state = f"the previous published version stays current: version {after}"
-    if result.success:
-        return "Run succeeded."
     causes = [c for c, on in (("see the failing checks above", checks_failed), ("see the failed steps above", steps_failed)) if on]
     return f"Run FAILED: {' and '.join(causes) or 'see the log above'} ({state})."
 
