@@ -378,17 +378,6 @@ def table_csv(con: duckdb.DuckDBPyConnection, name: str, relation: str) -> splic
     return splice.CsvQuery(neutralised_select(con, relation), relation, key, CSV_OPTIONS)
 
 
-def changed_keys(con: duckdb.DuckDBPyConnection, name: str, key: tuple[str, ...], old_snapshot: int, new_snapshot: int) -> list[tuple] | None:
-    """The `key` of every row of published table `name` inserted or deleted between two snapshots
-    (DuckLake's change feed; no row of the table is read): [] when it holds the same rows and
-    columns at both; None when the feed cannot say (see versions.same_table) or too many changed."""
-    if old_snapshot == new_snapshot:
-        return []
-    if not versions.same_table(con, name, old_snapshot, new_snapshot):
-        return None
-    return splice.feed_keys(con, versions.change_feed(name, old_snapshot, new_snapshot), key)
-
-
 def export_version(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versions.Version, created_at: str) -> Path:
     """Write exports/v<N>/ (atomically: a temp folder renamed into place) and return it. A table
     with the same rows as in the previous exported version has its files (and its CSV's index)
@@ -407,7 +396,7 @@ def export_version(con: duckdb.DuckDBPyConnection, warehouse: Path, version: ver
         relation = versions.relation_at(name, version.snapshot_id)
         key = table_key(con, name, relation)
         earlier = [previous[1] / f.name for f in files] if previous is not None else []
-        changed = changed_keys(con, name, key, previous[0].snapshot_id, version.snapshot_id) \
+        changed = versions.changed_keys(con, name, key, previous[0].snapshot_id, version.snapshot_id, limit=splice.MAX_CHANGED_KEYS) \
             if earlier and earlier[0].is_file() and earlier[1].is_dir() else None
         if changed == []:
             for source, f in zip([earlier[0], splice.index_path(earlier[0])], [files[0], splice.index_path(files[0])]):

@@ -404,17 +404,3 @@ def replace(source: Path, target: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.replace(index_path(source), index_path(target))
     os.replace(source, target)
-
-
-# --- changed keys from DuckLake's change feed ----------------------------------------------------
-
-
-def feed_keys(con: duckdb.DuckDBPyConnection, feed: str, columns: Iterable[str], limit: int = MAX_CHANGED_KEYS) -> list[tuple] | None:
-    """The distinct `columns` of the rows a change feed (SQL: `versions.change_feed`) lists; None
-    when there are more than `limit` or it cannot be read."""
-    cols = ", ".join(sql.identifier(c) for c in columns)
-    try:
-        rows = con.execute(f"SELECT DISTINCT {cols} FROM {feed} LIMIT {int(limit) + 1}").fetchall()
-    except duckdb.Error:
-        return None
-    return None if len(rows) > limit else rows

@@ -111,22 +111,29 @@ def same_table(con: duckdb.DuckDBPyConnection, name: str, old_snapshot: int, new
     return described[0] == described[1]
 
 
-def changed_values(con: duckdb.DuckDBPyConnection, name: str, column: str, old_snapshot: int, new_snapshot: int,
-                   schema: str = PUBLISHED_SCHEMA, limit: int | None = None) -> set | None:
-    """The values of `column` in the rows of published table `name` (or a table of `schema`)
-    inserted or deleted between two snapshots (the change feed: no table is read); None when that
-    cannot be told (see same_table), or when there are more than `limit`."""
+def changed_keys(con: duckdb.DuckDBPyConnection, name: str, columns: tuple[str, ...] | list[str], old_snapshot: int,
+                 new_snapshot: int, schema: str = PUBLISHED_SCHEMA, limit: int | None = None) -> list[tuple] | None:
+    """The distinct `columns` of the rows of published table `name` (or a table of `schema`)
+    inserted or deleted between two snapshots (the change feed: no table is read): [] when none
+    (or the table is absent at both); None when that cannot be told (see same_table), or when
+    there are more than `limit`."""
     if old_snapshot == new_snapshot:
-        return set()
+        return []
     try:
         if table_ids_at(con, name, old_snapshot, new_snapshot, schema=schema) == [None, None]:
-            return set()
+            return []
         if not same_table(con, name, old_snapshot, new_snapshot, schema):
             return None
         cap = f" LIMIT {int(limit) + 1}" if limit is not None else ""
-        rows = con.execute(f"SELECT DISTINCT {quote(column)} FROM {change_feed(name, old_snapshot, new_snapshot, schema)}{cap}").fetchall()
+        rows = con.execute(f"SELECT DISTINCT {', '.join(quote(c) for c in columns)} "
+                           f"FROM {change_feed(name, old_snapshot, new_snapshot, schema)}{cap}").fetchall()
     except duckdb.Error:
         return None
-    if limit is not None and len(rows) > limit:
-        return None
-    return {r[0] for r in rows}
+    return None if limit is not None and len(rows) > limit else [tuple(r) for r in rows]
+
+
+def changed_values(con: duckdb.DuckDBPyConnection, name: str, column: str, old_snapshot: int, new_snapshot: int,
+                   schema: str = PUBLISHED_SCHEMA, limit: int | None = None) -> set | None:
+    """`changed_keys` of one column, as a set of its values."""
+    keys = changed_keys(con, name, (column,), old_snapshot, new_snapshot, schema, limit)
+    return None if keys is None else {k[0] for k in keys}
