@@ -15,7 +15,6 @@ cannot be trusted: some network mounts).
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 
 import duckdb
@@ -57,8 +56,8 @@ def rehash_everything() -> bool:
 def unchanged_digests(con: duckdb.DuckDBPyConnection, stats: dict[str, FileStat], max_bytes: int) -> dict[str, str]:
     """{path relative to raw: SHA-256 of its bytes} for the files of `stats` whose stat is the one
     recorded when their bytes were last hashed, that status change being more than RACY_NS older
-    than the recording (no file is read). Empty when
-    FACTLEDGER_REHASH asks for every file to be read."""
+    than the recording (no file is read). Empty when FACTLEDGER_REHASH asks for every file to be
+    read."""
     if rehash_everything() or not stats:
         return {}
     listing = _table(stats)
@@ -72,21 +71,16 @@ def record(con: duckdb.DuckDBPyConnection, hashed: dict[str, tuple[FileStat, str
     """Remember the stat and digest of each file just hashed ({path: (stat taken before reading,
     SHA-256)}), all taken after `read_ns`, and forget the files no longer present. Nothing is
     written when nothing changed (no lake snapshot)."""
-    gone = execute_over(con, f"SELECT count(*) FROM {TABLE} WHERE source_path NOT IN (SELECT source_path FROM {ARROW_ROWS})",
-                        pa.table({"source_path": pa.array(present, pa.string())})).fetchone()[0]
-    if gone:
-        execute_over(con, f"DELETE FROM {TABLE} WHERE source_path NOT IN (SELECT source_path FROM {ARROW_ROWS})",
-                     pa.table({"source_path": pa.array(present, pa.string())}))
+    listed = pa.table({"source_path": pa.array(present, pa.string())})
+    gone = f"FROM {TABLE} WHERE source_path NOT IN (SELECT source_path FROM {ARROW_ROWS})"
+    if execute_over(con, f"SELECT count(*) {gone}", listed).fetchone()[0]:  # (a DELETE of nothing is a snapshot too)
+        execute_over(con, f"DELETE {gone}", listed)
     if not hashed:
         return
     rows = _table({rel: stat for rel, (stat, _) in hashed.items()})
     rows = rows.append_column("sha256", pa.array([digest for _, digest in hashed.values()], pa.string()))
     execute_over(con, f"DELETE FROM {TABLE} WHERE source_path IN (SELECT source_path FROM {ARROW_ROWS})", rows)
     execute_over(con, f"INSERT INTO {TABLE} BY NAME SELECT *, {int(read_ns)}::BIGINT AS read_ns FROM {ARROW_ROWS}", rows)
-
-
-def now_ns() -> int:
-    return time.time_ns()
 
 
 def _table(stats: dict[str, FileStat]) -> pa.Table:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,7 +127,7 @@ def sync_articles(con: duckdb.DuckDBPyConnection, raw_root: Path, now: dt.dateti
     by_id: dict[str, list[str]] = {}
     found = scan_articles(raw_root)
     # A file whose stat is the one recorded when it was last hashed is not read (filestats).
-    read_ns = filestats.now_ns()
+    read_ns = time.time_ns()
     stats = {rel: stat for rel, path, refusal in found if refusal is None and (stat := filestats.stat_of(path))}
     digests = filestats.unchanged_digests(con, stats, MAX_ARTICLE_BYTES)
     hashed: dict[str, tuple[filestats.FileStat, str]] = {}
