@@ -408,7 +408,7 @@ def export_version(con: duckdb.DuckDBPyConnection, warehouse: Path, version: ver
             continue
         csv = table_csv(con, name, relation)
         written = splice.write_csv(con, csv, files[0], previous=earlier[0] if changed is not None else None, changed=changed)
-        splice.write_parquet_parts(con, relation, csv.key, files[0], written, files[1],  # raw values
+        splice.write_parquet_parts(con, relation, csv.key, written, files[1],  # raw values
                                    previous=earlier[1] if changed is not None else None, columns=len(versions.columns_at(con, relation)))
     (staging / "datapackage.json").write_text(json.dumps(datapackage(con, version, tables, created_at), indent=2) + "\n")
     from factledger.report import build, data as report_data  # the report's pages and the export's reviews follow one plan

@@ -258,6 +258,7 @@ class Written:
     # Per chunk of the file, in order: the position of the previous file's chunk its bytes were
     # copied from (the same rows), or None when it was written by a COPY this time.
     reused: tuple[int | None, ...] = ()
+    index: Index | None = None  # the index written beside the file
 
 
 def write_csv(con: duckdb.DuckDBPyConnection, query: CsvQuery, path: Path, *, previous: Path | None = None,
@@ -293,8 +294,8 @@ def _header(con: duckdb.DuckDBPyConnection, query: CsvQuery, folder: Path) -> Pa
 def _whole(con, query: CsvQuery, path: Path, folder: Path, chunk_rows: int | None) -> Written:
     header = _header(con, query, folder)
     pieces = _write_range(con, query, None, None, folder, rows=chunk_rows)
-    _assemble(path, query, header, [("new", p) for p in pieces], None)
-    return Written(path, False, len(pieces), len(pieces), (None,) * len(pieces))
+    index = _assemble(path, query, header, [("new", p) for p in pieces], None)
+    return Written(path, False, len(pieces), len(pieces), (None,) * len(pieces), index)
 
 
 def _splice(con, query: CsvQuery, path: Path, previous: Path, index: Index, touched: set[int], folder: Path) -> Written:
@@ -318,11 +319,11 @@ def _splice(con, query: CsvQuery, path: Path, previous: Path, index: Index, touc
     if position < len(chunks):
         plan.append(("old", chunks[position:]))
         reused += range(position, len(chunks))
-    _assemble(path, query, None, plan, (previous, index))
-    return Written(path, True, len(reused), rewritten, tuple(reused))
+    written = _assemble(path, query, None, plan, (previous, index))
+    return Written(path, True, len(reused), rewritten, tuple(reused), written)
 
 
-def _assemble(path: Path, query: CsvQuery, header: Path | None, plan: list[tuple], previous: tuple[Path, Index] | None) -> None:
+def _assemble(path: Path, query: CsvQuery, header: Path | None, plan: list[tuple], previous: tuple[Path, Index] | None) -> Index:
     """Write `path` from the header and the plan's pieces, in order: ("new", (first, file, rows))
     or ("old", chunks of the previous file), then its index."""
     chunks: list[Chunk] = []
@@ -349,7 +350,9 @@ def _assemble(path: Path, query: CsvQuery, header: Path | None, plan: list[tuple
                 _copy_range(old, out, start, length)
                 chunks += [Chunk(c.first, offset + c.offset - start, c.length, c.rows) for c in piece]
                 offset += length
-    index_path(path).write_text(Index(query.fingerprint(), header_length, tuple(chunks)).to_json(), encoding="utf-8")
+    index = Index(query.fingerprint(), header_length, tuple(chunks))
+    index_path(path).write_text(index.to_json(), encoding="utf-8")
+    return index
 
 
 # --- Parquet, one file per chunk ------------------------------------------------------------------
@@ -357,10 +360,10 @@ def _assemble(path: Path, query: CsvQuery, header: Path | None, plan: list[tuple
 PART = "part-{:05d}.parquet"
 
 
-def write_parquet_parts(con: duckdb.DuckDBPyConnection, source: str, key: tuple[str, ...], csv: Path, written: Written,
+def write_parquet_parts(con: duckdb.DuckDBPyConnection, source: str, key: tuple[str, ...], written: Written,
                         folder: Path, previous: Path | None = None, columns: int = 1) -> int:
     """Write `source`'s rows (raw values) as a folder of Parquet files, one per chunk of the CSV
-    just written for the same rows (`csv`, `written`): PART.format(i) holds chunk i's key range,
+    just written for the same rows (`written`, with its index): PART.format(i) holds chunk i's key range,
     sorted by `key`, in row groups of about tables.PARQUET_GROUP_BYTES (sized from the chunk's CSV
     bytes). Parquet cannot be spliced byte-wise, so a chunk the CSV took over unchanged from the
     previous file has its part hard-linked from the `previous` folder instead (when there); the
@@ -368,7 +371,7 @@ def write_parquet_parts(con: duckdb.DuckDBPyConnection, source: str, key: tuple[
     how many parts were written."""
     from factledger.tables import group_rows
 
-    index = Index.from_json(index_path(csv).read_text(encoding="utf-8"))
+    index = written.index
     folder.mkdir(parents=True)
     chunks = index.chunks or (Chunk(None, index.header, 0, 0),)  # an empty table: one empty part
     reused = written.reused if len(written.reused) == len(index.chunks) else (None,) * len(chunks)

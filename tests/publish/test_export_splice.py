@@ -113,8 +113,8 @@ def test_a_changed_tables_parquet_parts_follow_its_csv_chunks_and_only_changed_o
             assert got.equals(expected), name
             # A part equals the same part written whole.
             whole = tmp_path / name
-            written = splice.Written(v2 / f"{name}.csv", False, len(index.chunks), len(index.chunks), ())
-            splice.write_parquet_parts(con, relation, key, v2 / f"{name}.csv", written, whole,
+            written = splice.Written(v2 / f"{name}.csv", False, len(index.chunks), len(index.chunks), (), index)
+            splice.write_parquet_parts(con, relation, key, written, whole,
                                        columns=len(versions.columns_at(con, relation)))
             for part in parts:
                 assert pq.read_table(part).equals(pq.read_table(whole / part.name)), (name, part.name)
