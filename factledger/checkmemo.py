@@ -26,13 +26,44 @@ def input_states(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, int] | N
     """{table: the last snapshot that changed it} for every table `sql` reads; None when that
     cannot be told (the check then always runs whole)."""
     try:
-        tables = sorted(con.get_table_names(sql))
+        tables = sorted(tables_read(con, sql))
         states = {name: snapshot for name, (snapshot, _) in lakestate.table_states(con).items()}
     except duckdb.Error:
         return None
     if not tables or any(t not in states for t in tables):
         return None
     return {t: states[t] for t in tables}
+
+
+def tables_read(con: duckdb.DuckDBPyConnection, sql: str) -> set[str]:
+    """The tables `sql` names. DuckDB's `get_table_names` binds the query and fails on some it runs
+    (`a JOIN b USING (c)` inside a CTE: "column does not exist on left side of join"); then the
+    names are read from the parsed tree (`json_serialize_sql`): every base table it names, less the
+    names of its CTEs. A CTE named like a lake table could hide that table: duckdb.Error then (the
+    caller evaluates the check whole)."""
+    try:
+        return set(con.get_table_names(sql))
+    except duckdb.Error:
+        pass
+    tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
+    if tree.get("error"):
+        raise duckdb.ParserException(tree.get("error_message") or "cannot parse the check's SQL")
+    named: set[str] = set()
+    ctes: set[str] = set()
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            if node.get("type") == "BASE_TABLE" and node.get("table_name"):
+                named.add(node["table_name"])
+            if isinstance(node.get("cte_map"), dict):
+                ctes.update(entry.get("key") for entry in node["cte_map"].get("map", []))
+            stack.extend(node.values())
+    if ctes & set(lakestate.table_states(con)):
+        raise duckdb.BinderException("a CTE of the check's SQL is named like a lake table")
+    return named - ctes
 
 
 def inputs_key(con: duckdb.DuckDBPyConnection, sql: str, states: dict[str, int] | None = None) -> str | None:

@@ -151,3 +151,28 @@ def test_too_many_changed_values_or_an_unreadable_feed_evaluate_every_row(tmp_pa
         states = checkmemo.input_states(con, sql)
         assert validation.changed_since(con, validation.compile_model(Claims), {"claims": 10**9}, states) is None
         assert validation.changed_since(con, validation.compile_model(Claims), {"articles": 1}, states) is None
+
+
+def test_a_check_view_joining_with_using_is_skipped_when_its_tables_are_unchanged(tmp_path):
+    """DuckDB's get_table_names fails on `JOIN ... USING` inside the check's CTEs (dates_coherent):
+    its tables are read from the parsed SQL instead, so the check can be skipped, and a write to
+    either table it reads still runs it again."""
+    from schemas import DateOrder
+
+    with lake.connect(tmp_path) as con:
+        tables.ensure_tables(con)
+        sql = validation.compile_model(DateOrder).failures_sql()
+        assert checkmemo.tables_read(con, sql) == {"sources", "source_reactions"}
+        first = checkmemo.inputs_key(con, sql)
+        assert first is not None and checkmemo.inputs_key(con, sql) == first
+        con.execute("INSERT INTO rejected_inputs VALUES ('articles', 'articles/x.md', 1, 'why', now()::TIMESTAMP)")
+        assert checkmemo.inputs_key(con, sql) == first  # a table it does not read
+        con.execute("INSERT INTO source_reactions (source_id, event, date) VALUES ('s', 'reply', DATE '2024-01-01')")
+        assert checkmemo.inputs_key(con, sql) not in (None, first)
+
+
+def test_a_cte_named_like_a_lake_table_leaves_the_inputs_unknown(tmp_path):
+    with lake.connect(tmp_path) as con:
+        tables.ensure_tables(con)
+        sql = "WITH sources AS (SELECT 1 AS x) SELECT * FROM sources r JOIN claims c USING (x)"
+        assert checkmemo.inputs_key(con, sql) is None  # evaluated whole, never skipped on a guess
