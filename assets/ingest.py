@@ -90,10 +90,22 @@ def official_sources(context: dg.AssetExecutionContext, raw: RawFilesResource, l
     **LAKE_WRITER,
 )
 def figures(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-    with lake.transaction() as con:
-        counts = figure_logic.rebuild_figures(con)
-    written = ", ".join(counts["changed"]) or "nothing: the derived cells are unchanged"
-    context.log.info(f"figures: {counts['stated']} stated, {counts['derived']} derived in {counts['rounds']} rounds; rewritten: {written}")
+    with lake.connect() as con:
+        before = figure_logic.build_state(con)
+        built_in = figure_logic.built_before(con, before)
+        if built_in is not None:
+            counts = figure_logic.counts(con)
+    if built_in is not None:
+        context.log.info(f"figures: skipped, the stated figures and sources ({', '.join(figure_logic.INPUTS)}) are unchanged "
+                         f"since run {built_in} derived them; {counts['stated']} stated, {counts['derived']} derived")
+    else:
+        with lake.transaction() as con:
+            counts = figure_logic.rebuild_figures(con)
+        with lake.transaction() as con:
+            figure_logic.remember(con, before, context.run.run_id)
+        written = ", ".join(counts["changed"]) or "nothing: the derived cells are unchanged"
+        context.log.info(f"figures: {counts['stated']} stated, {counts['derived']} derived in {counts['rounds']} rounds; rewritten: {written}")
     return dg.MaterializeResult(
-        metadata={"dagster/row_count": counts["stated"] + counts["derived"], "stated": counts["stated"], "derived": counts["derived"]}
+        metadata={"dagster/row_count": counts["stated"] + counts["derived"], "stated": counts["stated"], "derived": counts["derived"],
+                  "skipped_as_built_in_run": built_in}
     )

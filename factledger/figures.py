@@ -10,12 +10,20 @@ Derivations, each cell with its formula and the figure_ids it came from:
 A stated cell that can also be derived is kept as stated and compared with its derivation in
 `figure_derivations`, at the stated cell's own rounding and hedge (the `derivations_agree` check).
 Cells are identified only through factledger/cells.py.
+
+A rebuild is skipped when neither its input tables (INPUTS), nor its output tables, nor this code
+changed since the last one (`built_before`, `remember`; kept in the check memo, as a check's pass
+is): a run that leaves the sources alone derives nothing again.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
+from pathlib import Path
+
 import duckdb
 
-from factledger import sql
+from factledger import cells, checkmemo, lakestate, sql
 from factledger.cells import FIGURE_ID_SQL, install_macros
 
 MAX_DERIVATION_ROUNDS = 10
@@ -167,8 +175,7 @@ def rebuild_figures(con: duckdb.DuckDBPyConnection) -> dict:
             FROM figures, unnest(string_split(dims, ', ')) AS p(pair) WHERE dims <> ''"""),
         ("figure_derivations", _derivations_of_stated()),
     ) if replace_if_changed(con, table, rows)]
-    stated, derived = con.execute("SELECT count(*) FILTER (NOT derived), count(*) FILTER (derived) FROM figures").fetchone()
-    return {"stated": stated, "derived": derived, "rounds": rounds, "changed": changed}
+    return {**counts(con), "rounds": rounds, "changed": changed}
 
 
 def replace_if_changed(con: duckdb.DuckDBPyConnection, table: str, rows_sql: str) -> bool:
@@ -221,3 +228,52 @@ def agrees_sql(stated: str, decimals: str, qualifier: str, derived: str) -> str:
         WHEN 'nearly' THEN {d} < {s} + {tol} AND {d} >= {s} * 0.9
         WHEN 'about' THEN abs({derived} - {stated}) <= 2 * {tol}
         ELSE abs({derived} - {stated}) <= {tol} END)"""
+
+
+# What a rebuild reads and writes (tests/foundation/test_sources_sync.py holds them to the SQL above).
+INPUTS = ("official_figures", "sources", "source_measures", "source_dimensions")
+OUTPUTS = ("figures", "figure_dimensions", "figure_derivations")
+MEMO_KEY = "figures.rebuild"  # its row in the check memo
+
+
+@functools.cache
+def _code() -> str:
+    """What a rebuild computes, as code: this module's and cells.py's source."""
+    return "figures:" + hashlib.sha256(Path(__file__).read_bytes() + Path(cells.__file__).read_bytes()).hexdigest()
+
+
+def build_state(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """{table: the last snapshot that changed it} of the input and output tables of a rebuild that
+    the lake knows of (a table never written is absent: no rebuild is skipped without it)."""
+    try:
+        return {t: s for t, (s, _) in lakestate.table_states(con).items() if t in INPUTS + OUTPUTS}
+    except duckdb.Error:
+        return {}
+
+
+def _memo_key(con: duckdb.DuckDBPyConnection, state: dict[str, int]) -> str | None:
+    return checkmemo.inputs_key(con, _code(), state) if len(state) == len(INPUTS + OUTPUTS) else None
+
+
+def built_before(con: duckdb.DuckDBPyConnection, state: dict[str, int]) -> str | None:
+    """The run id of the rebuild that left the figures as they are, when nothing it reads or
+    writes, nor the code, changed since (`state`: build_state now); else None."""
+    found = checkmemo.passed_before(con, MEMO_KEY, _memo_key(con, state))
+    return None if found is None else (found[1] or "")
+
+
+def remember(con: duckdb.DuckDBPyConnection, before: dict[str, int], run_id: str | None) -> bool:
+    """After a rebuild (committed), record the state it left (build_state), unless an input changed
+    since `before` (build_state as it started): a later rebuild is skipped only on those tables.
+    Whether it was recorded."""
+    now = build_state(con)
+    same_inputs = all(t in before and now.get(t) == before[t] for t in INPUTS)
+    key = _memo_key(con, now) if same_inputs else None
+    checkmemo.record(con, MEMO_KEY, key, key is not None, None, run_id)
+    return key is not None
+
+
+def counts(con: duckdb.DuckDBPyConnection) -> dict:
+    """The figures' counts as rebuild_figures returns them, for figures left as they are."""
+    stated, derived = con.execute("SELECT count(*) FILTER (NOT derived), count(*) FILTER (derived) FROM figures").fetchone()
+    return {"stated": stated, "derived": derived, "rounds": 0, "changed": []}
