@@ -556,6 +556,92 @@ def _re2_compiled(source: str):
     return compiled if compiled.ok() else None
 
 
+# ---- RE2 for where a match can start, Python's engine for the match itself --------------------------
+
+# Python's classes as RE2 writes them (the same on a text `Re2Text` accepts).
+_RE2_CLASSES = {_sre.CATEGORY_DIGIT: r"\d", _sre.CATEGORY_NOT_DIGIT: r"\D", _sre.CATEGORY_SPACE: r"\s",
+                _sre.CATEGORY_NOT_SPACE: r"\S", _sre.CATEGORY_WORD: r"\w", _sre.CATEGORY_NOT_WORD: r"\W"}
+_RE2_ANCHORS = {_sre.AT_BEGINNING: "^", _sre.AT_BEGINNING_STRING: r"\A", _sre.AT_BOUNDARY: r"\b",
+                _sre.AT_NON_BOUNDARY: r"\B"}
+
+
+def _re2_char(code: int) -> str:
+    char = chr(code)
+    return char if char.isascii() and (char.isalnum() or char == "_") else f"\\x{{{code:x}}}"
+
+
+def _re2_wider(items) -> str | None:
+    """The parsed `items` as RE2 source that matches wherever they match, and maybe elsewhere:
+    look-arounds and the anchors RE2 reads otherwise (`$`, `\\Z`) left out (each only narrows where
+    a match is), possessive repeats and atomic groups read as plain ones (they only rule out ways
+    to match); None for what has no such form (back references, conditionals)."""
+    out = []
+    for op, av in items:
+        if op is _sre.LITERAL:
+            out.append(_re2_char(av))
+        elif op is _sre.NOT_LITERAL:
+            out.append(f"[^{_re2_char(av)}]")
+        elif op is _sre.ANY:
+            out.append(".")
+        elif op in (_sre.ASSERT, _sre.ASSERT_NOT):
+            continue
+        elif op is _sre.AT:
+            out.append(_RE2_ANCHORS.get(av, ""))
+        elif op is _sre.IN:
+            members = []
+            for item_op, item in av:
+                if item_op is _sre.NEGATE:
+                    members.append("^")
+                elif item_op is _sre.LITERAL:
+                    members.append(_re2_char(item))
+                elif item_op is _sre.RANGE:
+                    members.append(f"{_re2_char(item[0])}-{_re2_char(item[1])}")
+                elif item_op is _sre.CATEGORY and item in _RE2_CLASSES:
+                    members.append(_RE2_CLASSES[item])
+                else:
+                    return None
+            out.append("[" + "".join(members) + "]")
+        elif op is _sre.BRANCH:
+            alternatives = [_re2_wider(alternative) for alternative in av[1]]
+            if None in alternatives:
+                return None
+            out.append("(?:" + "|".join(alternatives) + ")")
+        elif op in (_sre.SUBPATTERN, _sre.ATOMIC_GROUP):
+            add_flags, del_flags, sub = av[1:] if op is _sre.SUBPATTERN else (0, 0, av)
+            inner = _re2_wider(sub)
+            if inner is None or (add_flags | del_flags) & ~_PYTHON_FLAGS:
+                return None
+            on = "".join(letter for flag, letter in _RE2_FLAGS if add_flags & flag)
+            off = "".join(letter for flag, letter in _RE2_FLAGS if del_flags & flag)
+            out.append(f"(?{on}{'-' + off if off else ''}:{inner})")
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT):
+            low, high, sub = av
+            inner = _re2_wider(sub)
+            if inner is None:
+                return None
+            lazy = "?" if op is _sre.MIN_REPEAT else ""
+            out.append(f"(?:{inner}){{{low},{'' if high is _sre.MAXREPEAT else high}}}{lazy}")
+        else:
+            return None
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=1024)
+def re2_starts(pattern: re.Pattern):
+    """For a pattern RE2 does not read exactly (`re2_pattern` is None), an RE2 regex that matches
+    at every position where `pattern` starts a match in a text `Re2Text` accepts, and maybe at
+    others (`_re2_wider`): where a match can start, found by RE2. None when there is none, or when
+    `pattern` can match the empty string."""
+    if _re2 is None or not isinstance(pattern.pattern, str) or pattern.flags & ~_PYTHON_FLAGS:
+        return None
+    parsed = _sre_parse.parse(pattern.pattern, pattern.flags)
+    source = _re2_wider(list(parsed)) if parsed.getwidth()[0] > 0 else None
+    if source is None:
+        return None
+    letters = "".join(letter for flag, letter in _RE2_FLAGS if pattern.flags & flag)
+    return _re2_compiled(f"(?{letters}:{source})" if letters else f"(?:{source})")
+
+
 def re2_gate(patterns: list[re.Pattern]):
     """One RE2 regex matching wherever any of `patterns` (each one RE2 reads as Python does)
     matches: where it first matches, none of them has matched before (None: RE2 cannot take them
@@ -575,12 +661,13 @@ _ASCII_BYTES = bytes(range(128))
 class Re2Text:
     """A text as RE2 reads it (UTF-8), with the map from its byte offsets back to the text's."""
 
-    __slots__ = ("data", "_ends", "_shifts")
+    __slots__ = ("data", "_ends", "_shifts", "_chars")
 
-    def __init__(self, data: bytes, ends: list[int], shifts: list[int]):
+    def __init__(self, data: bytes, ends: list[int], shifts: list[int], chars: list[int]):
         self.data = data
         self._ends = ends      # byte offset after each non-ASCII character, ascending
         self._shifts = shifts  # bytes beyond one per character before such an offset (0 first)
+        self._chars = chars    # text offset of each non-ASCII character, ascending
 
     def spans(self, regex, start: int = 0) -> list[tuple[int, int]]:
         """The spans (text offsets) of `regex`'s matches, leftmost first, each starting where the
@@ -597,6 +684,26 @@ class Re2Text:
         if self._ends:
             ends, shifts = self._ends, self._shifts
             out = [(s - shifts[bisect.bisect_right(ends, s)], e - shifts[bisect.bisect_right(ends, e)]) for s, e in out]
+        return out
+
+    def confirmed(self, regex, pattern: re.Pattern, text: str, start: int = 0) -> list[re.Match]:
+        """`pattern.finditer(text)` (this `text`), where `regex` matches at least wherever `pattern`
+        starts a match (`re2_starts`): `pattern` is tried only at the leftmost place RE2 finds from
+        where the previous match ended, or from just after a place where it did not match; each
+        match is Python's own (`start`: a byte offset before which there is none)."""
+        data, search, anchor, match = self.data, regex.Match, _re2.RE2.Anchor.UNANCHORED, pattern.match
+        chars, ends, shifts = self._chars, self._ends, self._shifts
+        out, pos, size = [], start, len(self.data)
+        while pos < size:
+            found = search(anchor, data, pos, size)[0][0]
+            if found < 0:
+                break
+            at = found - shifts[bisect.bisect_right(ends, found)] if chars else found
+            m = match(text, at)
+            resume = m.end() if m is not None else at + 1  # (a text offset; RE2 reads bytes)
+            if m is not None:
+                out.append(m)
+            pos = resume + shifts[bisect.bisect_left(chars, resume)] if chars else resume
         return out
 
     def first(self, regex) -> int | None:
@@ -618,7 +725,7 @@ def re2_text(text: str) -> Re2Text | None:
     except UnicodeEncodeError:  # a lone surrogate
         return None
     if len(data) == len(text):
-        return Re2Text(data, [], [0])
+        return Re2Text(data, [], [0], [])
     others = data.translate(None, _ASCII_BYTES).decode()  # the non-ASCII characters, in a few C loops
     if any(c.isalnum() or c.isspace() for c in others):  # (isalnum: Python's \w, but for "_")
         return None
@@ -634,7 +741,7 @@ def re2_text(text: str) -> Re2Text | None:
         shift += extra
         ends.append(i + 1 + shift)
         shifts.append(shift)
-    return Re2Text(data, ends, shifts)
+    return Re2Text(data, ends, shifts, [i for i, _ in at])
 
 
 def re2_matches(pattern: re.Pattern, text: str) -> list[re.Match] | None:
@@ -642,7 +749,11 @@ def re2_matches(pattern: re.Pattern, text: str) -> list[re.Match] | None:
     find them. Each match is Python's own at the place RE2 found (its groups read there): the
     match `finditer` takes at a place is the one `match` finds there."""
     compiled = re2_pattern(pattern)
-    readable = re2_text(text) if compiled is not None else None
+    if compiled is None:  # RE2 finds where a match can start, Python's engine the match
+        starts = re2_starts(pattern)
+        readable = re2_text(text) if starts is not None else None
+        return readable.confirmed(starts, pattern, text) if readable is not None else None
+    readable = re2_text(text)
     if readable is None:
         return None
     match, out = pattern.match, []
@@ -704,7 +815,8 @@ class SharedScan:
     `finditer` gives them.
 
     A pattern RE2 finds exactly (`re2_pattern`) is scanned by RE2 on a text it reads as Python does
-    (`re2_text`): a pass of an automaton, many times faster on the long alternations of cue words.
+    (`re2_text`): a pass of an automaton, many times faster on the long alternations of cue words;
+    one RE2 reads only widened (`re2_starts`) is tried only where RE2 finds it can start a match.
     The others, and all of them on a text RE2 cannot read, go by one Python pass:
     one regex stops after each non-word character where at least one of the patterns matches (a
     gate: all of them as alternatives in a look-ahead), and records in a group per pattern whether
@@ -721,7 +833,7 @@ class SharedScan:
         self.re2 = [re2_pattern(p) for p in patterns]
         self.shared = [i for i, p in enumerate(patterns) if combinable(p)]
         self._passes = {False: _OnePass(patterns, self.shared),  # (by whether RE2 reads the text)
-                        True: _OnePass(patterns, [i for i in self.shared if self.re2[i] is None])}
+                        True: _OnePass(patterns, [i for i in self.shared if self.re2[i] is None and re2_starts(patterns[i]) is None])}
         # Where any of the RE2 patterns first matches: none of them before (a text with none of
         # them, as most sentences have no event word, costs one search).
         self._gate = re2_gate([p for p, r in zip(patterns, self.re2) if r is not None]) if sum(r is not None for r in self.re2) > 1 else None

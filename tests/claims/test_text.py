@@ -232,6 +232,51 @@ def test_re2_on_made_up_text(text):
         assert readable.spans(compiled) == [m.span() for m in pattern.finditer(text)], pattern
 
 
+# Patterns RE2 does not read exactly: look-arounds, "$", possessive repeats, atomic groups, lazy repeats.
+WIDER_EXTRA = [r"(?<![\w.])\d+(?!,\d)", r"(?m)^[ \t]*(?:\d+|[a-z])[.)](?=\s)", r"a$|b\Z", r"(?>ab|a)c", r"\w++\d",
+               r"(?i)(?<!x)se(?=c)", r"\d+?(?!\d)", r"(?<=\W)[^\s@]+@\w+"]
+
+
+def _patterns_read_by_their_starts():
+    import re
+
+    from factledger.claims import dates, numbers
+    from factledger.claims.prefilter import re2_pattern, re2_starts
+
+    patterns = [*LEX.non_claims.values(), numbers._DIGITS, numbers._WORDS, dates._MONTH_DATE, dates._BARE_YEAR,
+                LEX.claim_date_marker, LEX.restrictor, *(re.compile(p) for p in WIDER_EXTRA)]
+    return [(p, re2_starts(p)) for p in patterns if re2_pattern(p) is None]
+
+
+def test_re2_finds_where_matches_start_for_the_patterns_it_does_not_read():
+    """prefilter.re2_starts: the pattern widened (look-arounds and "$" left out, possessive and
+    atomic parts read as plain ones) matches wherever the pattern starts a match; trying the
+    pattern only there (Re2Text.confirmed) gives exactly its finditer."""
+    import re
+
+    from factledger.claims.prefilter import re2_starts, re2_text
+
+    found = _patterns_read_by_their_starts()
+    assert all(starts is not None for _, starts in found) and len(found) >= 12
+    assert re2_starts(re.compile(r"(\w)\1")) is None and re2_starts(re.compile(r"a*")) is None
+    for text in [*RE2_TEXTS, "May 5, 2024 and 1999. 2,345 or 12 000 people; (a) x\n 3) 4. 5.6", "ab abc sec\u2014sec b\n"]:
+        readable = re2_text(text)
+        for pattern, starts in found:
+            assert [m.span() for m in readable.confirmed(starts, pattern, text)] == [m.span() for m in pattern.finditer(text)], (pattern, text)
+
+
+@given(st.lists(st.sampled_from(list("ab cS1(2)\u00a7.:-/@[]\n\u2014\u00a9\U0001F600\t_,$%") + ["section ", "May ", "1999", "12 000",
+                                                                                                "2,345", "sec", "x1-", "3) ", "(a)"]),
+                max_size=30).map("".join))
+def test_re2_starts_on_made_up_text(text):
+    from factledger.claims.prefilter import re2_text
+
+    readable = re2_text(text)
+    assert readable is not None
+    for pattern, starts in _patterns_read_by_their_starts():
+        assert [m.span() for m in readable.confirmed(starts, pattern, text)] == [m.span() for m in pattern.finditer(text)], pattern
+
+
 def test_found_in_is_search():
     from factledger.claims.prefilter import found_in
 
