@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from factledger.catalog import CONCERNS, PUBLISHED_TABLES, compared_columns, model_for, quote, row_key
+from factledger.catalog import CONCERNS, PUBLISHED_SCHEMA, PUBLISHED_TABLES, compared_columns, model_for, quote, row_key
+from factledger.lakestate import changed_between
 from factledger.versions import change_feed, columns_at, relation_at, same_table, tables_at
 
 CHANGES = ("added", "removed", "changed")
@@ -94,22 +95,26 @@ def table_diff_sql(con: duckdb.DuckDBPyConnection, name: str, old_snapshot: int 
 
 
 def diff(con: duckdb.DuckDBPyConnection, old_snapshot: int | None, new_snapshot: int,
-         limit: int | None = None, tables: list[str] | None = None, only: dict[str, str] | None = None) -> list[TableDiff]:
+         limit: int | None = None, tables: list[str] | None = None, only: dict[str, str] | None = None,
+         feeds: Feeds | None = None) -> list[TableDiff]:
     """Per published table (or those of `tables`), the rows added, removed and changed between two
     snapshots (old None: nothing published before). `limit`: fetch at most that many rows per
     table (0: counts only); the counts are always complete. `only`: per table, the keys outside
     which both snapshots are known to hold the same rows (see table_diff_sql); a table without
     one that is the same table at both snapshots is compared on the keys of the rows DuckLake's
-    change feed says were inserted or deleted in between (none: nothing is compared)."""
-    old_tables = set(tables_at(con, old_snapshot)) if old_snapshot is not None else set()
-    new_tables = set(tables_at(con, new_snapshot))
+    change feed says were inserted or deleted in between (none: nothing is compared). `feeds`: the
+    change feeds of these two snapshots, as read before (Feeds)."""
+    if feeds is None or (feeds.old, feeds.new) != (old_snapshot, new_snapshot):
+        feeds = Feeds(con, old_snapshot, new_snapshot) if old_snapshot is not None else None
+    old_tables = set(feeds.tables_at(old_snapshot)) if feeds is not None else set()
+    new_tables = set(feeds.tables_at(new_snapshot) if feeds is not None else tables_at(con, new_snapshot))
     result = []
     for table in PUBLISHED_TABLES:
         if table.name not in old_tables | new_tables or (tables is not None and table.name not in tables):
             continue
         keys = (only or {}).get(table.name)
         if keys is None and table.name in old_tables & new_tables:
-            keys = feed_keys(con, table.name, old_snapshot, new_snapshot)
+            keys = feeds.keys(table.name)
             if keys == "":
                 result.append(TableDiff(table.name, [], {}))
                 continue
@@ -134,21 +139,66 @@ def diff(con: duckdb.DuckDBPyConnection, old_snapshot: int | None, new_snapshot:
 
 def feed_keys(con: duckdb.DuckDBPyConnection, name: str, old_snapshot: int, new_snapshot: int) -> str | None:
     """A relation of the keys of published table `name`'s rows inserted or deleted between two
-    snapshots (from the change feed); "" when there are none, None when the feed cannot say
-    (versions.same_table) or the table has no model."""
+    snapshots (from the change feed), with their `article_id` when the table has one; "" when there
+    are none, None when the feed cannot say (versions.same_table) or the table has no model."""
     model = model_for(name)
-    if model is None or not same_table(con, name, old_snapshot, new_snapshot):
+    if model is None:
+        return None
+    if old_snapshot == new_snapshot:
+        return ""
+    if not same_table(con, name, old_snapshot, new_snapshot):
         return None
     table = next(t for t in PUBLISHED_TABLES if t.name == name)
-    keys = f"temp.main.{quote('factledger_feed_' + name)}"  # read once: the comparison uses it four times
+    columns = list(dict.fromkeys([*row_key(model, table), *(["article_id"] if "article_id" in model.columns() else [])]))
+    temp = quote(f"factledger_feed_{name}_{int(old_snapshot)}_{int(new_snapshot)}")
+    keys = f"temp.main.{temp}"  # read once: the comparison uses it four times
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote('factledger_feed_' + name)} AS SELECT DISTINCT "
-                    f"{', '.join(quote(k) for k in row_key(model, table))} FROM {change_feed(name, old_snapshot, new_snapshot)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {temp} AS SELECT DISTINCT "
+                    f"{', '.join(quote(k) for k in columns)} FROM {change_feed(name, old_snapshot, new_snapshot)}")
         if not con.execute(f"SELECT count(*) FROM {keys}").fetchone()[0]:
             return ""
     except duckdb.Error:
         return None
     return keys
+
+
+class Feeds:
+    """What changed between two snapshots, read once for every reader (the report's diff page, its
+    changed claims and the article pages it takes over): each published table's change feed
+    (feed_keys) and the tables present at either snapshot."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, old_snapshot: int, new_snapshot: int,
+                 present: list[str] | None = None) -> None:
+        self.con, self.old, self.new = con, old_snapshot, new_snapshot
+        self._keys: dict[str, str | None] = {}
+        self._present: dict[int, list[str]] = {} if present is None else {new_snapshot: present}
+        self._touched: set[str] | None = None
+
+    def tables_at(self, snapshot: int) -> list[str]:
+        if snapshot not in self._present:
+            self._present[snapshot] = tables_at(self.con, snapshot)
+        return self._present[snapshot]
+
+    def keys(self, name: str) -> str | None:
+        """feed_keys of table `name` between the two snapshots ("" without reading its feed when no
+        snapshot in between touched it: lakestate.changed_between)."""
+        if name not in self._keys:
+            if self._touched is None:
+                try:
+                    self._touched = changed_between(self.con, PUBLISHED_SCHEMA, self.old, self.new)
+                except duckdb.Error:
+                    self._touched = {t.name for t in PUBLISHED_TABLES}
+            untouched = name not in self._touched and name in self.tables_at(self.new)
+            self._keys[name] = "" if untouched else feed_keys(self.con, name, self.old, self.new)
+        return self._keys[name]
+
+    def values(self, name: str, column: str) -> set | None:
+        """The distinct `column` (a key column, or article_id) of the rows of table `name` its change
+        feed lists; None when the feed cannot say."""
+        keys = self.keys(name)
+        if keys is None or keys == "":
+            return None if keys is None else set()
+        return {v for v, in self.con.execute(f"SELECT DISTINCT {quote(column)} FROM {keys}").fetchall()}
 
 
 def changes_summary(diffs: list[TableDiff]) -> str:

@@ -175,19 +175,26 @@ def pager(page: int, pages: int, around: int = 3) -> list[int | None]:
 
 def render(model: data.Report, con: duckdb.DuckDBPyConnection, version: versions.Version,
            env: jinja2.Environment | None = None, chart_cache: charts.Cache | None = None,
-           list_rows: str | None = None) -> Iterator[tuple[str, str]]:
+           list_rows: str | None = None, present: list[str] | None = None) -> Iterator[tuple[str, str]]:
     """Every page of the report but the article pages, as (relative path, HTML), one at a time:
     the overview, the pages of the article list (joined in SQL), the diff, the source pages.
     `chart_cache`: charts drawn before (charts.Cache); `list_rows`: the article list's rows
-    (list_rows_table; default: every row built here)."""
+    (list_rows_table; default: every row built here); `present`: the version's published tables."""
     env = env or environment()
     common = _common(model, env)
     styles = model.styles()
     overview = model.overview
-    chart = charts.stacked_bars("Claims per outlet, by verdict", overview.chart_rows, styles, "outlets", chart_cache)
-    yield "index.html", env.get_template("index.html").render(common, root="", overview=overview, outlet_chart=chart,
+    shown = chart_specs(model)
+
+    def chart(page: str) -> str:
+        if page not in shown:
+            return ""
+        title, rows, salt = shown[page]
+        return charts.stacked_bars(title, rows, styles, salt, chart_cache)
+
+    yield "index.html", env.get_template("index.html").render(common, root="", overview=overview, outlet_chart=chart("index.html"),
                                                               miscited=model.miscited())
-    present = versions.tables_at(con, version.snapshot_id)
+    present = present if present is not None else versions.tables_at(con, version.snapshot_id)
     files = data.page_files(con, version.snapshot_id, present)
     rows = list_rows if list_rows is not None else list_rows_table(con, version, files, present, styles)
     try:
@@ -201,11 +208,20 @@ def render(model: data.Report, con: duckdb.DuckDBPyConnection, version: versions
         common, root="", refs=model.diff.articles,
         styles={v: explain.style(v, model.words) for v in {*model.verdict_order(), *changed_verdicts} if v})
     source = env.get_template("source.html")
+    for s in model.sources:
+        yield s.file, source.render(common, root="../", source=s, chart=chart(s.file))
+
+
+def chart_specs(model: data.Report) -> dict[str, tuple[str, list, str]]:
+    """The report's charts, by the page showing each: (title, rows, salt), as charts.stacked_bars
+    takes them: the outlets' on the overview, each cited source's figures on its page."""
+    specs = {"index.html": ("Claims per outlet, by verdict", model.overview.chart_rows, "outlets")}
     for i, s in enumerate(model.sources):
         cited = [(f.cell, dict(f.counts)) for f in s.figures if f.cited]
         cited.sort(key=lambda t: -sum(t[1].values()))
-        svg = charts.stacked_bars("Citations per figure, by verdict", cited, styles, f"source-{i}", chart_cache) if cited else ""
-        yield s.file, source.render(common, root="../", source=s, chart=svg)
+        if cited:
+            specs[s.file] = ("Citations per figure, by verdict", cited, f"source-{i}")
+    return specs
 
 
 def _verdicts_seen(con: duckdb.DuckDBPyConnection, version: versions.Version, present: list[str], words: dict) -> Counter:
@@ -227,14 +243,19 @@ def _frame(vrow: dict, sources: list, previous: dict | None, publisher: export.P
 
 
 def reuse_plan(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versions.Version, publisher: export.Publisher,
-               seen: Counter | None = None) -> reuse.Reuse:
+               seen: Counter | None = None, ctx: data.Context | None = None, since: data.Since | None = None) -> reuse.Reuse:
     """The article pages of the previous version's report that `version`'s report takes over
-    (the export's ClaimReviews follow the same plan)."""
+    (the export's ClaimReviews follow the same plan). `ctx`, `since`: the version's context and
+    the previous version, as read before."""
     words = explain.wording()
+    present = ctx.present if ctx is not None else versions.tables_at(con, version.snapshot_id)
     if seen is None:
-        seen = _verdicts_seen(con, version, versions.tables_at(con, version.snapshot_id), words)
+        seen = _verdicts_seen(con, version, present, words)
     legend = _frame({}, [], None, publisher, words, seen).verdict_order()
-    return reuse.plan(con, warehouse, version, reuse.page_key(con, version, publisher, legend, code_hash()))
+    key = reuse.page_key(con, version, publisher, legend, code_hash(), ctx.vrow if ctx is not None else None, present)
+    if since is None:
+        return reuse.plan(con, warehouse, version, key)
+    return reuse.plan(con, warehouse, version, key, since.feeds, [since.previous] if since.previous else [])
 
 
 class Sink:
@@ -315,10 +336,10 @@ def write_pages(con: duckdb.DuckDBPyConnection, version: versions.Version, publi
     (their counts from SQL), and last the manifest (reuse.PAGES: each page's file, the version it was
     written for, its bytes and its list row)."""
     ctx = data.context(con, version, publisher=publisher)
-    earlier = [v for v in versions.versions(con) if v.version < version.version]
-    previous = versions.version_row(con, earlier[-1].version) if earlier else None
+    since = data.Since.of(con, version, ctx.present)
+    previous = since.row
     seen = _verdicts_seen(con, version, ctx.present, ctx.words)
-    plan = reuse_plan(con, warehouse, version, publisher, seen) if warehouse is not None else reuse.Reuse(None)
+    plan = reuse_plan(con, warehouse, version, publisher, seen, ctx, since) if warehouse is not None else reuse.Reuse(None)
     files = data.page_files(con, version.snapshot_id, ctx.present)
     env = environment()
     n_articles = con.execute(f"SELECT count(*) FROM {files}").fetchone()[0] if files else 0
@@ -350,11 +371,17 @@ def write_pages(con: duckdb.DuckDBPyConnection, version: versions.Version, publi
                     sizes[page.article["article_id"]] = sink.write(page.file, render_article(page))
                     pages.advance()
         pages.finish()
-        model = data.assemble(con, version, ctx, check_rows)
+        chart_cache = charts.Cache(plan.folder)  # the same code drew the previous report's charts when its pages are taken over
+
+        def draw_charts(model: data.Report) -> None:  # while the diff is computed
+            styles = model.styles()
+            chart_cache.prefetch([(title, rows, styles, salt) for title, rows, salt in chart_specs(model).values()])
+
+        model = data.assemble(con, version, ctx, check_rows, counted=draw_charts, since=since)
         list_rows = list_rows_table(con, version, files, ctx.present, model.styles(), taken)
         made.append(list_rows)
-        chart_cache = charts.Cache(plan.folder)  # the same code drew the previous report's charts when its pages are taken over
-        for rel, html in render(model, con, version, env=env, chart_cache=chart_cache, list_rows=list_rows):
+        for rel, html in render(model, con, version, env=env, chart_cache=chart_cache, list_rows=list_rows,
+                                    present=ctx.present):
             sink.write(rel, html)
         sink.write(charts.Cache.FILE, chart_cache.dumps())
         rendered = data.new_table("report_rendered")

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import re
+import threading
 from importlib import metadata
 from pathlib import Path
 
@@ -33,7 +34,10 @@ MAX_ROWS = 15
 class Cache:
     """Charts an earlier report drew (in its folder's FILE), by what they show, and the charts this
     report draws or takes from it: a chart whose rows, styles and salt are unchanged is not drawn
-    again (nor matplotlib imported). Only for a report of the same code (the caller's concern)."""
+    again (nor matplotlib imported). Only for a report of the same code (the caller's concern).
+
+    `prefetch` draws the charts not found, in a thread of their own, while the caller goes on (with
+    SQL, which lets go of the GIL); `stacked_bars` then waits for its chart."""
 
     FILE = ".charts.json"
 
@@ -45,9 +49,48 @@ class Cache:
             except (OSError, ValueError):
                 self.earlier = {}
         self.drawn: dict[str, str] = {}
+        self._pending: dict[str, threading.Thread] = {}
+        self._failed: dict[str, BaseException] = {}
 
     def dumps(self) -> str:
         return json.dumps(self.drawn, sort_keys=True)
+
+    def prefetch(self, charts: list[tuple[str, list, list[explain.VerdictStyle], str]]) -> None:
+        """Start drawing, in one thread, those of `charts` ((title, rows, styles, salt), as
+        stacked_bars takes them) that neither an earlier report nor this one has."""
+        jobs = {}
+        for title, rows, styles, salt in charts:
+            rows = _capped(rows)
+            key = _key(title, rows, styles, salt)
+            if key not in self.earlier and key not in self.drawn and key not in self._pending:
+                jobs[key] = (title, rows, styles, salt)
+        if not jobs:
+            return
+
+        def draw() -> None:
+            for key, job in jobs.items():
+                try:
+                    self.drawn[key] = _draw(*job)
+                except BaseException as err:  # noqa: BLE001 - raised again where the chart is asked for
+                    self._failed[key] = err
+
+        thread = threading.Thread(target=draw, name="report-charts", daemon=True)
+        self._pending.update(dict.fromkeys(jobs, thread))
+        thread.start()
+
+    def get(self, key: str) -> str | None:
+        """The chart of `key` when an earlier report or this one has it (waiting for a prefetch).
+        None: the caller draws it, after every prefetch is done (matplotlib draws in one thread at a time)."""
+        thread = self._pending.pop(key, None)
+        if thread is not None:
+            thread.join()
+            if key in self._failed:
+                raise self._failed.pop(key)
+        found = self.earlier.get(key) or self.drawn.get(key)
+        if found is None:
+            for other in set(self._pending.values()):
+                other.join()
+        return found
 
 
 def _key(title: str, rows: list, styles: list[explain.VerdictStyle], salt: str) -> str:
@@ -55,21 +98,27 @@ def _key(title: str, rows: list, styles: list[explain.VerdictStyle], salt: str) 
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _capped(rows: list[tuple[str, dict[str, int]]]) -> list[tuple[str, dict[str, int]]]:
+    """At most MAX_ROWS rows: the rest summed into one."""
+    if len(rows) <= MAX_ROWS:
+        return rows
+    rest: dict[str, int] = {}
+    for _, counts in rows[MAX_ROWS - 1:]:
+        for k, v in counts.items():
+            rest[k] = rest.get(k, 0) + v
+    return rows[: MAX_ROWS - 1] + [(f"{len(rows) - MAX_ROWS + 1} others", rest)]
+
+
 def stacked_bars(title: str, rows: list[tuple[str, dict[str, int]]], styles: list[explain.VerdictStyle], salt: str,
                  cache: Cache | None = None) -> str:
     """A horizontal stacked bar per row (label, {verdict: count}), one colour and hatch per verdict,
     as an inline <svg> string. More than MAX_ROWS rows: the rest are summed into one. `cache`: the
     same chart drawn before is taken from it."""
-    if len(rows) > MAX_ROWS:
-        rest: dict[str, int] = {}
-        for _, counts in rows[MAX_ROWS - 1:]:
-            for k, v in counts.items():
-                rest[k] = rest.get(k, 0) + v
-        rows = rows[: MAX_ROWS - 1] + [(f"{len(rows) - MAX_ROWS + 1} others", rest)]
+    rows = _capped(rows)
     if cache is None:
         return _draw(title, rows, styles, salt)
     key = _key(title, rows, styles, salt)
-    svg = cache.drawn[key] = cache.earlier.get(key) or cache.drawn.get(key) or _draw(title, rows, styles, salt)
+    svg = cache.drawn[key] = cache.get(key) or _draw(title, rows, styles, salt)
     return svg
 
 

@@ -674,17 +674,45 @@ def checks_view(con: duckdb.DuckDBPyConnection, version: versions.Version, prese
 
 
 def assemble(con: duckdb.DuckDBPyConnection, version: versions.Version, ctx: Context,
-             check_rows: dict[str, object] | None = None, counts: Counter | None = None) -> Report:
+             check_rows: dict[str, object] | None = None, counts: Counter | None = None,
+             counted=None, since: Since | None = None) -> Report:
     """The report's model: the figures' citations, the overview's counts and the diff from SQL
-    (summary.py), the checks. `counts`: claims per verdict for the legend (default: the overview's)."""
+    (summary.py), the checks. `counts`: claims per verdict for the legend (default: the overview's).
+    `counted(report)`: called with the model once everything but the diff is in it (the charts can
+    be drawn meanwhile). `since`: the previous version, as read before."""
     from factledger.report import summary  # it builds on this module's views
 
     files = page_files(con, version.snapshot_id, ctx.present)
     summary.cite(con, version, ctx, files)
     overview = summary.overview(con, version, files, ctx.present)
-    return Report(ctx.vrow, list(ctx.source_pages.values()), checks_view(con, version, ctx.present, check_rows),
-                  _diff(con, version, ctx, files), ctx.publisher, ctx.words,
-                  _counts=counts if counts is not None else overview.counts, overview=overview)
+    model = Report(ctx.vrow, list(ctx.source_pages.values()), checks_view(con, version, ctx.present, check_rows),
+                   DiffView(None, [], [], [], [], False, []), ctx.publisher, ctx.words,
+                   _counts=counts if counts is not None else overview.counts, overview=overview)
+    if counted is not None:
+        counted(model)
+    model.diff = _diff(con, version, ctx, files, since if since is not None else Since.of(con, version, ctx.present))
+    return model
+
+
+@dataclass
+class Since:
+    """The version before a report's (None when it is the first), its `dataset_versions` row, and
+    the change feeds from it (diff.Feeds): read once for the pages taken over, the diff and the
+    article pages' navigation."""
+
+    previous: versions.Version | None
+    row: dict | None
+    feeds: diff.Feeds | None
+
+    @classmethod
+    def of(cls, con: duckdb.DuckDBPyConnection, version: versions.Version, present: list[str] | None = None) -> "Since":
+        """`present`: the version's published tables, when read before."""
+        earlier = [v for v in versions.versions(con) if v.version < version.version]
+        if not earlier:
+            return cls(None, None, None)
+        previous = earlier[-1]
+        return cls(previous, versions.version_row(con, previous.version),
+                   diff.Feeds(con, previous.snapshot_id, version.snapshot_id, present))
 
 
 def load(con: duckdb.DuckDBPyConnection, version: versions.Version, *, publisher: export.Publisher | None = None,
@@ -699,15 +727,18 @@ DIFF_ROWS = 500
 
 
 def claim_changes(con: duckdb.DuckDBPyConnection, old_snapshot: int, version: versions.Version, ctx: Context,
-                  limit: int = DIFF_ROWS) -> tuple[list[tuple[str, dict | None, "ClaimView | None"]], int]:
+                  limit: int = DIFF_ROWS, feeds: diff.Feeds | None = None) -> tuple[list[tuple[str, dict | None, "ClaimView | None"]], int]:
     """The claims added, removed, or changed in what they say (CLAIM_MEANING) from `old_snapshot`
     to `version`, compared in SQL on the claims the change feed names (every claim when it cannot):
-    the first `limit` by change and claim_id as (claim_id, before, now), and how many there are."""
+    the first `limit` by change and claim_id as (claim_id, before, now), and how many there are.
+    `feeds`: the change feeds between the two snapshots, as read before."""
     new_snapshot = version.snapshot_id
-    old_present = "claims" in versions.tables_at(con, old_snapshot)
+    if feeds is None or (feeds.old, feeds.new) != (old_snapshot, new_snapshot):
+        feeds = diff.Feeds(con, old_snapshot, new_snapshot)
+    old_present = "claims" in feeds.tables_at(old_snapshot)
     if not old_present and "claims" not in ctx.present:
         return [], 0
-    keys = diff.feed_keys(con, "claims", old_snapshot, new_snapshot) if old_present and "claims" in ctx.present else None
+    keys = feeds.keys("claims") if old_present and "claims" in ctx.present else None
     if keys == "":
         return [], 0
     old = versions.relation_at("claims", old_snapshot) if old_present else None
@@ -745,23 +776,21 @@ def claim_changes(con: duckdb.DuckDBPyConnection, old_snapshot: int, version: ve
     return out, total
 
 
-def _diff(con: duckdb.DuckDBPyConnection, version: versions.Version, ctx: Context, files: str | None) -> DiffView:
+def _diff(con: duckdb.DuckDBPyConnection, version: versions.Version, ctx: Context, files: str | None, since: Since) -> DiffView:
     from factledger.report import summary
 
     vrow = ctx.vrow
-    earlier = [v for v in versions.versions(con) if v.version < version.version]
-    if not earlier:
+    if since.previous is None:
         tables = diff.diff(con, None, version.snapshot_id, limit=DIFF_ROWS)
         return DiffView(None, tables, sorted(json.loads(vrow.get("input_hashes") or "{}")), [], [], False, [],
                         articles=summary.article_refs(con, version, files, ctx.present, _named(tables, [])))
-    prev = earlier[-1]
-    prow = versions.version_row(con, prev.version)
-    tables = diff.diff(con, prev.snapshot_id, version.snapshot_id, limit=DIFF_ROWS)
+    prev, prow = since.previous, since.row
+    tables = diff.diff(con, prev.snapshot_id, version.snapshot_id, limit=DIFF_ROWS, feeds=since.feeds)
     old_in, new_in = json.loads(prow.get("input_hashes") or "{}"), json.loads(vrow.get("input_hashes") or "{}")
     changes, total = [], 0
     claims_diff = next((d for d in tables if d.table == "claims"), None)
     if claims_diff and claims_diff.changed:
-        changes, total = claim_changes(con, prev.snapshot_id, version, ctx)
+        changes, total = claim_changes(con, prev.snapshot_id, version, ctx, feeds=since.feeds)
     return DiffView(
         prow, tables,
         sorted(set(new_in) - set(old_in)), sorted(set(old_in) - set(new_in)),

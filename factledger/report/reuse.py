@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from factledger import export, sql, versions
+from factledger import diff, export, sql, versions
 
 MANIFEST = ".pages.json"  # {"key": ...}
 PAGES = ".pages.parquet"  # one row per article page: PAGE_COLUMNS
@@ -52,27 +52,32 @@ class Reuse:
 
 
 def page_key(con: duckdb.DuckDBPyConnection, version: versions.Version, publisher: export.Publisher,
-             legend: list[str], code: str) -> str | None:
+             legend: list[str], code: str, vrow: dict | None = None, present: list[str] | None = None) -> str | None:
     """What every article page of `version` depends on besides its own rows; None when it cannot be
-    told (no table hashes recorded)."""
-    row = versions.version_row(con, version.version) or {}
+    told (no table hashes recorded). `vrow`, `present`: the version's row and its published tables,
+    when read before."""
+    row = (vrow if vrow is not None else versions.version_row(con, version.version)) or {}
     hashes = json.loads(row.get("table_hashes") or "{}")
     if not all(t in hashes for t in ("sources", "figures")):
         return None
     claims = versions.relation_at("claims", version.snapshot_id)
-    columns = versions.columns_at(con, claims) if "claims" in versions.tables_at(con, version.snapshot_id) else []
+    present = present if present is not None else versions.tables_at(con, version.snapshot_id)
+    columns = versions.columns_at(con, claims) if "claims" in present else []
     return json.dumps({"code": code, "publisher": [publisher.name, publisher.url, publisher.report_url],
                        "sources": hashes["sources"], "figures": hashes["figures"], "claim_columns": columns,
                        "legend": legend}, sort_keys=True)
 
 
-def changed_articles(con: duckdb.DuckDBPyConnection, old_snapshot: int, new_snapshot: int) -> set[str] | None:
+def changed_articles(con: duckdb.DuckDBPyConnection, old_snapshot: int, new_snapshot: int,
+                     feeds: diff.Feeds | None = None) -> set[str] | None:
     """The articles any of whose published rows (PAGE_TABLES) were inserted or deleted between two
-    snapshots, from DuckLake's change feed; None when that cannot be told (a table created,
-    replaced or altered in between)."""
+    snapshots, from DuckLake's change feed (`feeds`: as read before); None when that cannot be told
+    (a table created, replaced or altered in between)."""
+    feeds = feeds if feeds is not None and (feeds.old, feeds.new) == (old_snapshot, new_snapshot) else \
+        diff.Feeds(con, old_snapshot, new_snapshot)
     changed: set[str] = set()
     for name in PAGE_TABLES:
-        found = versions.changed_values(con, name, "article_id", old_snapshot, new_snapshot)
+        found = feeds.values(name, "article_id")
         if found is None:
             return None
         changed |= found
@@ -92,16 +97,18 @@ def write_manifest(con: duckdb.DuckDBPyConnection, folder: Path, key: str | None
     (folder / MANIFEST).write_text(json.dumps({"key": key}), encoding="utf-8")
 
 
-def plan(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versions.Version, key: str | None) -> Reuse:
-    """The pages of the previous version's report that `version`'s report can take over."""
-    earlier = [v for v in versions.versions(con) if v.version < version.version]
+def plan(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versions.Version, key: str | None,
+         feeds: diff.Feeds | None = None, earlier: list[versions.Version] | None = None) -> Reuse:
+    """The pages of the previous version's report that `version`'s report can take over. `feeds`:
+    the change feeds from the previous version, as read before; `earlier`: the versions before it."""
+    earlier = earlier if earlier is not None else [v for v in versions.versions(con) if v.version < version.version]
     if key is None or not earlier:
         return Reuse(key)
     previous = earlier[-1]
     folder = export.version_dir(warehouse, previous.version) / "report"
     if read_manifest(folder).get("key") != key or not (folder / PAGES).is_file():
         return Reuse(key)
-    changed = changed_articles(con, previous.snapshot_id, version.snapshot_id)
+    changed = changed_articles(con, previous.snapshot_id, version.snapshot_id, feeds)
     if changed is None:
         return Reuse(key)
     return Reuse(key, folder, sorted(changed))
