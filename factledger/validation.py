@@ -94,11 +94,15 @@ def offending_rows(con: duckdb.DuckDBPyConnection, sql: str) -> CheckOutcome:
 @dataclass(frozen=True)
 class Rule:
     """One check of a model: its name as pandera reports it, the column it is on (None for a
-    row check), and whether a row's outcome depends on that row alone (no window, no aggregate)."""
+    row check), and whether a row's outcome depends on that row alone (no window, no aggregate).
+    `partitions`: for a rule that is not row-wise, the columns of each window it reads, when every
+    one of them reads whole partitions of rows (an aggregate per group: the key's uniqueness, a
+    body's); a row's outcome then depends on the rows sharing its values of those columns alone."""
 
     name: str
     column: str | None
     row_wise: bool = True
+    partitions: tuple[tuple[str, ...], ...] = ()
 
 
 KEY_RULE = "key_is_unique"  # LakeTable's own check of `_key`: a window over the key's columns
@@ -116,21 +120,26 @@ class CompiledModel:
     flags_sql: str
     has_provenance: bool
     narrow_by: str | None = None  # see `narrowed`
-    key: tuple[str, ...] = ()
+    partitions: tuple[tuple[tuple[str, ...], bool], ...] = ()  # the rules' windows' columns; whether one may be null
 
     def narrowed(self, values: list) -> "CompiledModel":
         """The same checks over only the rows whose `narrow_by` column is one of `values`, and the
-        rows sharing a key with them (the key rule's window sees every row of their key). Given
-        that every other rule reads one row at a time (compile_model makes sure), a table whose
-        other rows passed and did not change passes whole when these pass."""
+        rows sharing a partition of a rule's window with them (the key's rows, a body's rows: the
+        window sees every row of theirs). Given that every other rule reads one row at a time
+        (compile_model makes sure), a table whose other rows passed and did not change passes whole
+        when these pass."""
         if self.narrow_by is None:
             raise ValueError("this model's checks cannot be narrowed")
         listed = ", ".join(_sql_value(v) for v in values) or "NULL"
         column = identifier(self.narrow_by)
         where = f"{column} IN ({listed})"
-        if self.key and self.narrow_by not in self.key:
-            key = ", ".join(identifier(k) for k in self.key)
-            where += f" OR ({key}) IN (SELECT {key} FROM ({self.relation_sql}) AS __near WHERE {column} IN ({listed}))"
+        for part, nullable in self.partitions:
+            if self.narrow_by in part:  # its rows share one value of narrow_by
+                continue
+            # A window puts nulls in one partition; IN on a row of values would not match them, on a struct it does.
+            cols = (f"struct_pack({', '.join(f'k{i} := {identifier(c)}' for i, c in enumerate(part))})" if nullable
+                    else ", ".join(identifier(c) for c in part))
+            where += f" OR ({cols}) IN (SELECT {cols} FROM ({self.relation_sql}) AS __near WHERE {column} IN ({listed}))"
         return dataclasses.replace(self, relation_sql=f"SELECT * FROM ({self.relation_sql}) AS __all WHERE {where}")
 
     def _with(self) -> str:
@@ -187,20 +196,41 @@ def compile_model(model: type[LakeTable]) -> CompiledModel:
             oks[f"__ok{len(oks)}"] = table[name].notnull()
         for check in col.checks:
             oks[f"__ok{len(oks)}"] = expr = _predicate(table, check, name)
-            rules.append(Rule(str(check.error or check.name), name, _row_wise(expr)))
+            rules.append(Rule(str(check.error or check.name), name, _row_wise(expr), _partitions(expr)))
     for check in schema.checks:
         oks[f"__ok{len(oks)}"] = expr = _predicate(table, check, None)
-        rules.append(Rule(str(check.name), None, _row_wise(expr)))
+        rules.append(Rule(str(check.name), None, _row_wise(expr), _partitions(expr)))
     flags = table.mutate(**{k: v.fill_null(True) for k, v in oks.items()})
-    narrowable = model._narrow_by is not None and all(r.row_wise or r.name == KEY_RULE for r in rules)
+    narrowable = model._narrow_by is not None and all(r.row_wise or r.partitions for r in rules)
+    nullable = {name: col.nullable for name, col in schema.columns.items()}
+    partitions = tuple((part, any(nullable.get(c, True) for c in part))
+                       for part in dict.fromkeys(p for r in rules for p in r.partitions))
     return CompiledModel(tuple(rules), model.shown(), relation,
                          ibis.to_sql(flags, dialect="duckdb"), provenance,
-                         model._narrow_by if narrowable else None, model.key())
+                         model._narrow_by if narrowable else None, partitions)
 
 
 def _row_wise(expr: ir.Value) -> bool:
     """Whether a rule's outcome for a row reads that row alone: no window, no aggregate."""
     return not expr.op().find((ops.WindowFunction, ops.Reduction))
+
+
+def _partitions(expr: ir.Value) -> tuple[tuple[str, ...], ...]:
+    """The columns of each window a rule reads, when each reads a whole partition of the rows by
+    plain columns (no order, no frame) and the rule has no aggregate outside them; () otherwise
+    (and for a row-wise rule)."""
+    op = expr.op()
+    windows = op.find(ops.WindowFunction)
+    inside = {id(r) for w in windows for r in w.func.find(ops.Reduction)}
+    if not windows or any(id(r) not in inside for r in op.find(ops.Reduction)):
+        return ()
+    parts = []
+    for w in windows:
+        if w.order_by or w.start is not None or w.end is not None or not w.group_by \
+                or not all(isinstance(g, ops.Field) for g in w.group_by):
+            return ()
+        parts.append(tuple(g.name for g in w.group_by))
+    return tuple(dict.fromkeys(parts))
 
 
 def _sql_value(value) -> str:

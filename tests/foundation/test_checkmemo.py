@@ -176,3 +176,40 @@ def test_a_cte_named_like_a_lake_table_leaves_the_inputs_unknown(tmp_path):
         tables.ensure_tables(con)
         sql = "WITH sources AS (SELECT 1 AS x) SELECT * FROM sources r JOIN claims c USING (x)"
         assert checkmemo.inputs_key(con, sql) is None  # evaluated whole, never skipped on a guess
+
+
+def _articles_narrowed_by_article():
+    """The articles model with a `_narrow_by` (the schema itself does not set one yet): its rules are
+    row-wise but for two windows, the key's and the present bodies' (whose retired_at is null)."""
+    from schemas import Articles
+
+    class NarrowArticles(Articles):
+        _narrow_by = "article_id"
+
+        class Config:
+            name = "articles"
+
+    return NarrowArticles
+
+
+def test_a_window_over_a_nullable_partition_is_narrowed_to_the_rows_sharing_it(tmp_path, claims_lake):
+    """A body copied into another article: the narrowed pass (one article changed) sees the unchanged
+    article holding the same body (both present: retired_at null in both), as a whole pass does."""
+    model = _articles_narrowed_by_article()
+    compiled = validation.compile_model(model)
+    assert compiled.narrow_by == "article_id"
+    assert (("body_sha256", "retired_at"), True) in compiled.partitions and (("article_id",), False) in compiled.partitions
+    warehouse = _lake_with_claims(tmp_path, claims_lake)
+    with lake.connect(warehouse) as con:
+        assert _pass(con, model, "articles.articles_schema").passed
+        first, second = con.execute("SELECT min(article_id), max(article_id) FROM articles").fetchone()
+        con.execute("UPDATE articles SET body_sha256 = (SELECT body_sha256 FROM articles WHERE article_id = ?) WHERE article_id = ?",
+                    [first, second])
+        again = _pass(con, model, "articles.articles_schema")
+        whole = validation.validate(con, model)
+        assert again.narrowed == 1 and whole.narrowed is None
+        assert (again.rows, again.failure_count) == (whole.rows, whole.failure_count)
+        assert again.rules() == ["_unique_body"] and again.failure_count == 2  # the two articles
+        # Retiring one of them ends the clash: only a retired row changed, and the narrowed pass passes.
+        con.execute("UPDATE articles SET retired_at = now()::TIMESTAMP WHERE article_id = ?", [second])
+        assert validation.validate(con, model).passed
