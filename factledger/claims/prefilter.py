@@ -642,14 +642,20 @@ def re2_starts(pattern: re.Pattern):
     return _re2_compiled(f"(?{letters}:{source})" if letters else f"(?:{source})")
 
 
-def re2_gate(patterns: list[re.Pattern]):
-    """One RE2 regex matching wherever any of `patterns` (each one RE2 reads as Python does)
-    matches: where it first matches, none of them has matched before (None: RE2 cannot take them
-    as one)."""
+def re2_set(patterns: list[re.Pattern]):
+    """One RE2 pass telling which of `patterns` (each one RE2 reads as Python does) match somewhere
+    in a text (`Re2Text.present`), or None when RE2 cannot take them together."""
     sources = [_re2_source(p) for p in patterns]
     if not sources or None in sources:
         return None
-    return _re2_compiled("|".join(sources))
+    options = _re2.RE2.Options()
+    options.log_errors = False
+    found = _re2.Set(_re2.RE2.Anchor.UNANCHORED, options)
+    # First a pattern that matches every text: RE2 answers "none" when it gives up (its automaton
+    # out of memory), so an answer without it is no answer.
+    if found.Add(rb"\z") != 0 or [found.Add(source.encode()) for source in sources] != list(range(1, len(sources) + 1)):
+        return None
+    return found if found.Compile() else None
 
 
 # ASCII spaces RE2's \s leaves out (vertical tab, the separators \x1c-\x1f): a text with one is
@@ -710,6 +716,12 @@ class Re2Text:
         """The byte offset where `regex` first matches, or None."""
         found = regex.Match(_re2.RE2.Anchor.UNANCHORED, self.data, 0, len(self.data))[0][0]
         return found if found >= 0 else None
+
+    def present(self, patterns) -> frozenset[int] | None:
+        """The indices of the patterns of `patterns` (`re2_set`) that match somewhere in the text,
+        or None when RE2 gave up."""
+        found = patterns.Match(self.data)
+        return frozenset(i - 1 for i in found if i) if found else None
 
 
 @functools.lru_cache(maxsize=8)
@@ -834,9 +846,11 @@ class SharedScan:
         self.shared = [i for i, p in enumerate(patterns) if combinable(p)]
         self._passes = {False: _OnePass(patterns, self.shared),  # (by whether RE2 reads the text)
                         True: _OnePass(patterns, [i for i in self.shared if self.re2[i] is None and re2_starts(patterns[i]) is None])}
-        # Where any of the RE2 patterns first matches: none of them before (a text with none of
-        # them, as most sentences have no event word, costs one search).
-        self._gate = re2_gate([p for p, r in zip(patterns, self.re2) if r is not None]) if sum(r is not None for r in self.re2) > 1 else None
+        # Which of the RE2 patterns match at all, in one pass: most match nowhere in most texts (the
+        # non-claim patterns in an article, the event words in a sentence), and each scan costs a
+        # pass. (Only those RE2 reads exactly: the others widened make its automaton much larger.)
+        exact = [i for i, r in enumerate(self.re2) if r is not None]
+        self._set = (exact, re2_set([patterns[i] for i in exact])) if len(exact) > 1 else None
         self._last: tuple[str | None, list[list[re.Match]] | None] = (None, None)
 
     def __reduce__(self):
@@ -852,11 +866,15 @@ class SharedScan:
         readable = re2_text(text) if any(r is not None for r in self.re2) else None
         one_pass = self._passes[readable is not None]
         out: list[list[re.Match]] = [[] for _ in self.patterns]
-        first = 0 if readable is None or self._gate is None else readable.first(self._gate)
+        absent: set[int] = set()
+        if readable is not None and self._set is not None and self._set[1] is not None:
+            present = readable.present(self._set[1])
+            if present is not None:
+                absent = {i for k, i in enumerate(self._set[0]) if k not in present}
         for i, pattern in enumerate(self.patterns):
             if readable is not None and self.re2[i] is not None:
-                if first is not None:
-                    out[i] = [Found(text, start, end) for start, end in readable.spans(self.re2[i], first)]
+                if i not in absent:
+                    out[i] = [Found(text, start, end) for start, end in readable.spans(self.re2[i])]
             elif i not in one_pass.indices:
                 out[i] = list(scan(pattern).finditer(text))
         one_pass.run(text, out)
