@@ -20,7 +20,9 @@ _CLAUSE_BREAK = re.compile(r"[;:.!?\"]|,\s|\s[-\u2013\u2014]\s")
 UP, DOWN, EITHER = "up", "down", "either"  # either: a change whose direction the words leave open
 
 
-@dataclass(frozen=True)
+# (Not frozen: made for every number or sentence, and a frozen dataclass's __init__, which sets
+# each field through object.__setattr__, costs about four times as much. Never changed once made.)
+@dataclass(slots=True)
 class Direction:
     value: str | None     # up, down, or None
     cue: str | None = None

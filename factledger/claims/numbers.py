@@ -49,7 +49,9 @@ _WORDS_SCAN = Prefiltered(_WORDS, candidates(
 _YEAR = re.compile(r"^(?:1[89]|20)\d\d$")
 
 
-@dataclass(frozen=True)
+# (Not frozen: made for every number or sentence, and a frozen dataclass's __init__, which sets
+# each field through object.__setattr__, costs about four times as much. Never changed once made.)
+@dataclass(slots=True)
 class NumberPhrase:
     start: int          # phrase start, hedge included
     end: int            # phrase end, unit included for non-count kinds

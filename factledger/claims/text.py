@@ -98,7 +98,9 @@ def lowered_part(text: str, low: str, start: int, end: int) -> str:
     return low[start:end] if "\u03a3" not in text else lowered(text[start:end])
 
 
-@dataclass(frozen=True)
+# (Not frozen: made for every number or sentence, and a frozen dataclass's __init__, which sets
+# each field through object.__setattr__, costs about four times as much. Never changed once made.)
+@dataclass(slots=True)
 class Sentence:
     start: int  # offsets into the normalised text
     end: int

@@ -123,7 +123,7 @@ def test_the_sources_number_dated_to_another_period_is_wrong_scope_never_exact()
 def test_a_distinctive_number_without_cues_is_the_sources_own():
     v = reconcile(claim(1000, unit=1000, sig=1, measure=None), INDEX, ["s"], LABELS)
     assert v.verdict == "not_in_source"  # a round number could be anything
-    distinctive = ClaimFacts(**{**claim(650, measure=None).__dict__, "significant_digits": 4, "value": 893600.0})
+    distinctive = replace(claim(650, measure=None), significant_digits=4, value=893600.0)
     assert reconcile(distinctive, INDEX, ["s"], LABELS).verdict == "exact"
 
 
