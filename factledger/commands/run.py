@@ -5,6 +5,7 @@ import argparse
 import contextlib
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,7 +44,6 @@ def execute(args: argparse.Namespace) -> int:
     from orchestration.definitions import defs
 
     print(f"factledger run\n  raw:       {raw}\n  warehouse: {warehouse}\n", file=sys.stderr, flush=True)
-    before = current_version(warehouse)
     with _instance() as instance:
         job = defs.resolve_job_def("refresh")
         # execute_in_process drops loggers a job inherits from Definitions; hand them over again.
@@ -53,18 +53,22 @@ def execute(args: argparse.Namespace) -> int:
                 "loggers": {"console": {"config": {"log_level": "INFO"}}},
                 "resources": {"lake": {"config": {"warehouse_dir": str(warehouse)}}, "raw": {"config": {"raw_dir": str(raw)}}},
             })
-    print(summarise(result, warehouse, before))
+    print(summarise(result, warehouse))
     return 0 if result.success else 1
 
 
-def current_version(warehouse: Path) -> int | None:
-    """The current dataset version, or None (nothing published, no lake, or it cannot be read)."""
+def current_version(warehouse: Path) -> tuple[int, str | None] | None:
+    """The current dataset version and the run that published it, or None (nothing published, no
+    lake, or it cannot be read)."""
     try:
         with lake.connect(warehouse, read_only=True) as con:
             found = versions.current_version(con)
+            if found is None:
+                return None
+            run_id, = con.execute("SELECT run_id FROM lake.main.dataset_versions WHERE version = ?", [found.version]).fetchone()
     except Exception:  # noqa: BLE001 - the summary reports what it can; the run's own errors are printed
         return None
-    return found.version if found else None
+    return found.version, run_id
 
 
 def steps_not_run(result: dg.ExecuteInProcessResult) -> list[str]:
@@ -105,23 +109,66 @@ def failures(result: dg.ExecuteInProcessResult) -> list[str]:
     return lines
 
 
-def summarise(result: dg.ExecuteInProcessResult, warehouse: Path, before: int | None = None) -> str:
+@dataclass
+class Ingested:
+    """What the summary says of the inputs: articles, sources, figures, refused inputs."""
+
+    present: int
+    retired: int
+    quarantined: int
+    sources: int
+    stated: int
+    derived: int
+    rejected: list[tuple]  # (file, line, reason), the first MAX_LISTED at least, by stage, file and line
+    rejected_total: int
+
+
+def ingested_from_run(result: dg.ExecuteInProcessResult) -> Ingested | None:
+    """Ingested, from what the run's steps and checks reported (no lake opened); None when one of
+    them did not report (not run, failed) or said too little."""
+    from assets._checks import outcome_of
+
+    materialized = {e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()}
+    checks = {f"{e.asset_key.to_user_string()}.{e.check_name}": outcome_of(e) for e in result.get_asset_check_evaluations()}
+    articles, sources, figures = (materialized.get(k) for k in ("articles", "sources", "figures"))
+    rejected, quarantined = checks.get("articles.no_rejected_inputs"), checks.get("articles.articles_dates_coherent")
+    if None in (articles, sources, figures, rejected, quarantined) or not {"present", "dagster/row_count"} <= set(articles) \
+            or "dagster/row_count" not in sources or not {"stated", "derived"} <= set(figures):
+        return None
+    if len(rejected.rows) < min(rejected.failure_count, MAX_LISTED) or len(quarantined.rows) < quarantined.failure_count:
+        return None  # more quarantine rows than the check keeps: counted in the lake
+    at = {c: i for i, c in enumerate(rejected.columns)}
+    present, total = int(articles["present"].value), int(articles["dagster/row_count"].value)
+    return Ingested(present, total - present, len({row[quarantined.columns.index("file")] for row in quarantined.rows}),
+                    int(sources["dagster/row_count"].value), int(figures["stated"].value), int(figures["derived"].value),
+                    [(r[at["file"]], r[at["line"]], r[at["reason"]]) for r in rejected.rows], rejected.failure_count)
+
+
+def ingested_from_lake(warehouse: Path) -> Ingested:
+    with lake.connect(warehouse, read_only=True) as con:
+        present, retired = con.execute(
+            "SELECT count(*) FILTER (retired_at IS NULL), count(*) FILTER (retired_at IS NOT NULL) FROM articles").fetchone()
+        n_sources, = con.execute("SELECT count(*) FROM sources").fetchone()
+        stated, derived = con.execute(
+            "SELECT count(*) FILTER (NOT derived), count(*) FILTER (derived) FROM figures").fetchone()
+        rejected = con.execute("SELECT file, line, reason FROM rejected_inputs ORDER BY stage, file, line").fetchall()
+        quarantined, = con.execute(f"SELECT count(DISTINCT article_id) FROM ({QUARANTINED_IDS_SQL})").fetchone()
+    return Ingested(present, retired, quarantined, n_sources, stated, derived, rejected, len(rejected))
+
+
+def summarise(result: dg.ExecuteInProcessResult, warehouse: Path) -> str:
+    """The run's summary, from what its steps and checks reported (the lake is read only for what
+    they did not: a step not run or failed, and to name the current version of a failed run)."""
     import dagster as dg
 
     lines = ["", "Summary"]
-    rejected = []
+    rejected, n_rejected = [], 0
     try:
-        with lake.connect(warehouse, read_only=True) as con:
-            present, retired = con.execute(
-                "SELECT count(*) FILTER (retired_at IS NULL), count(*) FILTER (retired_at IS NOT NULL) FROM articles").fetchone()
-            n_sources, = con.execute("SELECT count(*) FROM sources").fetchone()
-            stated, derived = con.execute(
-                "SELECT count(*) FILTER (NOT derived), count(*) FILTER (derived) FROM figures").fetchone()
-            rejected = con.execute("SELECT file, line, reason FROM rejected_inputs ORDER BY stage, file, line").fetchall()
-            quarantined, = con.execute(f"SELECT count(DISTINCT article_id) FROM ({QUARANTINED_IDS_SQL})").fetchone()
-        lines.append(f"  articles ingested: {present} present" + (f", {retired} retired" if retired else "")
-                     + (f", {quarantined} quarantined (not published: see articles_dates_coherent)" if quarantined else ""))
-        lines.append(f"  official figures:  {stated} stated and {derived} derived, from {n_sources} source(s)")
+        found = ingested_from_run(result) or ingested_from_lake(warehouse)
+        rejected, n_rejected = found.rejected, found.rejected_total
+        lines.append(f"  articles ingested: {found.present} present" + (f", {found.retired} retired" if found.retired else "")
+                     + (f", {found.quarantined} quarantined (not published: see articles_dates_coherent)" if found.quarantined else ""))
+        lines.append(f"  official figures:  {found.stated} stated and {found.derived} derived, from {found.sources} source(s)")
     except Exception as err:  # noqa: BLE001 - say what could not be read, and carry on with the rest
         lines.append(f"  lake: could not be read ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})")
     for event in result.get_asset_materialization_events():
@@ -150,26 +197,27 @@ def summarise(result: dg.ExecuteInProcessResult, warehouse: Path, before: int | 
         why = ("a blocking check or a step failed upstream" if broken and failed else
                "a step failed upstream" if broken else "a blocking check failed upstream")
         lines.append(f"  not run, because {why}: {', '.join(skipped)}")
-    lines.append(f"  rejected inputs: {len(rejected)}")
+    lines.append(f"  rejected inputs: {n_rejected}")
     lines += [f"    {file}{f':{line}' if line else ''}: {reason}" for file, line, reason in rejected[:MAX_LISTED]]
-    if len(rejected) > MAX_LISTED:
-        lines.append(f"    ... and {len(rejected) - MAX_LISTED} more (SELECT * FROM rejected_inputs)")
-    lines.append(_verdict(result, warehouse, before, bool(failed), bool(broken)))
+    if n_rejected > MAX_LISTED:
+        lines.append(f"    ... and {n_rejected - MAX_LISTED} more (SELECT * FROM rejected_inputs)")
+    lines.append(_verdict(result, warehouse, bool(failed), bool(broken)))
     return "\n".join(lines)
 
 
-def _verdict(result: dg.ExecuteInProcessResult, warehouse: Path, before: int | None, checks_failed: bool, steps_failed: bool) -> str:
+def _verdict(result: dg.ExecuteInProcessResult, warehouse: Path, checks_failed: bool, steps_failed: bool) -> str:
     """The last line: success, or failure and why and which version is current, as read from the
-    lake (a connection opened only then: ~0.7 s at 100,000 articles)."""
+    lake (a connection opened only then: ~0.7 s at 100,000 articles): published by this run when
+    its row names this run."""
     if result.success:
         return "Run succeeded."
     after = current_version(warehouse)
     if after is None:
         state = "nothing is published yet"
-    elif after != before:
-        state = f"version {after} was published by this run and is current"
+    elif after[1] == result.run_id:
+        state = f"version {after[0]} was published by this run and is current"
     else:
-        state = f"the previous published version stays current: version {after}"
+        state = f"the previous published version stays current: version {after[0]}"
     causes = [c for c, on in (("see the failing checks above", checks_failed), ("see the failed steps above", steps_failed)) if on]
     return f"Run FAILED: {' and '.join(causes) or 'see the log above'} ({state})."
 

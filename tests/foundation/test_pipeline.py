@@ -223,3 +223,25 @@ def test_every_keyed_table_refuses_a_duplicate_key(published_lake, tmp_path):
             con.execute(f"INSERT INTO {table} SELECT * FROM {table} LIMIT 1")
             failed = validate(con, model)
             assert not failed.passed and "key_is_unique" in failed.rules(), table
+
+
+def test_the_run_summary_counts_from_the_steps_what_the_lake_holds(bad_inputs):
+    """The summary's counts come from what the steps and checks reported (no lake opened after the
+    run), and read as the lake's: quarantined and refused inputs included."""
+    from factledger.commands import run as run_command
+
+    raw, warehouse, _, result = bad_inputs
+    reported = run_command.ingested_from_run(result)
+    assert reported is not None and reported == run_command.ingested_from_lake(warehouse)
+    assert reported.quarantined == 1 and reported.rejected_total >= 4
+    summary = run_command.summarise(result, warehouse)
+    assert "1 quarantined (not published: see articles_dates_coherent)" in summary
+    assert "  rejected inputs: " + str(reported.rejected_total) in summary and "empty.md" in summary
+
+
+def test_the_run_summary_reads_the_lake_for_what_no_step_reported(raw, warehouse):
+    from factledger.commands import run as run_command
+
+    result = run_pipeline(raw, warehouse, ("articles", "sources", "official_figures"))  # figures not run
+    assert run_command.ingested_from_run(result) is None
+    assert "articles ingested: 5 present" in run_command.summarise(result, warehouse)
