@@ -29,6 +29,7 @@ REPORT_DIR = "report"
 STAMP = ".stamp"
 SIZE = ".size.json"  # the report's pages and bytes, for a report kept unchanged
 CHECK_ROWS = "check_rows.json"
+CODE_HASH = ".report_code_hash.json"  # in exports/: the report's code hash and the stats of the files it read
 MAX_ROWS = 500
 MAX_INPUTS = 200
 
@@ -252,7 +253,8 @@ def reuse_plan(con: duckdb.DuckDBPyConnection, warehouse: Path, version: version
     if seen is None:
         seen = _verdicts_seen(con, version, present, words)
     legend = _frame({}, [], None, publisher, words, seen).verdict_order()
-    key = reuse.page_key(con, version, publisher, legend, code_hash(), ctx.vrow if ctx is not None else None, present)
+    key = reuse.page_key(con, version, publisher, legend, code_hash(export.exports_dir(warehouse) / CODE_HASH),
+                         ctx.vrow if ctx is not None else None, present)
     if since is None:
         return reuse.plan(con, warehouse, version, key)
     return reuse.plan(con, warehouse, version, key, since.feeds, [since.previous] if since.previous else [])
@@ -469,6 +471,7 @@ def write_report(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versi
     report folder, so a later rewrite shows them too."""
     started = time.perf_counter()
     publisher = publisher or export.Publisher.from_env()
+    code_hash(export.exports_dir(warehouse) / CODE_HASH)  # from the last process's, when no file it read changed
     target = report_dir(warehouse, version.version)
     if check_rows is None:
         check_rows = load_check_rows(target)

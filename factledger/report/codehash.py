@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
+import os
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -157,9 +159,9 @@ def shaping_text() -> tuple[list[tuple[str, bytes]], list[Path]]:
     return out, files + [module_file(m) for m in sorted(sources)]
 
 
-def _stats(files: list[Path]) -> tuple | None:
+def _stats(files: list[Path]) -> list | None:
     try:
-        return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+        return [[str(p), p.stat().st_mtime_ns, p.stat().st_size] for p in files]
     except OSError:
         return None
 
@@ -167,15 +169,33 @@ def _stats(files: list[Path]) -> tuple | None:
 _LAST: dict = {}  # the files last hashed, their stats and the hash: parsing them costs ~0.1 s a call
 
 
-def code_hash() -> str:
+def code_hash(cache: Path | None = None) -> str:
     """SHA-256 over what shapes the report's pages (see the module docstring); computed again when
-    a file it read, or the package's list of files, changed since the last call."""
-    if _LAST and _LAST["files"][:len(_LAST["package"])] == _LAST["package"] == package_files() \
-            and _stats(_LAST["files"]) == _LAST["stats"]:
+    a file it read, or the package's list of files, changed since the last call. `cache`: a file
+    keeping the last hash with the files' stats between processes (parsing every module the report
+    reaches costs ~0.5 s a process), as this process keeps them between calls."""
+    package = [str(p) for p in package_files()]
+    if _LAST and _LAST["stats"] and _LAST["package"] == package and _stats([Path(f) for f, _, _ in _LAST["stats"]]) == _LAST["stats"]:
         return _LAST["hash"]
+    if cache is not None:
+        try:
+            kept = json.loads(Path(cache).read_text(encoding="utf-8"))
+            if kept["package"] == package and kept["stats"] and _stats([Path(f) for f, _, _ in kept["stats"]]) == kept["stats"]:
+                _LAST.update(kept)
+                return _LAST["hash"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
     texts, files = shaping_text()
     digest = hashlib.sha256()
     for label, text in texts:
         digest.update(label.encode() + b"\0" + hashlib.sha256(text).digest())
-    _LAST.update(hash=digest.hexdigest(), files=files, package=package_files(), stats=_stats(files))
+    _LAST.clear()
+    _LAST.update(hash=digest.hexdigest(), package=package, stats=_stats(files) or [])
+    if cache is not None and _LAST["stats"]:
+        try:
+            temp = Path(cache).with_name(Path(cache).name + f".{os.getpid()}.tmp")
+            temp.write_text(json.dumps(_LAST), encoding="utf-8")
+            os.replace(temp, cache)
+        except OSError:
+            pass
     return _LAST["hash"]

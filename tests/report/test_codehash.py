@@ -65,3 +65,27 @@ def test_the_hash_covers_every_file_of_the_package():
     labels = [label for label, _ in codehash.shaping_text()[0]]
     for name in ("build.py", "fragments.py", "verdicts.yaml", "templates/article.html", "templates/style.css"):
         assert name in labels
+
+
+def test_the_hash_is_kept_between_processes_while_no_file_it_read_changed(tmp_path, monkeypatch):
+    import json
+
+    cache = tmp_path / "code.json"
+    codehash._LAST.clear()
+    first = codehash.code_hash(cache)
+    assert json.loads(cache.read_text())["hash"] == first
+    codehash._LAST.clear()  # as in a new process
+
+    def parsed_again():
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(codehash, "shaping_text", parsed_again)
+    assert codehash.code_hash(cache) == first  # from the file: nothing parsed
+    kept = json.loads(cache.read_text())
+    kept["stats"][-1][1] += 1  # a file it read has another modification time now
+    cache.write_text(json.dumps(kept))
+    codehash._LAST.clear()
+    monkeypatch.undo()
+    assert codehash.code_hash(cache) == first  # computed again (same code, same hash) and kept
+    assert json.loads(cache.read_text())["stats"] != kept["stats"]
+    codehash._LAST.clear()
