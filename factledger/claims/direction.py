@@ -29,9 +29,11 @@ class Direction:
     basis: str | None = None  # before / after / sentence
 
 
-def _word_direction(word: str, lexicon: Lexicon) -> str | None:
+def _word_direction(word: str, lexicon: Lexicon, memo: dict | None = None) -> str | None:
+    """`word_direction` with the lexicon's patterns (`memo`: `_memo(lexicon.directions)`, if
+    already looked up: callers asking for many words look it up once)."""
     directions = lexicon.directions
-    memo = _memo(directions)
+    memo = _memo(directions) if memo is None else memo
     found = memo.get(word, _UNSEEN)
     if found is _UNSEEN:
         if len(memo) > _MEMO_SIZE:
@@ -63,10 +65,11 @@ def near(before: str, after: str, lexicon: Lexicon) -> Direction:
     tail = _CLAUSE_BREAK.split(before)[-1]
     words = _WORD.findall(tail)
     gap = 0
+    memo = _memo(lexicon.directions)
     for word in reversed(words):
         if lexicon.direction_level_markers.match(word):
             break
-        found = _word_direction(word, lexicon)
+        found = _word_direction(word, lexicon, memo)
         if found:
             return Direction(found, word, "before")
         if word not in lexicon.direction_gap_words:
@@ -77,7 +80,7 @@ def near(before: str, after: str, lexicon: Lexicon) -> Direction:
     head = after[:cut.start()] if cut else after
     for m in itertools.islice(_WORD.finditer(head), lexicon.direction_max_gap["after"] + 1):
         word = m.group()
-        found = _word_direction(word, lexicon)
+        found = _word_direction(word, lexicon, memo)
         if found:
             return Direction(found, word, "after")
     return Direction(None)
@@ -87,7 +90,8 @@ def in_sentence(sentence: str, position: int, lexicon: Lexicon) -> Direction:
     """The direction the sentence's words give a percentage with none of its own: the nearest
     direction word before it, else the first after it ("Nebraska (25%) had the steepest decline
     ..., followed by Indiana (18%)")."""
-    found = [(m.start(), d, m.group()) for m in _WORD.finditer(sentence) if (d := _word_direction(m.group(), lexicon))]
+    memo = _memo(lexicon.directions)
+    found = [(m.start(), d, m.group()) for m in _WORD.finditer(sentence) if (d := _word_direction(m.group(), lexicon, memo))]
     before = [f for f in found if f[0] < position]
     chosen = before[-1] if before else next(iter(f for f in found if f[0] > position), None)
     return Direction(chosen[1], chosen[2], "sentence") if chosen else Direction(None)

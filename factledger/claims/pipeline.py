@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from factledger.cells import dims_key
 from factledger.claims import dates, direction, names, numbers, prefilter, scope
-from factledger.claims.lexicon import Lexicon, Vocabulary
+from factledger.claims.lexicon import Lexicon, Vocabulary, by_identity
 from factledger.claims.reconcile import ClaimFacts, FigureIndex, reconcile
 from factledger.claims.text import lowered, lowered_part, normalise, sentences
 
@@ -331,12 +331,16 @@ def claim_facts(row: dict, lexicon: Lexicon, decisions: dict[str, scope.Decision
         unit=float(row["rounding_unit"]), significant_digits=int(row["significant_digits"]), measure=row["measure"],
         dims={d: x.value for d, x in decisions.items()}, dim_cues={d: x.cue for d, x in decisions.items()},
         dim_bases={d: x.basis for d, x in decisions.items()},
-        when_unnamed={d: r.when_unnamed for d, r in lexicon.dimensions.items()},
+        when_unnamed=_when_unnamed(lexicon.dimensions),
         direction=row.get("direction"), direction_cue=row.get("direction_cue"),
         date_first=dates.as_date(row.get("date_first")), date_last=dates.as_date(row.get("date_last")), date_phrase=row.get("date_phrase"),
         names_a_figure=names_a_figure,
     )
 
+
+# Each dimension's rule for a value the text does not name, per lexicon (the same dict for all its
+# claims, which only read it).
+_when_unnamed = by_identity(lambda dimensions: {d: r.when_unnamed for d, r in dimensions.items()})
 
 _WHERE = {"before": "just before the number (list pattern)", "after": "after the number", "opening": "in the sentence opening",
           "sentence": "elsewhere in the sentence", "previous sentence": "in the previous sentence",

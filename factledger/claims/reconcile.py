@@ -155,6 +155,11 @@ class Figure:
         return len(str(int(size))) if size == int(size) else None
 
     @functools.cached_property
+    def digits(self) -> str | None:
+        """The digits of the size of a whole-number value ("662566"), None for a fraction."""
+        return str(int(abs(self.value))) if self.whole_digits is not None else None
+
+    @functools.cached_property
     def size_interval(self) -> Interval:
         """The same for the size of a change (its absolute value)."""
         return figure_interval(abs(self.value), self.qualifier, self.decimals, self.rounded)
@@ -173,8 +178,11 @@ class FigureIndex:
     # ((source_id, measure), required dimension values) -> {id(figure): whether it has them}, for
     # that measure's figures (see `population_members`).
     _population: dict = field(default_factory=dict, compare=False, repr=False)
+    _population_ids: dict = field(default_factory=dict, compare=False, repr=False)  # the same, those that have them
     # tuple of source ids -> (their level figures, those figures by value), see `_level_figures`.
     _levels: dict = field(default_factory=dict, compare=False, repr=False)
+    # id(figure) -> (figure, `describe` of it): the words of a cell, written once per cell.
+    _described: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, figures: list[dict], dimensions: list[dict], measures: list[dict]) -> "FigureIndex":
@@ -210,6 +218,15 @@ class FigureIndex:
             members = self._population[(key, required)] = {
                 id(f): has_values(f, required) for f in self.by_measure.get(key, ())}
         return members
+
+    def population_ids(self, key: tuple[str, str], required: tuple[tuple[str, str | None], ...]) -> frozenset[int]:
+        """The figures of `population_members` that have the values, by identity (kept per measure
+        and set of values, as those are)."""
+        found = self._population_ids.get((key, required))
+        if found is None:
+            found = self._population_ids[(key, required)] = frozenset(
+                i for i, member in self.population_members(key, required).items() if member)
+        return found
 
     def change_measures(self, source_ids: list[str], base: str, kind: str) -> list[str]:
         return list(dict.fromkeys(c for s in source_ids for c in self.changes.get((s, base, kind), [])))
@@ -280,7 +297,11 @@ def one_digit_apart(a: float, b: float) -> str | None:
     typo apart (662,556 for 662,566), else None."""
     if a != int(a) or b != int(b) or a == b:
         return None
-    x, y = str(int(abs(a))), str(int(abs(b)))
+    return digits_apart(str(int(abs(a))), str(int(abs(b))))
+
+
+def digits_apart(x: str, y: str) -> str | None:
+    """`one_digit_apart` of two different whole numbers, written as digits."""
     if len(x) != len(y):
         return None
     diff = [i for i in range(len(x)) if x[i] != y[i]]
@@ -394,9 +415,11 @@ def _near_miss(claim: ClaimFacts, figures: list[Figure]) -> tuple[Figure, str] |
         return None
     if not figures or claim.value != int(claim.value):
         return None  # one_digit_apart compares whole numbers only
-    # Only a cell with as many digits can be a digit apart (one_digit_apart's own first test).
-    digits = len(str(int(abs(claim.value))))
-    found = [(f, how) for f in figures if f.whole_digits == digits and (how := one_digit_apart(claim.value, abs(f.value)))]
+    # Only a cell with as many digits can be a digit apart (one_digit_apart's own first test); the
+    # claim's digits are written out once, each cell's once per figure.
+    written = str(int(abs(claim.value)))
+    found = [(f, how) for f in figures if f.digits is not None and len(f.digits) == len(written) and f.digits != written
+             and (how := digits_apart(written, f.digits))]
     return min(found, key=lambda fh: (fh[0].derived, fh[0].figure_id)) if found else None
 
 
@@ -531,15 +554,11 @@ def _required_values(claim: ClaimFacts, index: FigureIndex, key: tuple[str, str]
         if claim.dims.get(dim) is not None or claim.when_unnamed.get(dim, "total") == "total")
 
 
-def _population_ids(claim: ClaimFacts, index: FigureIndex, keys: list[tuple[str, str]]) -> set[int]:
+def _population_ids(claim: ClaimFacts, index: FigureIndex, keys: list[tuple[str, str]]) -> frozenset[int]:
     """The figures of measures `keys` (by identity) that `_population_test` takes for the claim, at
-    once (from the index's members per measure and required values; a set lookup per figure then)."""
-    out: set[int] = set()
-    for key in dict.fromkeys(keys):
-        if index.by_measure.get(key):
-            members = index.population_members(key, _required_values(claim, index, key))
-            out.update(i for i, member in members.items() if member)
-    return out
+    once (the index's members per measure and required values; a set lookup per figure then)."""
+    found = [index.population_ids(key, _required_values(claim, index, key)) for key in dict.fromkeys(keys) if index.by_measure.get(key)]
+    return found[0] if len(found) == 1 else frozenset().union(*found)
 
 
 def has_values(figure: Figure, required: tuple[tuple[str, str | None], ...]) -> bool:
@@ -562,7 +581,15 @@ def _dims_apart(claim: ClaimFacts, figure: Figure) -> int:
 # ---- explanations ------------------------------------------------------------------------------------
 
 def describe(figure: Figure, index: FigureIndex, labels: dict[str, dict[str, str]] | None = None) -> str:
-    """A cell in words: its measure's description, then the dimension values not at their total."""
+    """A cell in words: its measure's description, then the dimension values not at their total
+    (the index's labels; a pure function of the cell and the index, written once per cell)."""
+    found = index._described.get(id(figure))
+    if found is None or found[0] is not figure:  # (the figure is kept with it: its id is not reused)
+        found = index._described[id(figure)] = (figure, _describe(figure, index))
+    return found[1]
+
+
+def _describe(figure: Figure, index: FigureIndex) -> str:
     key = (figure.source_id, figure.measure)
     description = index.measure_descriptions.get(key, figure.measure.replace("_", " "))
     lowered = description if description[1:2].isupper() else description[:1].lower() + description[1:]

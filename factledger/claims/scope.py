@@ -221,14 +221,15 @@ def decide_scope(cues: list[Cue], opening: tuple[int, int], after: tuple[int, in
     """The scope of one number from the cues of its sentence and its regions."""
     scope = Scope()
     own_before = {c.kind: c for c in (prefix[1] if prefix else [])}
-    for name in lexicon.dimensions:
-        rules = lexicon.dimensions[name]
+    by_kind: dict[str, list[Cue]] = {}  # (one pass over the cues, not one per dimension)
+    for c in cues:
+        by_kind.setdefault(c.kind, []).append(c)
+    for name, rules in lexicon.dimensions.items():
         if name in own_before:
             cue = own_before[name]
             scope.dimensions[name] = Decision(cue.value, cue.text, "before")
             continue
-        scope.dimensions[name] = _decide_dimension([c for c in cues if c.kind == name], opening, after, rules.shared_from,
-                                                   clause_start, rules.total)
+        scope.dimensions[name] = _decide_dimension(by_kind.get(name, []), opening, after, rules.shared_from, clause_start, rules.total)
     scope.measure = _decide_measure(cues, opening, after, lexicon)
     return scope
 
