@@ -198,15 +198,29 @@ class _SentenceContext:
 
 
 def _blank_addresses(text: str, lexicon: Lexicon) -> str:
-    """The text with URLs and e-mail addresses blanked (same length): words inside an address
-    ("ice-released-over-435000-migrants-with-criminal-convictions") are not cues."""
+    """The text with URLs and e-mail addresses blanked (same length), in lower case: words inside
+    an address ("ice-released-over-435000-migrants-with-criminal-convictions") are not cues."""
+    low, blanked = lowered(text), False
     for name in ("url", "email"):
         pattern = lexicon.non_claims.get(name)
         if pattern:
-            low = lowered(text)
-            # (A text without a character every address needs, "@", has nothing to blank.)
-            text = pattern.sub(lambda m: " " * len(m.group()), low) if prefilter.scan(pattern).possible(low) else low
-    return text
+            # The matches to blank are the pattern's finditer: in the lower-cased article, those its
+            # shared scan has found already; scanned again only in a text with URLs blanked.
+            found = prefilter.scan(pattern).finditer(low) if blanked else lexicon.lowered_matches(pattern, low)
+            spans = [m.span() for m in found]
+            if spans:
+                low, blanked = "".join(_blanked(low, spans)), True
+    return low
+
+
+def _blanked(text: str, spans: list[tuple[int, int]]):
+    """The pieces of `text` with each of `spans` (in order, disjoint) written as spaces."""
+    end = 0
+    for start, stop in spans:
+        yield text[end:start]
+        yield " " * (stop - start)
+        end = stop
+    yield text[end:]
 
 
 def _claim_date(claim_dates: list, opening: tuple[int, int], after: tuple[int, int]) -> dict | None:

@@ -19,6 +19,7 @@ own or in the sentence opening is not a count of anything the source has.
 """
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 
@@ -190,8 +191,8 @@ def drop_examples(cues: list[Cue], lowered_sentence: str) -> list[Cue]:
 
 def clause_starts(number_spans: list[tuple[int, int]], lowered_sentence: str) -> list[int]:
     """For each number, where the clause it stands in starts (0: the sentence's first clause)."""
-    breaks = [m.end() for m in CLAUSE_BREAK.finditer(lowered_sentence)]
-    return [max([b for b in breaks if b <= start], default=0) for start, _ in number_spans]
+    breaks = [m.end() for m in CLAUSE_BREAK.finditer(lowered_sentence)]  # (ascending: finditer's order)
+    return [breaks[k - 1] if (k := bisect.bisect_right(breaks, start)) else 0 for start, _ in number_spans]
 
 
 def regions(number_spans: list[tuple[int, int]], sentence_length: int,

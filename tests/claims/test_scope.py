@@ -143,3 +143,18 @@ def test_scope_decisions_read_the_scope_json_into_a_new_dict():
     assert list(first.items()) == [("b", Decision("x", "ex", "after")), ("a", Decision(None))]
     first["b"] = Decision("y")
     assert scope_decisions(row)["b"] == Decision("x", "ex", "after") and scope_decisions({"scope": None}) == {}
+
+
+def test_addresses_are_blanked_as_their_patterns_sub_would():
+    """pipeline._blank_addresses (the matches read from the article's shared scan) writes spaces
+    where the URL and then the e-mail pattern's `sub` would, in lower case."""
+    from factledger.claims.pipeline import _blank_addresses
+    from factledger.claims.text import lowered
+
+    for text in ["See https://Example.test/ICE-released-435000 and mail Press@ICE.test, or www.x.test.",
+                 "No address here, 13,099 convicted.", "a@b.c https://a@b.c/x www.y.z/@q", ""]:
+        expected = lowered(text)
+        for name in ("url", "email"):
+            pattern = LEX.non_claims[name]
+            expected = pattern.sub(lambda m: " " * len(m.group()), lowered(expected))
+        assert _blank_addresses(text, LEX) == expected, text
