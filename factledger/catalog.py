@@ -110,4 +110,4 @@ def plan(con: duckdb.DuckDBPyConnection) -> Plan:
 def source_sql(table: PublishedTable, model: type[LakeTable]) -> str:
     """The rows of `lake.main` that `lake.published.<table>` holds (not for check_results, whose
     rows come from the run)."""
-    return f"(SELECT {', '.join(quote(c) for c in model.column_names())} FROM lake.main.{quote(table.name)} WHERE {table.where})"
+    return f"(SELECT {sql.identifiers(model.column_names())} FROM lake.main.{quote(table.name)} WHERE {table.where})"

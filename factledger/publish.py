@@ -77,22 +77,55 @@ def _described(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str,
     return [(r[0], str(r[1])) for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
 
 
-def size_row_groups(con: duckdb.DuckDBPyConnection, relation: str) -> None:
+def size_row_groups(con: duckdb.DuckDBPyConnection, relation: str) -> tables.Measured:
     """Have DuckLake write the published tables' Parquet in row groups sized for `relation`'s rows
     (tables.parquet_group_rows), before a sorted write of many of them: a group of DuckLake's
-    default 122,880 rows of articles is ~860 MB held at once."""
-    rows = tables.parquet_group_rows(con, relation)
-    con.execute(f"CALL lake.set_option('parquet_row_group_size', {rows}, schema => {sql.literal(PUBLISHED_SCHEMA)})")
+    default 122,880 rows of articles is ~860 MB held at once. Returns what was measured."""
+    measured = tables.measure(con, relation)
+    con.execute(f"CALL lake.set_option('parquet_row_group_size', {measured.group_rows}, "
+                f"schema => {sql.literal(PUBLISHED_SCHEMA)})")
+    return measured
 
 
-def update_table(con: duckdb.DuckDBPyConnection, name: str, relation: str, order: str, existing: set[str]) -> str:
-    """Make `lake.published.<name>` hold exactly the rows of `relation`; returns how ('created',
-    'replaced', 'updated' or 'unchanged'). Rows are matched on every column (the published
-    tables' keys are unique, so no row is duplicated)."""
-    target = f"lake.{PUBLISHED_SCHEMA}.{quote(name)}"
-    size_row_groups(con, relation)
-    if name not in existing or _described(con, target) != _described(con, relation):
+# A table written whole is written in key ranges of about this many bytes of values, each sorted on
+# its own: one sort of every claim (1.5 million rows at 100,000 articles) took DuckDB's whole memory
+# limit on top of what the run's process held (the run's peak, 1.6 GB).
+SORTED_RANGE_BYTES = 64 * 2**20
+
+
+def write_sorted(con: duckdb.DuckDBPyConnection, target: str, relation: str, key: tuple[str, ...],
+                 measured: tables.Measured) -> int:
+    """Replace table `target` by the rows of `relation` sorted by the columns of `key`, in ranges of its first column of about SORTED_RANGE_BYTES each, so that no sort holds the whole
+    table; the table is the same, row for row and in order, as one sorted write. Returns the
+    number of ranges written."""
+    order = sql.identifiers(key)
+    ranges = max(1, round(measured.bytes / SORTED_RANGE_BYTES))
+    if ranges == 1:
         con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {relation} ORDER BY {order}")
+        return 1
+    first = quote(key[0])
+    cuts = sorted(set(con.execute(
+        f"SELECT quantile_disc({first}, {[i / ranges for i in range(1, ranges)]}) FROM {relation}").fetchone()[0] or []))
+    con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {relation} WHERE FALSE")
+    bounds = [None, *cuts, None]
+    for low, high in zip(bounds, bounds[1:]):
+        where = " AND ".join([*([f"{first} >= ?"] if low is not None else []), *([f"{first} < ?"] if high is not None else [])])
+        if high is None:  # NULLs sort last: the last range holds them
+            where = f"({where}) OR {first} IS NULL" if where else "TRUE"
+        con.execute(f"INSERT INTO {target} SELECT * FROM {relation} WHERE {where} ORDER BY {order}",
+                    [b for b in (low, high) if b is not None])
+    return len(bounds) - 1
+
+
+def update_table(con: duckdb.DuckDBPyConnection, name: str, relation: str, key: tuple[str, ...], existing: set[str]) -> str:
+    """Make `lake.published.<name>` hold exactly the rows of `relation`, in the order of `key` (its
+    row key's columns); returns how ('created', 'replaced', 'updated' or 'unchanged'). Rows are
+    matched on every column (the published tables' keys are unique, so no row is duplicated)."""
+    order = sql.identifiers(key)
+    target = f"lake.{PUBLISHED_SCHEMA}.{quote(name)}"
+    measured = size_row_groups(con, relation)
+    if name not in existing or _described(con, target) != _described(con, relation):
+        write_sorted(con, target, relation, key, measured)
         return "replaced" if name in existing else "created"
     columns = [c for c, _ in _described(con, target)]
     same = " AND ".join(f"p.{quote(c)} IS NOT DISTINCT FROM s.{quote(c)}" for c in columns)
@@ -171,7 +204,7 @@ def stage_changed_keys(con: duckdb.DuckDBPyConnection, work, base: int | None) -
             UNION (SELECT article_id FROM {source_sql(articles_table, articles_model)} EXCEPT SELECT article_id FROM lake.{PUBLISHED_SCHEMA}.articles)""")
         for name, (table, model) in usable.items():
             key = row_key(model, table)
-            cols = ", ".join(quote(k) for k in key)
+            cols = sql.identifiers(key)
             parts = [f"SELECT {cols} FROM {feed(name)}"] if current > base else []
             if "article_id" in model.column_names():
                 parts.append(f"SELECT {cols} FROM lake.main.{quote(name)} WHERE article_id IN (SELECT article_id FROM temp.main.publish_changed_articles)")
@@ -185,23 +218,23 @@ def stage_changed_keys(con: duckdb.DuckDBPyConnection, work, base: int | None) -
     return staged
 
 
-def update_by_keys(con: duckdb.DuckDBPyConnection, name: str, relation: str, order: str, key: tuple[str, ...], keys: str) -> str:
+def update_by_keys(con: duckdb.DuckDBPyConnection, name: str, relation: str, key: tuple[str, ...], keys: str) -> str:
     """Replace the rows of `lake.published.<name>` whose key is in temp table `keys` by those of
     `relation`; then check that the published table has as many rows as `relation` (else it is
     compared whole: never a wrong table). Returns how, like update_table; '... by key' when only
     the rows of `keys` can differ from before."""
     target = f"lake.{PUBLISHED_SCHEMA}.{quote(name)}"
     if _described(con, target) != _described(con, relation):
-        return update_table(con, name, relation, order, {name})
+        return update_table(con, name, relation, key, {name})
     n_keys = con.execute(f"SELECT count(*) FROM {keys}").fetchone()[0]
     if not n_keys:
         return "unchanged by key"
     if n_keys > tables.MIN_GROUP_ROWS:  # (fewer rows are one group whatever the setting)
         size_row_groups(con, relation)
     con.execute(f"DELETE FROM {target} p WHERE EXISTS (SELECT 1 FROM {keys} k WHERE {_key_match(key, 'k', 'p')})")
-    con.execute(f"INSERT INTO {target} SELECT * FROM {_keyed(relation, key, keys)} ORDER BY {order}")
+    con.execute(f"INSERT INTO {target} SELECT * FROM {_keyed(relation, key, keys)} ORDER BY {sql.identifiers(key)}")
     if con.execute(f"SELECT count(*) FROM {target}").fetchone()[0] != con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]:
-        return update_table(con, name, relation, order, {name})
+        return update_table(con, name, relation, key, {name})
     return "updated by key"
 
 
@@ -262,13 +295,12 @@ def publish(con: duckdb.DuckDBPyConnection, checks: list[dict], run_id: str | No
                 relation = f"(SELECT * FROM lake.main.check_results WHERE version = {version})"
             else:
                 relation = _source(table, model)
-            order = ", ".join(quote(k) for k in row_key(model, table))
+            key = row_key(model, table)
             if table.name in changed_keys:
-                if not update_by_keys(con, table.name, relation, order, row_key(model, table),
-                                      changed_keys[table.name]).endswith("by key"):
+                if not update_by_keys(con, table.name, relation, key, changed_keys[table.name]).endswith("by key"):
                     by_key.discard(table.name)  # compared whole after all: so is its diff
             else:
-                update_table(con, table.name, relation, order, existing)
+                update_table(con, table.name, relation, key, existing)
             counts[table.name] = con.execute(f"SELECT count(*) FROM lake.{PUBLISHED_SCHEMA}.{quote(table.name)}").fetchone()[0]
         # A table published before but not buildable now leaves the published set.
         for stale in lake_tables(con, PUBLISHED_SCHEMA) - {t.name for t, _ in work.tables}:

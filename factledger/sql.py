@@ -10,6 +10,11 @@ def identifier(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
+def identifiers(names) -> str:
+    """A comma-separated list of quoted identifiers (a column list, an ORDER BY of a key)."""
+    return ", ".join(identifier(n) for n in names)
+
+
 def literal(value: str | os.PathLike) -> str:
     """A quoted string literal: a path with a quote in it (`/tmp/o'brien/x.csv`) stays one literal."""
     return "'" + os.fspath(value).replace("'", "''") + "'" if isinstance(value, os.PathLike) else "'" + str(value).replace("'", "''") + "'"

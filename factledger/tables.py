@@ -1,6 +1,8 @@
 """Create lake tables from their schemas and write Python rows into them."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 import pyarrow as pa
 
@@ -85,10 +87,25 @@ def group_rows(rows: int, text_bytes: int, columns: int, target: int = PARQUET_G
     return max(MIN_GROUP_ROWS, min(MAX_GROUP_ROWS, int(target / width)))
 
 
-def parquet_group_rows(con: duckdb.DuckDBPyConnection, relation: str) -> int:
-    """`group_rows` for `relation`, its text measured in one pass over its text columns only."""
+@dataclass(frozen=True)
+class Measured:
+    """A relation's size: rows, bytes of values (text bytes plus 8 a value of another type) and
+    the Parquet row group `group_rows` gives it."""
+    rows: int
+    bytes: int
+    group_rows: int
+
+
+def measure(con: duckdb.DuckDBPyConnection, relation: str) -> Measured:
+    """`relation`'s size, its text measured in one pass over its text columns only."""
     described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
     text = [sql.identifier(name) for name, type_, *_ in described if str(type_).upper() == "VARCHAR"]
     total = " + ".join(f"coalesce(sum(strlen({c})), 0)" for c in text) or "0"
     rows, text_bytes = con.execute(f"SELECT count(*), {total} FROM {relation}").fetchone()
-    return group_rows(rows, int(text_bytes), len(described))
+    return Measured(rows, int(text_bytes) + 8 * rows * (len(described) - len(text)),
+                    group_rows(rows, int(text_bytes), len(described)))
+
+
+def parquet_group_rows(con: duckdb.DuckDBPyConnection, relation: str) -> int:
+    """`group_rows` for `relation` (see `measure`)."""
+    return measure(con, relation).group_rows

@@ -9,7 +9,7 @@ import duckdb
 
 from factledger.catalog import PUBLISHED_SCHEMA, PUBLISHED_TABLES, lake_tables, quote
 from factledger.lake import LAKE
-from factledger.sql import literal
+from factledger.sql import identifiers, literal
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def changed_keys(con: duckdb.DuckDBPyConnection, name: str, columns: tuple[str, 
         if not same_table(con, name, old_snapshot, new_snapshot, schema):
             return None
         cap = f" LIMIT {int(limit) + 1}" if limit is not None else ""
-        rows = con.execute(f"SELECT DISTINCT {', '.join(quote(c) for c in columns)} "
+        rows = con.execute(f"SELECT DISTINCT {identifiers(columns)} "
                            f"FROM {change_feed(name, old_snapshot, new_snapshot, schema)}{cap}").fetchall()
     except duckdb.Error:
         return None
