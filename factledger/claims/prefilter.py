@@ -25,14 +25,20 @@ class Prefiltered:
     """`pattern.finditer`, trying `pattern` only where `candidates` matches.
 
     `candidates` must match exactly one character, at every position where `pattern` can start a
-    match (more positions are harmless, only slower); `pattern` must never match the empty string."""
+    match (more positions are harmless, only slower); `pattern` must never match the empty string.
+    On a text RE2 reads, RE2 finds the matches (`re2_matches`) or, with `started`, where they can
+    start (`re2_started`): faster than Python's loop over frequent candidates (a month name's
+    first letter, a number's first digit), slower over rare ones (a full stop)."""
 
-    def __init__(self, pattern: re.Pattern, candidates: re.Pattern):
+    def __init__(self, pattern: re.Pattern, candidates: re.Pattern, started: bool = True):
         self.pattern = pattern
         self.candidates = candidates
+        self.started = started
 
     def finditer(self, text: str) -> Iterator[re.Match]:
         found = re2_matches(self.pattern, text)
+        if found is None and self.started:
+            found = re2_started(self.pattern, text)
         return iter(found) if found is not None else self._candidates(text)
 
     def _candidates(self, text: str) -> Iterator[re.Match]:
@@ -217,7 +223,7 @@ class Scan:
         if letters and (not found[1] or len(letters) > _MAX_FIRST_LETTERS):
             found = None
         found = found[0] if found else None
-        self._scan = Prefiltered(pattern, found) if found is not None else pattern
+        self._scan = Prefiltered(pattern, found, started=False) if found is not None else pattern
 
     def possible(self, text: str) -> bool:
         return all(c in text for c in self.required)
@@ -226,6 +232,8 @@ class Scan:
         if not self.possible(text):
             return iter(())
         found = re2_matches(self.pattern, text)
+        if found is None and self._scan is self.pattern:  # (candidates read off it are rare: Python's loop is cheaper)
+            found = re2_started(self.pattern, text)
         return iter(found) if found is not None else self._scan.finditer(text)
 
 
@@ -761,11 +769,7 @@ def re2_matches(pattern: re.Pattern, text: str) -> list[re.Match] | None:
     find them. Each match is Python's own at the place RE2 found (its groups read there): the
     match `finditer` takes at a place is the one `match` finds there."""
     compiled = re2_pattern(pattern)
-    if compiled is None:  # RE2 finds where a match can start, Python's engine the match
-        starts = re2_starts(pattern)
-        readable = re2_text(text) if starts is not None else None
-        return readable.confirmed(starts, pattern, text) if readable is not None else None
-    readable = re2_text(text)
+    readable = re2_text(text) if compiled is not None else None
     if readable is None:
         return None
     match, out = pattern.match, []
@@ -775,6 +779,14 @@ def re2_matches(pattern: re.Pattern, text: str) -> list[re.Match] | None:
             return None  # (the engines disagree: never seen; Python's scan is the reference)
         out.append(m)
     return out
+
+
+def re2_started(pattern: re.Pattern, text: str) -> list[re.Match] | None:
+    """`pattern.finditer(text)` for a pattern RE2 does not read exactly: Python's engine tries it
+    only where RE2 finds a match can start (`re2_starts`), or None when RE2 cannot find those."""
+    starts = re2_starts(pattern)
+    readable = re2_text(text) if starts is not None else None
+    return readable.confirmed(starts, pattern, text) if readable is not None else None
 
 
 def found_in(pattern: re.Pattern, text: str) -> bool:
@@ -849,8 +861,12 @@ class SharedScan:
         # Which of the RE2 patterns match at all, in one pass: most match nowhere in most texts (the
         # non-claim patterns in an article, the event words in a sentence), and each scan costs a
         # pass. (Only those RE2 reads exactly: the others widened make its automaton much larger.)
-        exact = [i for i, r in enumerate(self.re2) if r is not None]
-        self._set = (exact, re2_set([patterns[i] for i in exact])) if len(exact) > 1 else None
+        self._exact = [i for i, r in enumerate(self.re2) if r is not None]
+        self._set = re2_set([patterns[i] for i in self._exact]) if len(self._exact) > 1 else None
+        # The patterns scanned on their own (by whether RE2 reads the text): neither read by RE2
+        # exactly nor in the Python pass.
+        self._own = {readable: [i for i in range(len(patterns)) if not (readable and self.re2[i] is not None)
+                                and i not in self._passes[readable].indices] for readable in (False, True)}
         self._last: tuple[str | None, list[list[re.Match]] | None] = (None, None)
 
     def __reduce__(self):
@@ -863,20 +879,16 @@ class SharedScan:
         last_text, last = self._last
         if last is not None and last_text == text:
             return last
-        readable = re2_text(text) if any(r is not None for r in self.re2) else None
+        readable = re2_text(text) if self._exact else None
         one_pass = self._passes[readable is not None]
         out: list[list[re.Match]] = [[] for _ in self.patterns]
-        absent: set[int] = set()
-        if readable is not None and self._set is not None and self._set[1] is not None:
-            present = readable.present(self._set[1])
-            if present is not None:
-                absent = {i for k, i in enumerate(self._set[0]) if k not in present}
-        for i, pattern in enumerate(self.patterns):
-            if readable is not None and self.re2[i] is not None:
-                if i not in absent:
-                    out[i] = [Found(text, start, end) for start, end in readable.spans(self.re2[i])]
-            elif i not in one_pass.indices:
-                out[i] = list(scan(pattern).finditer(text))
+        if readable is not None:
+            # (Only the patterns present are visited: most texts have few of them, and this runs per sentence.)
+            present = readable.present(self._set) if self._set is not None else None
+            for i in self._exact if present is None else [self._exact[k] for k in present]:
+                out[i] = [Found(text, start, end) for start, end in readable.spans(self.re2[i])]
+        for i in self._own[readable is not None]:
+            out[i] = list(scan(self.patterns[i]).finditer(text))
         one_pass.run(text, out)
         self._last = (text, out)
         return out
