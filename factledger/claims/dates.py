@@ -13,8 +13,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass, replace
 
-from factledger.claims.lexicon import Lexicon, by_identity
-from factledger.claims.prefilter import Prefiltered, candidates, shared_scan
+from factledger.claims.lexicon import Lexicon
+from factledger.claims.prefilter import Prefiltered, by_identity, candidates, shared_scan
 
 MONTHS = {
     "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4, "may": 5,

@@ -12,7 +12,8 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from factledger.claims.lexicon import Lexicon, by_identity
+from factledger.claims.lexicon import Lexicon
+from factledger.claims.prefilter import by_identity
 
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _CLAUSE_BREAK = re.compile(r"[;:.!?\"]|,\s|\s[-\u2013\u2014]\s")

@@ -17,22 +17,6 @@ from factledger.claims.prefilter import first_characters, scan, shared_scan
 DEFAULT_PATH = Path(__file__).with_name("lexicon.yaml")
 
 
-def by_identity(function):
-    """`function(obj)` cached by the identity of `obj` (which the cache holds, so its id is not
-    reused): for the lexicon's dicts of compiled patterns, which are built once and whose hash (of
-    each pattern's code) costs more than a lookup should."""
-    memo: dict[int, tuple[object, object]] = {}
-
-    @functools.wraps(function)
-    def cached(obj):
-        entry = memo.get(id(obj))
-        if entry is None or entry[0] is not obj:
-            entry = memo[id(obj)] = (obj, function(obj))
-        return entry[1]
-
-    return cached
-
-
 def cue_regex(pattern: str) -> str:
     """A cue pattern as regex source with word boundaries where the pattern has word characters at
     its ends, and any whitespace run where it has a space."""

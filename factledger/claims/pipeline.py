@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from factledger.cells import dims_key
 from factledger.claims import dates, direction, names, numbers, prefilter, scope
-from factledger.claims.lexicon import Lexicon, Vocabulary, by_identity
+from factledger.claims.lexicon import Lexicon, Vocabulary
 from factledger.claims.reconcile import ClaimFacts, FigureIndex, reconcile
 from factledger.claims.text import lowered, lowered_part, normalise, sentences
 
@@ -354,7 +354,7 @@ def claim_facts(row: dict, lexicon: Lexicon, decisions: dict[str, scope.Decision
 
 # Each dimension's rule for a value the text does not name, per lexicon (the same dict for all its
 # claims, which only read it).
-_when_unnamed = by_identity(lambda dimensions: {d: r.when_unnamed for d, r in dimensions.items()})
+_when_unnamed = prefilter.by_identity(lambda dimensions: {d: r.when_unnamed for d, r in dimensions.items()})
 
 _WHERE = {"before": "just before the number (list pattern)", "after": "after the number", "opening": "in the sentence opening",
           "sentence": "elsewhere in the sentence", "previous sentence": "in the previous sentence",

@@ -21,6 +21,22 @@ from collections.abc import Iterator
 _EXTRA_CASES = {"i": "\u0130\u0131", "k": "\u212a", "s": "\u017f"}
 
 
+def by_identity(function):
+    """`function(obj)` cached by the identity of `obj` (which the cache holds, so its id is not
+    reused): for compiled patterns and the lexicon's dicts of them, which are built once and whose
+    hash (of each pattern's code: 3 us for the hedges' pattern) costs more than a lookup should."""
+    memo: dict[int, tuple[object, object]] = {}
+
+    @functools.wraps(function)
+    def cached(obj):
+        entry = memo.get(id(obj))
+        if entry is None or entry[0] is not obj:
+            entry = memo[id(obj)] = (obj, function(obj))
+        return entry[1]
+
+    return cached
+
+
 class Prefiltered:
     """`pattern.finditer`, trying `pattern` only where `candidates` matches.
 
@@ -237,7 +253,7 @@ class Scan:
         return iter(found) if found is not None else self._scan.finditer(text)
 
 
-@functools.lru_cache(maxsize=1024)
+@by_identity
 def scan(pattern: re.Pattern) -> Scan:
     """The `Scan` of a compiled pattern (a pure function of it: built once per pattern)."""
     return Scan(pattern)
@@ -524,7 +540,7 @@ def _greedy_source(source: str, flags: int) -> str | None:
     return greedy if _shape(_sre_parse.parse(greedy, flags)) == _shape(parsed, greedy=True) else None
 
 
-@functools.lru_cache(maxsize=1024)
+@by_identity
 def re2_pattern(pattern: re.Pattern):
     r"""`pattern` compiled by RE2, when RE2 finds exactly its `finditer` matches in every text
     `Re2Text` accepts (see `_re2_readable`; a match is never empty), else None. Python's `\w \d \s
@@ -634,7 +650,7 @@ def _re2_wider(items) -> str | None:
     return "".join(out)
 
 
-@functools.lru_cache(maxsize=1024)
+@by_identity
 def re2_starts(pattern: re.Pattern):
     """For a pattern RE2 does not read exactly (`re2_pattern` is None), an RE2 regex that matches
     at every position where `pattern` starts a match in a text `Re2Text` accepts, and maybe at

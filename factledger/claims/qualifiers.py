@@ -5,7 +5,8 @@ import functools
 import re
 from dataclasses import dataclass
 
-from factledger.claims.lexicon import Lexicon, by_identity
+from factledger.claims.lexicon import Lexicon
+from factledger.claims.prefilter import by_identity
 
 # How far back a hedge can start; the longest hedge in the lexicon is well under this.
 _LOOKBEHIND = 40
@@ -64,7 +65,7 @@ def _search_before(pattern: re.Pattern, before: str) -> re.Match | None:
 _SYNTAX = re.compile(r"\\.|\(\?P[<=]\w+[>)]|[A-Z]")
 
 
-@functools.lru_cache(maxsize=16)
+@by_identity
 def _case_sensitive(pattern: re.Pattern) -> re.Pattern | None:
     """`pattern` (IGNORECASE) for lower-case ASCII text: its letters in lower case, without
     IGNORECASE; None when it is not IGNORECASE or cannot be written so."""

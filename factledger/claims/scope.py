@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 
 from factledger.claims.lexicon import Lexicon
-from factledger.claims.prefilter import scan
+from factledger.claims.prefilter import by_identity, scan
 from factledger.claims.reconcile import UNLISTED  # a value the text names that the source does not list
 
 MEASURE = "measure"
@@ -263,11 +263,16 @@ def _decide_dimension(cues: list[Cue], opening: tuple[int, int], after: tuple[in
     return Decision(None, None, "unnamed")
 
 
+# The measures some dimension's cue implies, with those dimensions, in order (per lexicon: most
+# measures have none, and this is asked twice per number).
+_implying = by_identity(lambda measures: [(name, rules.implied_by) for name, rules in measures.items() if rules.implied_by])
+
+
 def _decide_measure(cues: list[Cue], opening: tuple[int, int], after: tuple[int, int], lexicon: Lexicon) -> Decision:
     for region, basis in ((after, "after"), (opening, "opening")):
         found = [(c, c.value) for c in cues if c.kind == MEASURE and _inside(c, region)]
-        found += [(c, name) for name, rules in lexicon.measures.items()
-                  for c in cues if c.kind in rules.implied_by and _inside(c, region)]
+        found += [(c, name) for name, implied_by in _implying(lexicon.measures)
+                  for c in cues if c.kind in implied_by and _inside(c, region)]
         if found:
             # Nearest to the number wins; at the same place the more specific measure.
             distance = (lambda c: c.start - region[0]) if basis == "after" else (lambda c: region[1] - c.end)

@@ -300,7 +300,7 @@ def test_shared_scan_of_event_words_where_a_sentence_has_none_or_some():
 
 
 def test_by_identity_caches_per_object_not_per_value():
-    from factledger.claims.lexicon import by_identity
+    from factledger.claims.prefilter import by_identity
 
     calls = []
     sizes = by_identity(lambda d: calls.append(1) or len(d))
