@@ -210,3 +210,18 @@ def test_a_table_written_in_sorted_ranges_is_one_sorted_write(tmp_path, monkeypa
         monkeypatch.setattr(publish, "SORTED_RANGE_BYTES", 10**9)
         assert publish.write_sorted(con, "lake.published.u", relation, key, measured) == 1
         assert con.execute("SELECT * FROM lake.published.u").fetchall() == got
+
+
+def test_a_row_key_matches_nulls_only_where_its_columns_may_hold_them():
+    # Equality where a key column cannot be NULL (DuckDB then reads only the matching row groups);
+    # IS NOT DISTINCT FROM where it can, so that a NULL key still finds its row.
+    from factledger import publish
+
+    claims = publish.RowKey.of(catalog.model_for("claims"), catalog.published_table("claims"))
+    assert claims.columns == catalog.row_key(catalog.model_for("claims"), catalog.published_table("claims"))
+    assert claims.nullable == frozenset() and "IS NOT DISTINCT" not in claims.match("k", "r")
+    key = publish.RowKey(("a", "b"), frozenset({"b"}))
+    con = duckdb.connect()
+    con.execute("CREATE TABLE r AS SELECT * FROM (VALUES (1, NULL), (1, 2), (2, NULL)) t(a, b)")
+    con.execute("CREATE TABLE k AS SELECT * FROM (VALUES (1, NULL)) t(a, b)")
+    assert con.execute(f"SELECT * FROM {publish._keyed('r', key, 'k')}").fetchall() == [(1, None)]
