@@ -12,6 +12,7 @@ import string
 from dataclasses import dataclass
 
 from factledger.claims.lexicon import Lexicon
+from factledger.claims.prefilter import scan
 
 _CAPITALISED = re.compile(r"\b[A-Z][a-zA-Z'\-]+\b")
 _INITIALS = re.compile(r"^(?:[A-Z]\.\s*)+$")
@@ -40,6 +41,36 @@ def levenshtein(a: str, b: str) -> int:
     return previous[-1]
 
 
+def capitalised_words(text: str, initials: frozenset[str]) -> list[re.Match]:
+    """The matches of `_CAPITALISED.finditer(text)` that start with one of `initials` (capital
+    letters), found by a scan for those words alone (most capitalised words start otherwise)."""
+    if not initials:
+        return []
+    found = scan(_capitalised_from(initials)).finditer(text)
+    # A word found after a "'" or "-" may sit inside a capitalised word the whole scan takes as one
+    # ("O'Gonzales"): kept only where that scan starts a word.
+    return [m for m in found if m.start() == 0 or text[m.start() - 1] not in "'-" or _starts_a_word(text, m.start())]
+
+
+@functools.lru_cache(maxsize=64)
+def _capitalised_from(initials: frozenset[str]) -> re.Pattern:
+    """`_CAPITALISED` for words starting with one of `initials` (the same match at each such place)."""
+    return re.compile(_CAPITALISED.pattern.replace("[A-Z]", "[" + "".join(sorted(initials)) + "]", 1))
+
+
+def _starts_a_word(text: str, at: int) -> bool:
+    """Whether `_CAPITALISED.finditer(text)` has a match starting at `at`: read from the start of
+    the run of letters, "'" and "-" holding it (no match crosses into a run, so the scan is the
+    same from there)."""
+    start = at
+    while start > 0 and (text[start - 1].isascii() and (text[start - 1].isalpha() or text[start - 1] in "'-")):
+        start -= 1
+    for m in _CAPITALISED.finditer(text, start):
+        if m.start() >= at:
+            return m.start() == at
+    return False
+
+
 def split_name(name: str) -> tuple[str | None, str]:
     """('Patrick', 'Lechleitner') for 'Patrick J. Lechleitner'; the first name is None when only initials."""
     words = [w for w in name.replace(",", " ").split() if w]
@@ -56,9 +87,7 @@ def find_variants(text: str, people: list[str], lexicon: Lexicon) -> list[NameVa
     first_initials = {first[0] for _, first, _ in parts if first}
     # (A capitalised word starts with A-Z: those whose lower case is a surname's initial, or a first name's.)
     initials = {c for c in string.ascii_uppercase if c.lower() in surname_initials} | first_initials
-    for m in _CAPITALISED.finditer(text):
-        if text[m.start()] not in initials:
-            continue
+    for m in capitalised_words(text, frozenset(initials)):
         word = m.group()
         for person, first, surname in parts:
             if word[0].lower() != surname[0].lower() and (not first or word[0] != first[0]):

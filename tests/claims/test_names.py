@@ -1,3 +1,6 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
 from factledger.claims import lexicon
 from factledger.claims.names import find_variants, levenshtein, split_name
 
@@ -31,3 +34,15 @@ def test_no_flag_without_evidence_or_for_exact_spelling():
 def test_first_name_variant():
     found = find_variants("A note from Patrik Lechleitner.", PEOPLE, LEX)
     assert [(f.variant, f.expected) for f in found] == [("Patrik", "Patrick")]
+
+
+@given(st.lists(st.sampled_from(["Gonzales", "O'", "Mc", "-", "'", " ", "Tony", "gon", "G", "T2", "_", "\u00e9", "Lech", ".",
+                                 "Smith-Gonzales", "'s", "Pat", "x"]), max_size=20).map("".join),
+       st.frozensets(st.sampled_from("GTPLMOS"), max_size=3))
+def test_capitalised_words_are_those_of_the_whole_scan(text, initials):
+    """names.capitalised_words (a scan for the words starting with the people's initials only) finds
+    what the scan of every capitalised word finds there: a word inside another ("O'Gonzales") too."""
+    from factledger.claims.names import _CAPITALISED, capitalised_words
+
+    expected = [m.span() for m in _CAPITALISED.finditer(text) if text[m.start()] in initials]
+    assert [m.span() for m in capitalised_words(text, initials)] == expected
