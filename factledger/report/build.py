@@ -47,9 +47,20 @@ def report_dir(warehouse: Path, version: int) -> Path:
     return export.version_dir(warehouse, version) / REPORT_DIR
 
 
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between processes in Jinja2's cache folder (under the system's
+    temporary directory, the user's own): compiling the report's templates cost ~0.5 s a process.
+    Jinja2 takes a template from it only while its source is the same (a checksum)."""
+    try:
+        return jinja2.FileSystemBytecodeCache()
+    except (OSError, RuntimeError):
+        return None
+
+
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        bytecode_cache=_bytecode_cache(),
         autoescape=jinja2.select_autoescape(["html"], default_for_string=True, default=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -315,6 +326,7 @@ class Sink:
 # halve the time of 100,000 pages, but the three processes' memory adds up past 1.5 GB (each has
 # its own DuckDB and imports), and on a busy machine they finished no sooner (docs/performance.md).
 REPORT_WORKERS_ENV = "FACTLEDGER_REPORT_WORKERS"
+KEEP_BUILT = 500  # article pages rendered in this process whose claims are kept for the diff page (data.Since.built)
 POOL_MIN = 20000
 POOL_CHUNK = 2500
 
@@ -369,8 +381,11 @@ def write_pages(con: duckdb.DuckDBPyConnection, version: versions.Version, publi
             elif n_render:
                 render_article = article_renderer(_frame(ctx.vrow, list(ctx.source_pages.values()), previous, publisher,
                                                          ctx.words, seen), env)
+                keep = n_render <= KEEP_BUILT
                 for page in data.iter_pages(con, version, ctx=ctx, within=f"article_id IN ({to_render})"):
                     sizes[page.article["article_id"]] = sink.write(page.file, render_article(page))
+                    if keep:
+                        since.built[page.article["article_id"]] = page.claims
                     pages.advance()
         pages.finish()
         chart_cache = charts.Cache(plan.folder)  # the same code drew the previous report's charts when its pages are taken over

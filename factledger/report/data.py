@@ -698,11 +698,13 @@ def assemble(con: duckdb.DuckDBPyConnection, version: versions.Version, ctx: Con
 class Since:
     """The version before a report's (None when it is the first), its `dataset_versions` row, and
     the change feeds from it (diff.Feeds): read once for the pages taken over, the diff and the
-    article pages' navigation."""
+    article pages' navigation; and the claims of the article pages built for the report, when few
+    (the diff page lists the changed claims as those pages show them)."""
 
     previous: versions.Version | None
     row: dict | None
     feeds: diff.Feeds | None
+    built: dict[str, list[ClaimView]] = field(default_factory=dict)  # article_id -> its page's claims, pages built so far
 
     @classmethod
     def of(cls, con: duckdb.DuckDBPyConnection, version: versions.Version, present: list[str] | None = None) -> "Since":
@@ -727,11 +729,13 @@ DIFF_ROWS = 500
 
 
 def claim_changes(con: duckdb.DuckDBPyConnection, old_snapshot: int, version: versions.Version, ctx: Context,
-                  limit: int = DIFF_ROWS, feeds: diff.Feeds | None = None) -> tuple[list[tuple[str, dict | None, "ClaimView | None"]], int]:
+                  limit: int = DIFF_ROWS, feeds: diff.Feeds | None = None,
+                  built: dict[str, list[ClaimView]] | None = None) -> tuple[list[tuple[str, dict | None, "ClaimView | None"]], int]:
     """The claims added, removed, or changed in what they say (CLAIM_MEANING) from `old_snapshot`
     to `version`, compared in SQL on the claims the change feed names (every claim when it cannot):
     the first `limit` by change and claim_id as (claim_id, before, now), and how many there are.
-    `feeds`: the change feeds between the two snapshots, as read before."""
+    `feeds`: the change feeds between the two snapshots, as read before; `built`: article_id -> the
+    claims of its page, for pages built before (the others are built here)."""
     new_snapshot = version.snapshot_id
     if feeds is None or (feeds.old, feeds.new) != (old_snapshot, new_snapshot):
         feeds = diff.Feeds(con, old_snapshot, new_snapshot)
@@ -764,9 +768,13 @@ def claim_changes(con: duckdb.DuckDBPyConnection, old_snapshot: int, version: ve
         con.execute("DROP TABLE IF EXISTS temp.main.report_claim_changes")
     now: dict[str, ClaimView] = {}
     ids = sorted({r["article_id"] for r in listed if r["article_id"] is not None})
+    wanted = {r["key"] for r in listed}
+    built = built or {}
+    for article_id in ids:
+        now.update((str(c.row["claim_id"]), c) for c in built.get(article_id, ()) if str(c.row["claim_id"]) in wanted)
+    ids = [a for a in ids if a not in built]
     if ids:  # the pages of the articles listed (at most `limit`), for each claim's anchor and sentence
         within = "article_id IN (" + ", ".join(sql.literal(a) for a in ids) + ")"
-        wanted = {r["key"] for r in listed}
         for page in iter_pages(con, version, ctx=ctx, within=within):
             now.update((str(c.row["claim_id"]), c) for c in page.claims if str(c.row["claim_id"]) in wanted)
     out = []
@@ -790,7 +798,7 @@ def _diff(con: duckdb.DuckDBPyConnection, version: versions.Version, ctx: Contex
     changes, total = [], 0
     claims_diff = next((d for d in tables if d.table == "claims"), None)
     if claims_diff and claims_diff.changed:
-        changes, total = claim_changes(con, prev.snapshot_id, version, ctx, feeds=since.feeds)
+        changes, total = claim_changes(con, prev.snapshot_id, version, ctx, feeds=since.feeds, built=since.built)
     return DiffView(
         prow, tables,
         sorted(set(new_in) - set(old_in)), sorted(set(old_in) - set(new_in)),

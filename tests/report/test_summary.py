@@ -176,3 +176,19 @@ def test_the_diff_names_changed_claims_from_sql(built, version2, pages):
     for _, _, c in d.claim_changes:
         if c is not None:
             assert re.fullmatch(r"claim-\d+", c.anchor) and c.sentence
+
+
+def test_the_changed_claims_read_the_same_from_pages_built_before(built, version2):
+    """The diff page's changed claims taken from the article pages the report built (Since.built)
+    are the ones built for it alone."""
+    with lake.connect(built.warehouse, read_only=True) as con:
+        old = data.versions.resolve(con, 1).snapshot_id
+        ctx = data.context(con, version2)
+        alone, total = data.claim_changes(con, old, version2, ctx)
+        pages = {p.article["article_id"]: p.claims for p in data.iter_pages(con, version2, ctx=ctx)}
+        some = dict(list(pages.items())[: max(1, len(pages) // 2)])  # some built before, the others built here
+        for kept in (pages, some):
+            taken, n = data.claim_changes(con, old, version2, ctx, built=kept)
+            assert n == total
+            assert [(k, b, c and (c.row, c.anchor, c.sentence, c.number)) for k, b, c in taken] == \
+                [(k, b, c and (c.row, c.anchor, c.sentence, c.number)) for k, b, c in alone]
