@@ -100,14 +100,14 @@ def build_check(spec: SchemaCheck) -> dg.AssetChecksDefinition:
         with lake.connect() as con:
             states = checkmemo.input_states(con, sql)
             inputs = checkmemo.inputs_key(con, sql, states)
-            before = checkmemo.passed_before(con, key, inputs)
+            before, since = checkmemo.recall(con, key, inputs, sql)
             if before is not None:
                 rows_checked, run_id = before
                 context.log.info(f"check {spec.check_name}: skipped, its inputs are unchanged since it passed "
                                  f"on {rows_checked} rows in run {run_id}")
                 outcome = CheckOutcome(compile_model(spec.model).columns, (), 0, rows_checked)
                 return check_result(outcome, reused_from_run=run_id)
-            outcome = validate(con, spec.model, line_of=raw.line_of, since=checkmemo.passed_states(con, key, sql), states=states)
+            outcome = validate(con, spec.model, line_of=raw.line_of, since=since, states=states)
         with lake.transaction() as con:
             checkmemo.record(con, key, inputs, outcome.passed, outcome.rows_checked, context.run.run_id, sql, states)
         if outcome.passed and outcome.narrowed is not None:

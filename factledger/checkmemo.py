@@ -80,22 +80,31 @@ def sql_hash(sql: str) -> str:
     return hashlib.sha256(sql.encode()).hexdigest()
 
 
+def recall(con: duckdb.DuckDBPyConnection, check: str, key: str | None, sql: str) -> tuple[tuple | None, dict[str, int] | None]:
+    """What is remembered of `check`, in one query: (rows checked, run id) of its last pass when it
+    was on these inputs (`key`; else None), and {table: its snapshot} of its last pass when that was
+    with this same SQL (else None): passed_before and passed_states together."""
+    rows = con.execute(f"""SELECT m.inputs, m.rows_checked, m.run_id, i.input_table, i.snapshot_id, i.sql_sha256
+        FROM {CheckMemo.table_name()} m LEFT JOIN {CheckMemoInputs.table_name()} i USING (check_key)
+        WHERE m.check_key = ?""", [check]).fetchall()
+    if not rows:
+        return None, None
+    inputs, rows_checked, run_id = rows[0][:3]
+    before = (rows_checked, run_id) if key is not None and inputs == key else None
+    digest = sql_hash(sql)
+    states = {table: snapshot for *_, table, snapshot, sha in rows if table is not None and sha == digest}
+    return before, states or None
+
+
 def passed_before(con: duckdb.DuckDBPyConnection, check: str, key: str | None) -> tuple[int | None, str | None] | None:
     """(rows checked, run id) of the last time `check` passed on these inputs, or None."""
-    if key is None:
-        return None
-    return con.execute(f"SELECT rows_checked, run_id FROM {CheckMemo.table_name()} WHERE check_key = ? AND inputs = ?",
-                       [check, key]).fetchone()
+    return recall(con, check, key, "")[0]
 
 
 def passed_states(con: duckdb.DuckDBPyConnection, check: str, sql: str) -> dict[str, int] | None:
     """{table: its snapshot} of the last time `check` passed with this same SQL (the tables whose
     changes since then are all there is left to check), or None: it has not, or that is not known."""
-    if con.execute(f"SELECT count(*) FROM {CheckMemo.table_name()} WHERE check_key = ?", [check]).fetchone()[0] == 0:
-        return None
-    rows = con.execute(f"SELECT input_table, snapshot_id FROM {CheckMemoInputs.table_name()} WHERE check_key = ? AND sql_sha256 = ?",
-                       [check, sql_hash(sql)]).fetchall()
-    return dict(rows) or None
+    return recall(con, check, None, sql)[1]
 
 
 def record(con: duckdb.DuckDBPyConnection, check: str, key: str | None, passed: bool, rows_checked: int | None,

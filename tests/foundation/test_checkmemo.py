@@ -213,3 +213,19 @@ def test_a_window_over_a_nullable_partition_is_narrowed_to_the_rows_sharing_it(t
         # Retiring one of them ends the clash: only a retired row changed, and the narrowed pass passes.
         con.execute("UPDATE articles SET retired_at = now()::TIMESTAMP WHERE article_id = ?", [second])
         assert validation.validate(con, model).passed
+
+
+def test_recall_says_in_one_query_what_passed_before_and_passed_states_say(tmp_path):
+    with lake.connect(tmp_path) as con:
+        tables.ensure_tables(con)
+        sql = validation.compile_model(Claims).failures_sql()
+        states = checkmemo.input_states(con, sql)
+        key = checkmemo.inputs_key(con, sql, states)
+        assert checkmemo.recall(con, "claims.claims_schema", key, sql) == (None, None)
+        checkmemo.record(con, "claims.claims_schema", key, True, 3, "run-1", sql, states)
+        assert checkmemo.recall(con, "claims.claims_schema", key, sql) == ((3, "run-1"), states)
+        assert checkmemo.recall(con, "claims.claims_schema", "other inputs", sql) == (None, states)
+        assert checkmemo.recall(con, "claims.claims_schema", key, "other sql") == ((3, "run-1"), None)
+        for other in ("other inputs", key):
+            assert checkmemo.recall(con, "claims.claims_schema", other, sql) == \
+                (checkmemo.passed_before(con, "claims.claims_schema", other), checkmemo.passed_states(con, "claims.claims_schema", sql))
