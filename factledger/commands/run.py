@@ -37,11 +37,27 @@ def _instance():
             yield instance
 
 
+@contextlib.contextmanager
+def _without_hypothesis_plugins():
+    """pandera's checks import hypothesis (for its data strategies, which a run never uses), and
+    hypothesis loads its plugins' entry points on import: trio's, 0.3-0.6 CPU s of every run's
+    start. HYPOTHESIS_NO_PLUGINS is set while the Definitions are imported, then put back."""
+    if "hypothesis" in sys.modules or os.environ.get("HYPOTHESIS_NO_PLUGINS"):
+        yield
+        return
+    os.environ["HYPOTHESIS_NO_PLUGINS"] = "1"
+    try:
+        yield
+    finally:
+        os.environ.pop("HYPOTHESIS_NO_PLUGINS", None)
+
+
 def execute(args: argparse.Namespace) -> int:
     raw, warehouse = paths.raw_dir(args.raw), paths.warehouse_dir(args.warehouse)
     if not raw.is_dir():
         raise FileNotFoundError(f"raw folder {raw} does not exist")
-    from orchestration.definitions import defs
+    with _without_hypothesis_plugins():
+        from orchestration.definitions import defs
 
     print(f"factledger run\n  raw:       {raw}\n  warehouse: {warehouse}\n", file=sys.stderr, flush=True)
     with _instance() as instance:

@@ -245,3 +245,14 @@ def test_the_run_summary_reads_the_lake_for_what_no_step_reported(raw, warehouse
     result = run_pipeline(raw, warehouse, ("articles", "sources", "official_figures"))  # figures not run
     assert run_command.ingested_from_run(result) is None
     assert "articles ingested: 5 present" in run_command.summarise(result, warehouse)
+
+
+def test_a_run_imports_the_definitions_without_hypothesis_plugins_and_leaves_the_environment_alone():
+    import subprocess
+    import sys
+
+    code = ("import os, sys\nfrom factledger.commands import run\nwith run._without_hypothesis_plugins():\n"
+            "    import hypothesis\nprint('trio' in sys.modules, os.environ.get('HYPOTHESIS_NO_PLUGINS'))")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "HYPOTHESIS_NO_PLUGINS"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.stdout.split() == ["False", "None"], done.stderr
