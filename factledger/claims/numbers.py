@@ -78,7 +78,9 @@ def parse_digits(num: str, scale: str | None = None) -> tuple[float, float, int]
     factor = SCALES[scale.lower()] if scale else 1
     if len(plain.split(".")[0].lstrip("0")) > 16:  # cheap: no Decimal arithmetic on 5,000 digits
         return None
-    value = Decimal(plain) * factor
+    # A whole number in ints (what Decimal gives too, exactly: at most 16 digits times a scale),
+    # a decimal one in Decimal.
+    value = Decimal(plain) * factor if "." in plain else int(plain) * factor
     if value > MAX_CLAIM_VALUE:
         return None
     if "." in plain:
@@ -89,7 +91,7 @@ def parse_digits(num: str, scale: str | None = None) -> tuple[float, float, int]
     else:
         stripped = plain.lstrip("0") or "0"
         zeros = len(stripped) - len(stripped.rstrip("0")) if stripped != "0" else 0
-        unit = Decimal(10) ** zeros * factor
+        unit = 10**zeros * factor
         sig = max(1, len(stripped) - zeros)
     return float(value), float(unit), sig
 
