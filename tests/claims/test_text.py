@@ -1,4 +1,4 @@
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from factledger.claims import lexicon
@@ -97,6 +97,7 @@ def test_scan_is_the_plain_finditer_for_the_lexicon_patterns():
     assert required_characters(re.compile(r"a(?:b|bc)d?")) == {"a", "b"}
 
 
+@settings(deadline=None)  # (an example may compile the patterns' scans: slow on a busy machine)
 @given(st.lists(st.sampled_from(list("ab c1(2)§.:-/@[]\n") + ["section ", "no. ", "tens of thousands", "in ", "of every "]),
                 max_size=30).map("".join))
 def test_scan_matches_on_made_up_text(text):
@@ -138,6 +139,7 @@ def test_shared_scan_is_each_patterns_finditer():
     assert not combinable(re.compile(r"(?m)^\d+\.")) and not combinable(re.compile(r"\b\(\d\)"))
 
 
+@settings(deadline=None)  # (an example may compile the patterns' scans: slow on a busy machine)
 @given(st.lists(st.sampled_from(list("ab c1(2)§.:-/@[]\né_") + ["section ", "no. ", "tens of thousands", "in ", "of every ",
                                                                   "foo", "bar ", "21st", "fy2", "10:30"]),
                 max_size=30).map("".join))
@@ -220,6 +222,7 @@ def test_re2_finds_each_patterns_finditer():
             assert readable.spans(compiled) == [m.span() for m in pattern.finditer(text)], (pattern, text)
 
 
+@settings(deadline=None)  # (an example may compile the patterns' scans: slow on a busy machine)
 @given(st.lists(st.sampled_from(list("ab cS1(2)\u00a7.:-/@[]\n\u2014\u00a9\U0001F600\t_") + ["section ", "no. ", "tens of thousands", "in ",
                                                                                             "sent ", "as of ", "fy2", "10:30", "x1-"]),
                 max_size=30).map("".join))
@@ -265,6 +268,7 @@ def test_re2_finds_where_matches_start_for_the_patterns_it_does_not_read():
             assert [m.span() for m in readable.confirmed(starts, pattern, text)] == [m.span() for m in pattern.finditer(text)], (pattern, text)
 
 
+@settings(deadline=None)  # (an example may compile the patterns' scans: slow on a busy machine)
 @given(st.lists(st.sampled_from(list("ab cS1(2)\u00a7.:-/@[]\n\u2014\u00a9\U0001F600\t_,$%") + ["section ", "May ", "1999", "12 000",
                                                                                                 "2,345", "sec", "x1-", "3) ", "(a)"]),
                 max_size=30).map("".join))
