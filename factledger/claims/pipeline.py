@@ -236,15 +236,15 @@ def _claim_date(claim_dates: list, opening: tuple[int, int], after: tuple[int, i
 def _resolve_earlier_mentions(rows: list[dict]) -> None:
     """A count with no measure cue that repeats a number already scoped earlier in the article
     ("the 13,000", "the 425,431 figure") refers back to it: take its scope and date."""
-    for i, row in enumerate(rows):
-        if not _unscoped_count(row):
-            continue
-        earlier = next((r for r in reversed(rows[:i]) if r["kind"] == "count" and r["measure"] and r["value"] == row["value"]), None)
-        if earlier is None:
-            continue
-        _inherit_scope(row, earlier, f"earlier mention at {earlier['start']}")
-        if row["date_first"] is None:
-            row.update(date_first=earlier["date_first"], date_last=earlier["date_last"], date_phrase=earlier["date_phrase"])
+    latest: dict = {}  # value -> the last row so far that is a count with a measure (one look-up a row, not a scan back)
+    for row in rows:
+        earlier = latest.get(row["value"]) if _unscoped_count(row) else None
+        if earlier is not None:
+            _inherit_scope(row, earlier, f"earlier mention at {earlier['start']}")
+            if row["date_first"] is None:
+                row.update(date_first=earlier["date_first"], date_last=earlier["date_last"], date_phrase=earlier["date_phrase"])
+        if row["kind"] == "count" and row["measure"]:
+            latest[row["value"]] = row
 
 
 def _refer_back(rows: list[dict], previous: list[dict], sentence: str, lexicon: Lexicon) -> None:
