@@ -47,8 +47,9 @@ class LakeTable(DataFrameModel):
     # narrowed: the rows whose value of it is in the tables' change feeds since the last pass are
     # evaluated again, the others passed then and are unchanged. Only valid when a row's outcome
     # depends on the rows of its own value alone, which factledger/validation.py makes sure of for
-    # the rules (every rule but the key's reads one row; the key's rows are added) but not for a
-    # check view's query: it must join its tables on this column.
+    # the rules (a rule reads one row, or whole partitions of a window by plain columns: the rows
+    # sharing a partition with a changed row are added) but not for a check view's query: it must
+    # join its tables on this column.
     _narrow_by: str | None = None
     # False: the table's rows are never inlined in the catalog (DuckLake keeps a small insert's rows
     # in the catalog database, and their min and max values whole beside them: a dataset version's

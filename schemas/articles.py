@@ -14,6 +14,7 @@ class Articles(LakeTable):
 
     _key = ("article_id",)
     _file_sql = "t.source_path"  # the line: of the failing front-matter field
+    _narrow_by = "article_id"  # after a change, the changed articles and those sharing a body hash with them
 
     article_id: dt.String = Field(description="File name without extension; the article's key.")
     source_path: dt.String = Field(description="Path of the file, relative to the raw folder.")

@@ -124,7 +124,7 @@ def test_only_models_whose_rules_read_one_row_are_narrowed():
     from schemas import Articles
 
     assert validation.compile_model(Claims).narrow_by == "article_id"
-    assert validation.compile_model(Articles).narrow_by is None  # no _narrow_by (and a window over bodies)
+    assert validation.compile_model(Articles).narrow_by == "article_id"  # windows over whole partitions (key, bodies)
 
     class Windowed(Claims):
         @validation.pa.dataframe_check(name="a window over the table")
@@ -178,24 +178,12 @@ def test_a_cte_named_like_a_lake_table_leaves_the_inputs_unknown(tmp_path):
         assert checkmemo.inputs_key(con, sql) is None  # evaluated whole, never skipped on a guess
 
 
-def _articles_narrowed_by_article():
-    """The articles model with a `_narrow_by` (the schema itself does not set one yet): its rules are
-    row-wise but for two windows, the key's and the present bodies' (whose retired_at is null)."""
-    from schemas import Articles
-
-    class NarrowArticles(Articles):
-        _narrow_by = "article_id"
-
-        class Config:
-            name = "articles"
-
-    return NarrowArticles
-
-
 def test_a_window_over_a_nullable_partition_is_narrowed_to_the_rows_sharing_it(tmp_path, claims_lake):
     """A body copied into another article: the narrowed pass (one article changed) sees the unchanged
     article holding the same body (both present: retired_at null in both), as a whole pass does."""
-    model = _articles_narrowed_by_article()
+    from schemas import Articles
+
+    model = Articles
     compiled = validation.compile_model(model)
     assert compiled.narrow_by == "article_id"
     assert (("body_sha256", "retired_at"), True) in compiled.partitions and (("article_id",), False) in compiled.partitions
@@ -209,7 +197,7 @@ def test_a_window_over_a_nullable_partition_is_narrowed_to_the_rows_sharing_it(t
         whole = validation.validate(con, model)
         assert again.narrowed == 1 and whole.narrowed is None
         assert (again.rows, again.failure_count) == (whole.rows, whole.failure_count)
-        assert again.rules() == ["_unique_body"] and again.failure_count == 2  # the two articles
+        assert again.rules() == ["no two present articles share a body"] and again.failure_count == 2  # the two articles
         # Retiring one of them ends the clash: only a retired row changed, and the narrowed pass passes.
         con.execute("UPDATE articles SET retired_at = now()::TIMESTAMP WHERE article_id = ?", [second])
         assert validation.validate(con, model).passed
