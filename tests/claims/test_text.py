@@ -222,17 +222,27 @@ def test_re2_finds_each_patterns_finditer():
             assert readable.spans(compiled) == [m.span() for m in pattern.finditer(text)], (pattern, text)
 
 
-@settings(deadline=None)  # (an example may compile the patterns' scans: slow on a busy machine)
-@given(st.lists(st.sampled_from(list("ab cS1(2)\u00a7.:-/@[]\n\u2014\u00a9\U0001F600\t_") + ["section ", "no. ", "tens of thousands", "in ",
-                                                                                            "sent ", "as of ", "fy2", "10:30", "x1-"]),
-                max_size=30).map("".join))
-def test_re2_on_made_up_text(text):
+def _made_up_text(characters: str, words: list[str]):
+    """Texts of up to 30 pieces, each a character or a word of these."""
+    return st.lists(st.sampled_from(list(characters) + words), max_size=30).map("".join)
+
+
+def _reads_as_python(text: str, found: list, spans) -> None:
+    """RE2's reading of `text` gives, for each (pattern, its RE2 form) of `found`, the spans
+    `spans(readable, re2_form, pattern)` equal to the pattern's own finditer."""
     from factledger.claims.prefilter import re2_text
 
     readable = re2_text(text)
     assert readable is not None
-    for pattern, compiled in _re2_patterns():
-        assert readable.spans(compiled) == [m.span() for m in pattern.finditer(text)], pattern
+    for pattern, form in found:
+        assert spans(readable, form, pattern) == [m.span() for m in pattern.finditer(text)], pattern
+
+
+@settings(deadline=None)  # (an example may compile the patterns' scans: slow on a busy machine)
+@given(_made_up_text("ab cS1(2)\u00a7.:-/@[]\n\u2014\u00a9\U0001F600\t_",
+                     ["section ", "no. ", "tens of thousands", "in ", "sent ", "as of ", "fy2", "10:30", "x1-"]))
+def test_re2_on_made_up_text(text):
+    _reads_as_python(text, _re2_patterns(), lambda readable, compiled, _: readable.spans(compiled))
 
 
 # Patterns RE2 does not read exactly: look-arounds, "$", possessive repeats, atomic groups, lazy repeats.
@@ -269,16 +279,11 @@ def test_re2_finds_where_matches_start_for_the_patterns_it_does_not_read():
 
 
 @settings(deadline=None)  # (an example may compile the patterns' scans: slow on a busy machine)
-@given(st.lists(st.sampled_from(list("ab cS1(2)\u00a7.:-/@[]\n\u2014\u00a9\U0001F600\t_,$%") + ["section ", "May ", "1999", "12 000",
-                                                                                                "2,345", "sec", "x1-", "3) ", "(a)"]),
-                max_size=30).map("".join))
+@given(_made_up_text("ab cS1(2)\u00a7.:-/@[]\n\u2014\u00a9\U0001F600\t_,$%",
+                     ["section ", "May ", "1999", "12 000", "2,345", "sec", "x1-", "3) ", "(a)"]))
 def test_re2_starts_on_made_up_text(text):
-    from factledger.claims.prefilter import re2_text
-
-    readable = re2_text(text)
-    assert readable is not None
-    for pattern, starts in _patterns_read_by_their_starts():
-        assert [m.span() for m in readable.confirmed(starts, pattern, text)] == [m.span() for m in pattern.finditer(text)], pattern
+    _reads_as_python(text, _patterns_read_by_their_starts(),
+                     lambda readable, starts, pattern: [m.span() for m in readable.confirmed(starts, pattern, text)])
 
 
 def test_found_in_is_search():
