@@ -7,6 +7,7 @@ import datetime as dt
 import duckdb
 
 from factledger.lake import LAKE
+from factledger.sql import literal
 
 
 def _changes_sql(schema: str, snapshots: str, alive: str) -> str:
@@ -19,8 +20,8 @@ WITH changed AS (
 )
 SELECT t.table_name, max(c.snapshot_id), max(c.snapshot_time)
 FROM __ducklake_metadata_{LAKE}.ducklake_table t
-JOIN __ducklake_metadata_{LAKE}.ducklake_schema s ON s.schema_id = t.schema_id AND s.schema_name = '{schema}' AND s.end_snapshot IS NULL
-JOIN changed c ON c.touched IN (CAST(t.table_id AS VARCHAR), '{schema}.' || t.table_name)
+JOIN __ducklake_metadata_{LAKE}.ducklake_schema s ON s.schema_id = t.schema_id AND s.schema_name = {literal(schema)} AND s.end_snapshot IS NULL
+JOIN changed c ON c.touched IN (CAST(t.table_id AS VARCHAR), {literal(schema + '.')} || t.table_name)
 WHERE {alive}
 GROUP BY t.table_name
 """
