@@ -31,7 +31,7 @@ from pandera.api.function_dispatch import Dispatcher
 from pandera.api.ibis.types import IbisData
 from pandera.backends.ibis import builtin_checks as ibis_builtin_checks
 
-from factledger import versions
+from factledger import checkmemo, versions
 from factledger.sql import identifier, literal
 from schemas._base import LakeTable, duckdb_type
 
@@ -122,25 +122,39 @@ class CompiledModel:
     narrow_by: str | None = None  # see `narrowed`
     partitions: tuple[tuple[tuple[str, ...], bool], ...] = ()  # the rules' windows' columns; whether one may be null
 
-    def narrowed(self, values: list) -> "CompiledModel":
+    def narrowed(self, values: list, tables: tuple[str, ...] = ()) -> "CompiledModel":
         """The same checks over only the rows whose `narrow_by` column is one of `values`, and the
         rows sharing a partition of a rule's window with them (the key's rows, a body's rows: the
         window sees every row of theirs). Given that every other rule reads one row at a time
         (compile_model makes sure), a table whose other rows passed and did not change passes whole
-        when these pass."""
+        when these pass.
+
+        `tables`: for a check view, the tables its query reads. Each is read restricted to `values`
+        too (the view joins them on `narrow_by`, schemas/_base.py): DuckDB does not push a filter
+        on a view's output through its outer join, and read every article body for one article.
+        The rows sharing a partition are a second branch of their own: an OR of the two filters
+        is not pushed into the scan either, and read every claim."""
         if self.narrow_by is None:
             raise ValueError("this model's checks cannot be narrowed")
         listed = ", ".join(_sql_value(v) for v in values) or "NULL"
         column = identifier(self.narrow_by)
         where = f"{column} IN ({listed})"
+        # (A common table expression named like a table reads the table itself inside its own body.)
+        restricted = ", ".join(f"{identifier(t)} AS (SELECT * FROM {identifier(t)} WHERE {where})" for t in sorted(tables))
+        own = f"{f'WITH {restricted} ' if restricted else ''}SELECT * FROM ({self.relation_sql}) AS __all WHERE {where}"
+        near = []
         for part, nullable in self.partitions:
             if self.narrow_by in part:  # its rows share one value of narrow_by
                 continue
             # A window puts nulls in one partition; IN on a row of values would not match them, on a struct it does.
             cols = (f"struct_pack({', '.join(f'k{i} := {identifier(c)}' for i, c in enumerate(part))})" if nullable
                     else ", ".join(identifier(c) for c in part))
-            where += f" OR ({cols}) IN (SELECT {cols} FROM ({self.relation_sql}) AS __near WHERE {column} IN ({listed}))"
-        return dataclasses.replace(self, relation_sql=f"SELECT * FROM ({self.relation_sql}) AS __all WHERE {where}")
+            near.append(f"({cols}) IN (SELECT {cols} FROM ({self.relation_sql}) AS __near WHERE {where})")
+        if not near:
+            return dataclasses.replace(self, relation_sql=own)
+        return dataclasses.replace(self, relation_sql=(
+            f"SELECT * FROM ({own}) AS __own UNION ALL SELECT * FROM ({self.relation_sql}) AS __all "
+            f"WHERE ({' OR '.join(near)}) AND NOT coalesce({where}, FALSE)"))
 
     def _with(self) -> str:
         return f"WITH {CHECKED} AS ({self.relation_sql}), __flags AS ({self.flags_sql})"
@@ -301,7 +315,8 @@ def validate(con: duckdb.DuckDBPyConnection, model: type[LakeTable],
     compiled = compile_model(model)
     changed = changed_since(con, compiled, since, states)
     checked = con.execute(f"SELECT count(*) FROM ({rows_sql(model)})").fetchone()[0]
-    found = con.execute((compiled if changed is None else compiled.narrowed(changed)).failures_sql()).fetchall()
+    tables = tuple(sorted(checkmemo.tables_read(con, compiled.relation_sql))) if changed is not None and model._rows_sql else ()
+    found = con.execute((compiled if changed is None else compiled.narrowed(changed, tables)).failures_sql()).fetchall()
     outcome = CheckOutcome(compiled.columns, tuple(r[:-1] for r in found), found[0][-1] if found else 0, checked,
                            None if changed is None else len(changed))
     return with_lines(outcome, line_of) if compiled.has_provenance and line_of is not None else outcome

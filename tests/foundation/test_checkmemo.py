@@ -120,6 +120,19 @@ def test_a_duplicate_key_in_another_article_is_found_by_a_narrowed_pass(tmp_path
         assert again.rules() == validation.validate(con, Claims).rules()
 
 
+def test_a_changed_row_without_a_key_is_found_by_a_narrowed_pass(tmp_path, claims_lake):
+    """The rows sharing a key with the changed ones are found by their key; a changed row whose key
+    is missing shares none, and is checked all the same."""
+    warehouse = _lake_with_claims(tmp_path, claims_lake)
+    with lake.connect(warehouse) as con:
+        assert _pass(con, Claims).passed
+        con.execute("UPDATE claims SET claim_id = NULL WHERE claim_id = (SELECT min(claim_id) FROM claims)")
+        again = _pass(con, Claims)
+        assert again.narrowed == 1 and not again.passed
+        assert ("not_nullable", "claim_id") in {(r["check"], r["column"]) for r in again.records()}
+        assert (again.rows, again.failure_count) == (validation.validate(con, Claims).rows, validation.validate(con, Claims).failure_count)
+
+
 def test_only_models_whose_rules_read_one_row_are_narrowed():
     from schemas import Articles
 
