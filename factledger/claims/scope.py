@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from factledger.claims.lexicon import Lexicon
 from factledger.claims.prefilter import by_identity, scan
@@ -41,8 +42,10 @@ class Cue:
     text: str
 
 
-@dataclass(frozen=True)
-class Decision:
+# (A NamedTuple, not a frozen dataclass: several are made for every number, and rows are keyed by
+# tuples of them (pipeline._scope_columns); a tuple is made, hashed and compared in C, a frozen
+# dataclass through Python-level __init__, __hash__ and __eq__.)
+class Decision(NamedTuple):
     value: str | None
     cue: str | None = None
     basis: str | None = None  # after / opening / sentence / earlier mention / unnamed
