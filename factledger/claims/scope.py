@@ -223,23 +223,24 @@ def _inside(cue: Cue, region: tuple[int, int]) -> bool:
 def decide_scope(cues: list[Cue], opening: tuple[int, int], after: tuple[int, int], lexicon: Lexicon,
                  prefix: tuple[int, list[Cue]] | None = None, clause_start: int = 0) -> Scope:
     """The scope of one number from the cues of its sentence and its regions."""
-    scope = Scope()
-    own_before = {c.kind: c for c in (prefix[1] if prefix else [])}
+    own_before = {c.kind: c for c in prefix[1]} if prefix else {}
     by_kind: dict[str, list[Cue]] = {}  # (one pass over the cues, not one per dimension)
     for c in cues:
         by_kind.setdefault(c.kind, []).append(c)
+    dimensions = {}
     for name, rules in lexicon.dimensions.items():
-        if name in own_before:
-            cue = own_before[name]
-            scope.dimensions[name] = Decision(cue.value, cue.text, "before")
-            continue
-        scope.dimensions[name] = _decide_dimension(by_kind.get(name, []), opening, after, rules.shared_from, clause_start, rules.total)
-    scope.measure = _decide_measure(cues, opening, after, lexicon)
-    return scope
+        cue = own_before.get(name)
+        if cue is not None:
+            dimensions[name] = Decision(cue.value, cue.text, "before")
+        else:
+            dimensions[name] = _decide_dimension(by_kind.get(name, ()), opening, after, rules.shared_from, clause_start, rules.total)
+    return Scope(_decide_measure(cues, opening, after, lexicon), dimensions)
 
 
 def _decide_dimension(cues: list[Cue], opening: tuple[int, int], after: tuple[int, int], shared_from: tuple[str, ...],
                       clause_start: int = 0, total: str | None = None) -> Decision:
+    if not cues:  # (most dimensions of most sentences: every test below needs a cue)
+        return _UNNAMED
     low, high = after  # (`_inside`, written out: called for every cue of every number)
     own = [c for c in cues if low <= c.start and c.end <= high]
     if own:
@@ -263,7 +264,10 @@ def _decide_dimension(cues: list[Cue], opening: tuple[int, int], after: tuple[in
         return Decision(earlier[-1].value, earlier[-1].text, "sentence")
     if "later" in shared_from and len({c.value for c in cues}) == 1:
         return Decision(cues[0].value, cues[0].text, "sentence")
-    return Decision(None, None, "unnamed")
+    return _UNNAMED
+
+
+_UNNAMED = Decision(None, None, "unnamed")
 
 
 # The measures some dimension's cue implies, with those dimensions, in order (per lexicon: most
@@ -272,13 +276,22 @@ _implying = by_identity(lambda measures: [(name, rules.implied_by) for name, rul
 
 
 def _decide_measure(cues: list[Cue], opening: tuple[int, int], after: tuple[int, int], lexicon: Lexicon) -> Decision:
+    if not cues:
+        return _NO_MEASURE
+    implying = _implying(lexicon.measures)
     for region, basis in ((after, "after"), (opening, "opening")):
-        found = [(c, c.value) for c in cues if c.kind == MEASURE and _inside(c, region)]
-        found += [(c, name) for name, implied_by in _implying(lexicon.measures)
-                  for c in cues if c.kind in implied_by and _inside(c, region)]
+        low, high = region  # (the cues inside the region first, in order: the tests below then see only those)
+        inside = [c for c in cues if low <= c.start and c.end <= high]
+        if not inside:
+            continue
+        found = [(c, c.value) for c in inside if c.kind == MEASURE]
+        found += [(c, name) for name, implied_by in implying for c in inside if c.kind in implied_by]
         if found:
             # Nearest to the number wins; at the same place the more specific measure.
             distance = (lambda c: c.start - region[0]) if basis == "after" else (lambda c: region[1] - c.end)
             cue, name = min(found, key=lambda f: (distance(f[0]), -lexicon.measures[f[1]].priority))
             return Decision(name, cue.text, basis)
-    return Decision(None, None, None)
+    return _NO_MEASURE
+
+
+_NO_MEASURE = Decision(None, None, None)
