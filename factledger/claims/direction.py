@@ -31,23 +31,31 @@ class Direction:
 
 
 def _word_direction(word: str, lexicon: Lexicon, memo: dict | None = None) -> str | None:
-    """`word_direction` with the lexicon's patterns (`memo`: `_memo(lexicon.directions)`, if
-    already looked up: callers asking for many words look it up once)."""
-    directions = lexicon.directions
-    memo = _memo(directions) if memo is None else memo
-    found = memo.get(word, _UNSEEN)
-    if found is _UNSEEN:
+    """`word_direction` with the lexicon's patterns (`memo`: `_memo(lexicon)`, if already looked
+    up: callers asking for many words look it up once)."""
+    return _word_facts(word, lexicon, _memo(lexicon) if memo is None else memo)[0]
+
+
+def _word_facts(word: str, lexicon: Lexicon, memo: dict) -> tuple[str | None, bool, bool]:
+    """What `near` asks of a word: the direction it says (`word_direction`), whether it is a
+    level marker ("from", "to": the search stops there), and whether it is a gap word (not
+    counted against the gap); kept in `memo` (the same words recur in every article, and one
+    look-up replaces a pattern match, a call and a set test per word)."""
+    found = memo.get(word)
+    if found is None:
         if len(memo) > _MEMO_SIZE:
             memo.clear()
-        found = memo[word] = word_direction(word, directions[DOWN], directions[UP], directions[EITHER])
+        directions = lexicon.directions
+        found = memo[word] = (word_direction(word, directions[DOWN], directions[UP], directions[EITHER]),
+                              lexicon.direction_level_markers.match(word) is not None,
+                              word in lexicon.direction_gap_words)
     return found
 
 
-# `word_direction` by word, per lexicon's direction patterns (the same words recur in every
-# article; the lru_cache of `word_direction` hashes its three compiled patterns on every call).
-_memo = by_identity(lambda directions: {})
+# `_word_facts` by word, per lexicon (the same words recur in every article; the lru_cache of
+# `word_direction` hashes its three compiled patterns on every call).
+_memo = by_identity(lambda lexicon: {})
 _MEMO_SIZE = 50_000
-_UNSEEN = object()
 
 
 @functools.lru_cache(maxsize=8192)
@@ -65,23 +73,23 @@ def near(before: str, after: str, lexicon: Lexicon) -> Direction:
     phrase (hedge included), `after` the text after it, both cut at the neighbouring numbers."""
     tail = _CLAUSE_BREAK.split(before)[-1]
     words = _WORD.findall(tail)
-    gap = 0
-    memo = _memo(lexicon.directions)
+    gap, max_gap = 0, lexicon.direction_max_gap["before"]
+    memo = _memo(lexicon)
     for word in reversed(words):
-        if lexicon.direction_level_markers.match(word):
+        found, level_marker, gap_word = memo.get(word) or _word_facts(word, lexicon, memo)
+        if level_marker:
             break
-        found = _word_direction(word, lexicon, memo)
         if found:
             return Direction(found, word, "before")
-        if word not in lexicon.direction_gap_words:
+        if not gap_word:
             gap += 1
-            if gap > lexicon.direction_max_gap["before"]:
+            if gap > max_gap:
                 break
     cut = _CLAUSE_BREAK.search(after)  # (the first piece split() would give: up to the first break)
     head = after[:cut.start()] if cut else after
     for m in itertools.islice(_WORD.finditer(head), lexicon.direction_max_gap["after"] + 1):
         word = m.group()
-        found = _word_direction(word, lexicon, memo)
+        found = (memo.get(word) or _word_facts(word, lexicon, memo))[0]
         if found:
             return Direction(found, word, "after")
     return Direction(None)
@@ -91,7 +99,7 @@ def in_sentence(sentence: str, position: int, lexicon: Lexicon) -> Direction:
     """The direction the sentence's words give a percentage with none of its own: the nearest
     direction word before it, else the first after it ("Nebraska (25%) had the steepest decline
     ..., followed by Indiana (18%)")."""
-    memo = _memo(lexicon.directions)
+    memo = _memo(lexicon)
     found = [(m.start(), d, m.group()) for m in _WORD.finditer(sentence) if (d := _word_direction(m.group(), lexicon, memo))]
     before = [f for f in found if f[0] < position]
     chosen = before[-1] if before else next(iter(f for f in found if f[0] > position), None)
