@@ -1,5 +1,6 @@
 """Export a dataset version for people who don't use DuckDB: warehouse/exports/v<N>/ holds
-<table>.csv and <table>.parquet/ (a folder of part files in key order) per published table, a Frictionless (v2) datapackage.json, and
+<table>.csv/ and <table>.parquet/ (folders of part files, the table in key order when read in name
+order; each CSV part has the header line) per published table, a Frictionless (v2) datapackage.json, and
 claim_reviews.jsonld (schema.org ClaimReview, as Google's fact-check markup asks, for every rated
 claim). exports/latest is a symlink to the current version's folder (a LATEST text file says the
 same where symlinks fail). The HTML report (factledger/report) is written into v<N>/report/.
@@ -86,7 +87,10 @@ def table_schema(model: type[LakeTable], columns: list[str], key: tuple[str, ...
     return schema
 
 
-def datapackage(con: duckdb.DuckDBPyConnection, version: versions.Version, tables: list[str], created_at: str) -> dict:
+def datapackage(con: duckdb.DuckDBPyConnection, version: versions.Version, tables: list[str], created_at: str,
+                folder: Path) -> dict:
+    """The version's Frictionless data package; `folder`: the export folder, whose `<table>.csv/`
+    parts each table's resource lists (a multipart resource: every part has the header line)."""
     resources = []
     for name in tables:
         table = catalog.published_table(name)
@@ -96,7 +100,7 @@ def datapackage(con: duckdb.DuckDBPyConnection, version: versions.Version, table
         columns = versions.columns_at(con, versions.relation_at(name, version.snapshot_id))
         resources.append({
             "name": name,
-            "path": f"{name}.csv",
+            "path": [f"{name}.csv/{part.name}" for part in splice.part_paths(folder / f"{name}.csv")],
             "type": "table",
             "format": "csv",
             "mediatype": "text/csv",
@@ -380,11 +384,12 @@ def table_csv(con: duckdb.DuckDBPyConnection, name: str, relation: str) -> splic
 
 def export_version(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versions.Version, created_at: str) -> Path:
     """Write exports/v<N>/ (atomically: a temp folder renamed into place) and return it. A table
-    with the same rows as in the previous exported version has its files (and its CSV's index)
-    hard-linked from that version's folder; a changed table's CSV is spliced from the previous one
-    (factledger/splice.py: only the key ranges holding a changed row are written again), and its
-    Parquet folder has one file per CSV chunk: the parts of the chunks the CSV took over are
-    hard-linked, the others written."""
+    with the same rows as in the previous exported version has its parts (and its CSV's index)
+    hard-linked from that version's folder; a changed table's CSV parts are spliced from the
+    previous ones (factledger/splice.py: only the parts whose key range holds a changed row are
+    written again, the others hard-linked), and its Parquet folder has one file per CSV part,
+    likewise linked or written. No unchanged byte is copied: a one-article change writes a part or
+    two per table it touches."""
     target = version_dir(warehouse, version.version)
     staging = target.with_name(target.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
@@ -392,25 +397,25 @@ def export_version(con: duckdb.DuckDBPyConnection, warehouse: Path, version: ver
     tables = versions.tables_at(con, version.snapshot_id)
     previous = previous_export(con, warehouse, version)
     for name in tables:
-        files = [staging / (name + ".csv"), staging / (name + ".parquet")]
+        files = [staging / (name + ".csv"), staging / (name + ".parquet")]  # two folders of parts
         relation = versions.relation_at(name, version.snapshot_id)
         key = table_key(con, name, relation)
         earlier = [previous[1] / f.name for f in files] if previous is not None else []
         changed = versions.changed_keys(con, name, key, previous[0].snapshot_id, version.snapshot_id, limit=splice.MAX_CHANGED_KEYS) \
-            if earlier and earlier[0].is_file() and earlier[1].is_dir() else None
+            if earlier and all(e.is_dir() for e in earlier) else None
         if changed == []:
-            for source, f in zip([earlier[0], splice.index_path(earlier[0])], [files[0], splice.index_path(files[0])]):
-                if source.is_file():
-                    splice.link_or_copy(source, f)
-            files[1].mkdir()
-            for part in sorted(earlier[1].iterdir()):
-                splice.link_or_copy(part, files[1] / part.name)
+            if splice.index_path(earlier[0]).is_file():
+                splice.link_or_copy(splice.index_path(earlier[0]), splice.index_path(files[0]))
+            for source, folder in zip(earlier, files):
+                folder.mkdir()
+                for part in sorted(source.iterdir()):
+                    splice.link_or_copy(part, folder / part.name)
             continue
         csv = table_csv(con, name, relation)
-        written = splice.write_csv(con, csv, files[0], previous=earlier[0] if changed is not None else None, changed=changed)
+        written = splice.write_csv_parts(con, csv, files[0], previous=earlier[0] if changed is not None else None, changed=changed)
         splice.write_parquet_parts(con, relation, csv.key, written, files[1],  # raw values
                                    previous=earlier[1] if changed is not None else None, columns=len(versions.columns_at(con, relation)))
-    (staging / "datapackage.json").write_text(json.dumps(datapackage(con, version, tables, created_at), indent=2) + "\n")
+    (staging / "datapackage.json").write_text(json.dumps(datapackage(con, version, tables, created_at, staging), indent=2) + "\n")
     from factledger.report import build, data as report_data  # the report's pages and the export's reviews follow one plan
 
     publisher = Publisher.from_env()

@@ -1,15 +1,17 @@
-"""Sorted CSV files that a small change rewrites in part: the file is written in key-range chunks
-(a COPY per range of about CHUNK_BYTES), and an index beside it (`.<file>.index.json`) says
-where each chunk starts in the file and which key it starts with. The next time, given the keys
-that changed (DuckLake's change feed), only the chunks whose range holds one of them are written
-again; the other chunks' bytes are copied from the previous file (`os.copy_file_range`). The
-result is byte for byte what one COPY of the whole sorted query gives, and the previous file is
-never edited (exports are hard-linked between versions).
+"""Sorted CSV that a small change rewrites in part: written in key-range chunks (a COPY per range
+of about CHUNK_BYTES), with an index beside it (`.<name>.index.json`) saying which key each chunk
+starts with and how many bytes and rows it holds. The next time, given the keys that changed
+(DuckLake's change feed), only the chunks whose range holds one of them are written again. Two
+forms:
 
-A chunk i holds the rows whose key is at least its first key and below the next chunk's first key
-(chunk 0 has no lower bound, the last no upper bound). Keys compare as DuckDB sorts them; the
-chunk of a key is found in Python from the index (a bisection), so the key's columns must be
-text or integers: a query keyed by anything else is written as one chunk (rewritten whole).
+- a folder of parts (`write_csv_parts`, the exports of each version): part i is chunk i with the
+  header line; an unchanged part is the previous folder's file, hard-linked, so no unchanged byte
+  is read or written;
+- one file (`write_csv`, reports/claims.csv): the other chunks' bytes are copied from the previous
+  file (`os.copy_file_range`).
+
+Either way the result is byte for byte what one COPY of the whole sorted query gives (the parts
+less their repeated header lines), and what was written before is never edited.
 """
 from __future__ import annotations
 
@@ -189,9 +191,9 @@ def _storable(key: tuple) -> bool:
 
 
 def _write_range(con: duckdb.DuckDBPyConnection, query: CsvQuery, low: tuple | None, high: tuple | None, folder: Path,
-                 rows: int | None = None, guess: int | None = None) -> list[tuple[tuple | None, Path, int]]:
-    """Write the rows with low <= key < high (None: unbounded) as CSV files without a header, a
-    COPY per file, into `folder`; returns (first key, file, rows) per file, in key order. Files of
+                 rows: int | None = None, guess: int | None = None, header: bool = False) -> list[tuple[tuple | None, Path, int]]:
+    """Write the rows with low <= key < high (None: unbounded) as CSV files (each with the header
+    line when `header`), a COPY per file, into `folder`; returns (first key, file, rows) per file, in key order. Files of
     `rows` rows each; by default of about CHUNK_BYTES: the first of `guess` rows, each next one sized
     by the bytes per row of the one before (cut at multiples of UNIT_ROWS, so no pass measures the rows
     beforehand); `guess` defaults to FIRST_CHUNK_ROWS. Keys the index cannot hold (NULL, or neither text nor integer): one file, its
@@ -207,7 +209,7 @@ def _write_range(con: duckdb.DuckDBPyConnection, query: CsvQuery, low: tuple | N
         f"SELECT * EXCLUDE (n) FROM (SELECT {aliased}, row_number() OVER (ORDER BY {', '.join(query.key)}) - 1 AS n "
         f"FROM {query.source} WHERE {where}) WHERE n % {int(unit)} = 0 ORDER BY n", params).fetchall()] if not null_keys else []
     if null_keys or not all(_storable(k) for k in keys):
-        return [(None, _copy(con, query, where, params, folder), total)]
+        return [(None, _copy(con, query, where, params, folder, header), total)]
     written: list[tuple[tuple, Path, int]] = []
     start, step = 0, 1 if rows else max(1, round((guess or FIRST_CHUNK_ROWS) / unit))
     while start < len(keys):
@@ -215,7 +217,7 @@ def _write_range(con: duckdb.DuckDBPyConnection, query: CsvQuery, low: tuple | N
         if not rows and len(keys) - end < step / 2:  # no small last file: this one takes the rest
             end = len(keys)
         where, params = _bounds(query.key, low if start == 0 else keys[start], keys[end] if end < len(keys) else high)
-        target = _copy(con, query, where, params, folder)
+        target = _copy(con, query, where, params, folder, header)
         n = (end - start) * unit if end < len(keys) else total - start * unit
         written.append((keys[start], target, n))
         size = target.stat().st_size
@@ -225,10 +227,10 @@ def _write_range(con: duckdb.DuckDBPyConnection, query: CsvQuery, low: tuple | N
     return written
 
 
-def _copy(con: duckdb.DuckDBPyConnection, query: CsvQuery, where: str, params: list, folder: Path) -> Path:
+def _copy(con: duckdb.DuckDBPyConnection, query: CsvQuery, where: str, params: list, folder: Path, header: bool = False) -> Path:
     target = folder / f"{len(os.listdir(folder)):06d}.csv"
     con.execute(f"COPY (SELECT {query.select} FROM {query.source} WHERE {where} ORDER BY {', '.join(query.key)}) "
-                f"TO {sql.literal(target)} (HEADER false, {query.options})", params)
+                f"TO {sql.literal(target)} (HEADER {str(header).lower()}, {query.options})", params)
     return target
 
 
@@ -298,34 +300,41 @@ def _whole(con, query: CsvQuery, path: Path, folder: Path, chunk_rows: int | Non
     return Written(path, False, len(pieces), len(pieces), (None,) * len(pieces), index)
 
 
-def _splice(con, query: CsvQuery, path: Path, previous: Path, index: Index, touched: set[int], folder: Path) -> Written:
+def _plan(con, query: CsvQuery, index: Index, touched: set[int], folder: Path,
+          header: bool = False) -> tuple[list[tuple], list[int | None]]:
+    """What a spliced file is made of, in order: ("new", (first key, file, rows)) for a piece
+    written again (the touched chunks' key ranges, a COPY each, into `folder`) or ("old", positions)
+    for a run of the previous file's chunks taken over; and, per chunk of the result, the position
+    of the previous chunk it is (None: written again)."""
     chunks = index.chunks
     per_chunk = rows_per_chunk(index)
     plan: list[tuple] = []
     reused: list[int | None] = []
     position = 0
-    rewritten = 0
     for first, last in runs(touched):
         if position < first:
-            plan.append(("old", chunks[position:first]))
+            plan.append(("old", range(position, first)))
             reused += range(position, first)
         low = chunks[first].first if first > 0 else None
         high = chunks[last + 1].first if last + 1 < len(chunks) else None
-        pieces = _write_range(con, query, low, high, folder, guess=per_chunk)
-        rewritten += len(pieces)
+        pieces = _write_range(con, query, low, high, folder, guess=per_chunk, header=header)
         plan += [("new", p) for p in pieces]
         reused += [None] * len(pieces)
         position = last + 1
     if position < len(chunks):
-        plan.append(("old", chunks[position:]))
+        plan.append(("old", range(position, len(chunks))))
         reused += range(position, len(chunks))
+    return plan, reused
+
+
+def _splice(con, query: CsvQuery, path: Path, previous: Path, index: Index, touched: set[int], folder: Path) -> Written:
+    plan, reused = _plan(con, query, index, touched, folder)
     written = _assemble(path, query, None, plan, (previous, index))
-    return Written(path, True, len(reused), rewritten, tuple(reused), written)
+    return Written(path, True, len(reused), reused.count(None), tuple(reused), written)
 
 
 def _assemble(path: Path, query: CsvQuery, header: Path | None, plan: list[tuple], previous: tuple[Path, Index] | None) -> Index:
-    """Write `path` from the header and the plan's pieces, in order: ("new", (first, file, rows))
-    or ("old", chunks of the previous file), then its index."""
+    """Write `path` from the header and the plan's pieces, in order (`_plan`), then its index."""
     chunks: list[Chunk] = []
     with open(path, "wb", buffering=0) as out, (open(previous[0], "rb", buffering=0) if previous else contextlib.nullcontext()) as old:
         if header is not None:
@@ -345,14 +354,89 @@ def _assemble(path: Path, query: CsvQuery, header: Path | None, plan: list[tuple
                 chunks.append(Chunk(first, offset, length, rows))
                 offset += length
             else:
-                start = piece[0].offset
-                length = sum(c.length for c in piece)
+                taken = previous[1].chunks[piece.start:piece.stop]
+                start = taken[0].offset
+                length = sum(c.length for c in taken)
                 _copy_range(old, out, start, length)
-                chunks += [Chunk(c.first, offset + c.offset - start, c.length, c.rows) for c in piece]
+                chunks += [Chunk(c.first, offset + c.offset - start, c.length, c.rows) for c in taken]
                 offset += length
     index = Index(query.fingerprint(), header_length, tuple(chunks))
     index_path(path).write_text(index.to_json(), encoding="utf-8")
     return index
+
+
+# --- CSV as a folder of parts ---------------------------------------------------------------------
+
+PART_CSV = "part-{:05d}.csv"
+
+
+def part_paths(folder: Path) -> list[Path]:
+    """The parts of a CSV folder, in order (read in this order, they are the table in key order)."""
+    return sorted(folder.glob("part-*.csv"))
+
+
+def read_parts_index(folder: Path, query: CsvQuery) -> Index | None:
+    """The index beside a CSV folder, when it describes the folder as `query` writes it (part i
+    holds the header line and chunk i's bytes); else None (then the folder is written whole)."""
+    try:
+        index = Index.from_json(index_path(folder).read_text(encoding="utf-8"))
+        sizes = [p.stat().st_size for p in part_paths(folder)]
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    if index.query != query.fingerprint() or sizes != [index.header + c.length for c in index.chunks]:
+        return None
+    return index
+
+
+def write_csv_parts(con: duckdb.DuckDBPyConnection, query: CsvQuery, folder: Path, *, previous: Path | None = None,
+                    changed: Iterable[tuple] | None = None, chunk_rows: int | None = None) -> Written:
+    """Write `folder` (new) as CSV parts, PART_CSV.format(i) for chunk i, each with the header line:
+    read in order, without the repeated headers, they are byte for byte `query.whole_sql()`. With
+    `previous` (the same query's folder of an earlier state, with its index) and `changed` (as for
+    `write_csv`), only the chunks holding a changed key are written; every other part is the
+    previous folder's, hard-linked: no byte of it is read or written. The index beside the folder
+    has write_csv's form (offsets as in the one file the parts make). `chunk_rows`: as for write_csv."""
+    index = read_parts_index(previous, query) if previous is not None and changed is not None else None
+    touched = None
+    if index is not None:
+        changed = list(changed)
+        if len(changed) <= MAX_CHANGED_KEYS:
+            touched = touched_chunks([c.first for c in index.chunks], changed)
+    scratch = folder.with_name(f".{folder.name}.chunks")
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    folder.mkdir(parents=True)
+    spliced = touched is not None and bool(index.chunks)
+    try:
+        if spliced:
+            plan, reused = _plan(con, query, index, touched, scratch, header=True)
+            header_length = index.header
+        else:
+            plan = [("new", p) for p in _write_range(con, query, None, None, scratch, rows=chunk_rows, header=True)]
+            reused = [None] * len(plan)
+            header_length = _header(con, query, scratch).stat().st_size
+        chunks: list[Chunk] = []
+        offset = header_length
+        for kind, piece in plan:
+            taken = [(None, piece)] if kind == "new" else [(p, index.chunks[p]) for p in piece]
+            for position, item in taken:
+                target = folder / PART_CSV.format(len(chunks))
+                if position is None:
+                    first, file, rows = item
+                    os.replace(file, target)
+                    chunk = Chunk(first, offset, target.stat().st_size - header_length, rows)
+                else:
+                    link_or_copy(previous / PART_CSV.format(position), target)
+                    chunk = Chunk(item.first, offset, item.length, item.rows)
+                chunks.append(chunk)
+                offset += chunk.length
+        if not chunks:  # an empty table: one part, its header
+            os.replace(_header(con, query, scratch), folder / PART_CSV.format(0))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    written = Index(query.fingerprint(), header_length, tuple(chunks))
+    index_path(folder).write_text(written.to_json(), encoding="utf-8")
+    return Written(folder, spliced, len(chunks), reused.count(None), tuple(reused), written)
 
 
 # --- Parquet, one file per chunk ------------------------------------------------------------------

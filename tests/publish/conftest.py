@@ -43,3 +43,13 @@ def change_article(raw: Path, article_id: str = CHANGED_ARTICLE) -> None:
     text = path.read_text()
     assert "\ntitle: " in text
     path.write_text(text.replace("\ntitle: ", "\ntitle: (updated) ", 1))
+
+
+def joined(folder: Path) -> bytes:
+    """The CSV parts of an export folder read in order as one file: each part's header line but
+    the first left out (what frictionless and DuckDB's read_csv of the folder read)."""
+    from factledger import splice
+
+    parts = [p.read_bytes() for p in splice.part_paths(folder)]
+    header = len(parts[0].split(b"\n", 1)[0]) + 1
+    return parts[0] + b"".join(p[header:] for p in parts[1:])

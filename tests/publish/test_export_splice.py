@@ -1,5 +1,6 @@
-"""A version's CSV exports and reports/claims.csv after a one-article change: spliced from the
-previous files (only the changed key ranges written), and byte for byte what a whole rewrite gives."""
+"""A version's CSV exports (folders of parts) and reports/claims.csv (one file) after a one-article
+change: spliced from the previous ones (only the changed key ranges written; unchanged parts are
+links), and byte for byte what a whole rewrite gives."""
 from __future__ import annotations
 
 import shutil
@@ -9,7 +10,7 @@ import pytest
 from factledger import export, lake, splice, versions
 from factledger.claims import store
 from tests.conftest import copy_warehouse
-from tests.publish.conftest import CHANGED_ARTICLE, factledger
+from tests.publish.conftest import CHANGED_ARTICLE, factledger, joined
 
 
 @pytest.fixture(scope="module")
@@ -18,16 +19,18 @@ def spliced(tmp_path_factory, published_lake):
     raw = shutil.copytree(published_lake.raw, root / "raw")
     warehouse = copy_warehouse(published_lake.warehouse, root / "warehouse")
     written: list[splice.Written] = []
-    write_csv = splice.write_csv
 
-    def recorded(*args, **kwargs):
-        written.append(write_csv(*args, **kwargs))
-        return written[-1]
+    def recorded(write):
+        def wrapped(*args, **kwargs):
+            written.append(write(*args, **kwargs))
+            return written[-1]
+        return wrapped
 
     with pytest.MonkeyPatch.context() as patch:
         for name, value in (("CHUNK_BYTES", 2048), ("UNIT_ROWS", 2), ("FIRST_CHUNK_ROWS", 4)):
             patch.setattr(splice, name, value)  # chunks of a few rows: a small lake in many chunks
-        patch.setattr(splice, "write_csv", recorded)
+        for name in ("write_csv", "write_csv_parts"):  # reports/claims.csv, and the exports' folders of parts
+            patch.setattr(splice, name, recorded(getattr(splice, name)))
         with lake.connect(warehouse) as con:  # version 1's files again, in small chunks
             v1 = versions.resolve(con, 1)
             export.export_version(con, warehouse, v1, "2026-12-01T00:00:00Z")
@@ -56,15 +59,20 @@ def test_the_changed_tables_csv_are_spliced_and_equal_a_whole_rewrite(spliced, t
         for name in versions.tables_at(con, v2.snapshot_id):
             query = export.table_csv(con, name, versions.relation_at(name, v2.snapshot_id))
             exported = export.version_dir(warehouse, 2) / f"{name}.csv"
-            assert exported.read_bytes() == whole_copy(con, query, tmp_path / f"{name}.csv"), name
-            assert splice.read_index(exported, query) is not None, name  # ready for the next version
+            assert joined(exported) == whole_copy(con, query, tmp_path / f"{name}.csv"), name
+            assert splice.read_parts_index(exported, query) is not None, name  # ready for the next version
     second = spliced["second"]
     for name in ("claims.csv", "articles.csv"):
         assert second[name].spliced and second[name].rewritten < second[name].chunks, name
-    # Unchanged tables are linked from version 1, with their index.
+    # A changed table's unchanged parts, and every part of an unchanged table, are version 1's files.
     v1, v2 = (export.version_dir(warehouse, v) for v in (1, 2))
+    claims = second["claims.csv"]
+    for i, earlier in enumerate(claims.reused):
+        part, before = v2 / "claims.csv" / splice.PART_CSV.format(i), v1 / "claims.csv" / splice.PART_CSV.format(earlier or 0)
+        assert (part.stat().st_ino == before.stat().st_ino) == (earlier is not None), i
     assert "sources.csv" not in second
     assert splice.index_path(v2 / "sources.csv").stat().st_ino == splice.index_path(v1 / "sources.csv").stat().st_ino
+    assert all(p.stat().st_nlink > 1 for p in splice.part_paths(v2 / "sources.csv"))
 
 
 def test_reports_claims_csv_is_spliced_and_equals_a_whole_rewrite(spliced, tmp_path):
@@ -83,15 +91,15 @@ def test_an_earlier_version_exported_again_is_written_from_its_own_snapshot(spli
     # Version 1 exported after version 2 (its folder gone): no earlier export to splice from, so
     # written whole, from version 1's rows; version 2's files are left as they are.
     warehouse = copy_warehouse(spliced["warehouse"], tmp_path / "warehouse")
-    v2_claims = (export.version_dir(warehouse, 2) / "claims.csv").read_bytes()
+    v2_claims = joined(export.version_dir(warehouse, 2) / "claims.csv")
     shutil.rmtree(export.version_dir(warehouse, 1))
     with lake.connect(warehouse) as con:
         v1 = versions.resolve(con, 1)
         folder = export.export_version(con, warehouse, v1, "2026-12-01T00:00:00Z")
         for name in ("claims", "articles"):
             query = export.table_csv(con, name, versions.relation_at(name, v1.snapshot_id))
-            assert (folder / f"{name}.csv").read_bytes() == whole_copy(con, query, tmp_path / f"{name}.csv")
-    assert (export.version_dir(warehouse, 2) / "claims.csv").read_bytes() == v2_claims != (folder / "claims.csv").read_bytes()
+            assert joined(folder / f"{name}.csv") == whole_copy(con, query, tmp_path / f"{name}.csv")
+    assert joined(export.version_dir(warehouse, 2) / "claims.csv") == v2_claims != joined(folder / "claims.csv")
 
 
 def test_a_changed_tables_parquet_parts_follow_its_csv_chunks_and_only_changed_ones_are_written(spliced, tmp_path):

@@ -6,6 +6,7 @@ import duckdb
 import pytest
 
 from factledger import export, splice
+from tests.publish.conftest import joined
 
 TEXTS = ["plain", "a, comma", 'a "quote"', "line\nbreak", "=1+1", "-3", "", None, "é ü", "tab\there"]
 
@@ -219,3 +220,57 @@ def test_chunks_are_sized_by_the_bytes_of_the_rows_written_before_them(tmp_path,
     assert sum(not 600 / 2 < c.length < 2 * 600 for c in chunks[1:]) <= 2
     assert chunks[-1].length > 600 / 2  # no small last chunk
     assert sum(c.rows for c in chunks) == 100
+
+
+# --- the same file as a folder of parts ---------------------------------------------------------
+
+@pytest.mark.parametrize("change", list(CHANGES))
+@pytest.mark.parametrize("prefix", [False, True])
+def test_parts_read_in_order_are_the_whole_copy_and_unchanged_parts_are_links(tmp_path, change, prefix):
+    con = duckdb.connect()
+    table(con, initial_rows())
+    q = query(con)
+    first = tmp_path / "v1" / "t.csv"
+    written = splice.write_csv_parts(con, q, first, chunk_rows=7)
+    parts = splice.part_paths(first)
+    assert written.chunks == len(parts) > 3 and not written.spliced
+    assert all(p.read_bytes().startswith(b"k,n,s,x\n") for p in parts)  # each part reads on its own
+    assert joined(first) == whole(con, q, tmp_path / "whole1.csv")
+    con.execute("CREATE TABLE before AS SELECT * FROM t")
+    for statement in CHANGES[change]:
+        con.execute(statement)
+    before = {p.name: p.read_bytes() for p in parts}
+    second = tmp_path / "v2" / "t.csv"
+    written = splice.write_csv_parts(con, q, second, previous=first, changed=keys_between(con, "before", "t", ["k"] if prefix else ["k", "n"]))
+    assert joined(second) == whole(con, q, tmp_path / "whole2.csv")
+    assert {p.name: p.read_bytes() for p in splice.part_paths(first)} == before  # the previous folder is never edited
+    assert written.spliced and written.rewritten < written.chunks or written.chunks <= 2
+    linked = {p.stat().st_ino for p in splice.part_paths(first)}
+    assert sum(p.stat().st_ino in linked for p in splice.part_paths(second)) == sum(r is not None for r in written.reused)
+    # ... and its index is good for the next change.
+    con.execute("CREATE OR REPLACE TABLE before AS SELECT * FROM t")
+    con.execute("INSERT INTO t VALUES ('a21b', 7, 'again', 2)")
+    third = tmp_path / "v3" / "t.csv"
+    splice.write_csv_parts(con, q, third, previous=second, changed=keys_between(con, "before", "t", ["k", "n"]))
+    assert joined(third) == whole(con, q, tmp_path / "whole3.csv")
+
+
+def test_a_parts_folder_is_written_whole_when_its_index_does_not_fit(tmp_path):
+    con = duckdb.connect()
+    table(con, initial_rows())
+    q = query(con)
+    first = tmp_path / "v1" / "t.csv"
+    splice.write_csv_parts(con, q, first, chunk_rows=7)
+    con.execute("UPDATE t SET s = 'new' WHERE k = 'a20'")
+    splice.part_paths(first)[-1].write_bytes(b"k,n,s,x\n")  # a part that is not what the index says
+    again = splice.write_csv_parts(con, q, tmp_path / "v2" / "t.csv", previous=first, changed=[("a20",)])
+    assert not again.spliced and joined(tmp_path / "v2" / "t.csv") == whole(con, q, tmp_path / "w.csv")
+
+
+def test_an_empty_table_is_one_part_holding_its_header(tmp_path):
+    con = duckdb.connect()
+    table(con, [])
+    q = query(con)
+    written = splice.write_csv_parts(con, q, tmp_path / "t.csv")
+    assert written.chunks == 0 and [p.name for p in splice.part_paths(tmp_path / "t.csv")] == ["part-00000.csv"]
+    assert joined(tmp_path / "t.csv") == whole(con, q, tmp_path / "w.csv") == b"k,n,s,x\n"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from factledger import catalog, lake, paths, provenance
+from factledger import catalog, lake, paths, provenance, splice
 from factledger import versions as versions_module
 from tests.conftest import copy_warehouse
 from tests.publish.conftest import CHANGED_ARTICLE, Cli, change_article, factledger
@@ -219,8 +219,10 @@ def test_export_of_every_version_validates_with_frictionless(history):
     resources = {r["name"]: r for r in package["resources"]}
     assert {"articles", "sources", "figures", "check_results"} <= set(resources)
     for resource in resources.values():
-        assert (exports / "v2" / resource["path"]).exists()
-        assert (exports / "v2" / resource["path"].replace(".csv", ".parquet")).exists()
+        # A multipart resource: the table's CSV parts, in order, each with the header line.
+        assert resource["path"] and all((exports / "v2" / part).is_file() for part in resource["path"])
+        assert resource["path"] == [f"{resource['name']}.csv/{p.name}" for p in splice.part_paths(exports / "v2" / f"{resource['name']}.csv")]
+        assert (exports / "v2" / f"{resource['name']}.parquet").is_dir()
         assert all(f["description"] for f in resource["schema"]["fields"])
     reviews = json.loads((exports / "latest" / "claim_reviews.jsonld").read_text())
     assert reviews["@context"] == "https://schema.org"

@@ -8,7 +8,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from factledger import export
+from factledger import export, splice
 from tests.report.conftest import HOSTILE_ID, HOSTILE_OUTLET
 
 
@@ -45,8 +45,10 @@ def test_the_sql_neutralisation_matches_the_python_one():
 
 def test_the_exported_csv_is_neutralised_and_the_parquet_raw(built):
     folder = built.exports / "v2"
-    with open(folder / "articles.csv", newline="", encoding="utf-8") as f:
-        rows = {r["article_id"]: r for r in csv.DictReader(f)}
+    rows = {}
+    for part in splice.part_paths(folder / "articles.csv"):
+        with open(part, newline="", encoding="utf-8") as f:
+            rows |= {r["article_id"]: r for r in csv.DictReader(f)}
     raw = {r["article_id"]: r for r in pq.read_table(folder / "articles.parquet").to_pylist()}
     for article_id, row in rows.items():
         for column, value in row.items():
