@@ -4,6 +4,8 @@
     .venv/bin/python benchmarks/bench_scale.py                      # 10,000 articles
     .venv/bin/python benchmarks/bench_scale.py --articles 100000 --no-single
     .venv/bin/python benchmarks/bench_scale.py --baseline HEAD~3    # that commit's code side by side
+    .venv/bin/python benchmarks/bench_scale.py --articles 100000 --keep-corpus /tmp/c100k   # keep the corpus ...
+    .venv/bin/python benchmarks/bench_scale.py --articles 100000 --corpus /tmp/c100k        # ... and skip building it next time
 
 For each corpus (built from raw/ by benchmarks/bench_claims.py's generator, seed fixed) it prints,
 side by side in one run, wall seconds, CPU seconds and peak RSS of:
@@ -143,13 +145,26 @@ def main() -> None:
     ap.add_argument("--baseline-json", type=Path, metavar="FILE",
                     help="print beside the baseline of an earlier --json FILE (its 'baseline' entry, else its results)")
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--corpus", type=Path, metavar="DIR",
+                    help="use this corpus folder (articles/, sources/: one this benchmark built, kept with --keep-corpus) "
+                         "instead of building one; with one --articles")
+    ap.add_argument("--keep-corpus", type=Path, metavar="DIR", help="also keep the corpus built here (hard links)")
     args = ap.parse_args()
     report = {}
     for n in args.articles or [10_000]:
         with tempfile.TemporaryDirectory(prefix="factledger-scale-") as tmp:
             tmp = Path(tmp)
-            print(f"building {n:,} articles ...", flush=True)
-            write_corpus(tmp / "corpus", n, args.seed)
+            if args.corpus:
+                found = sum(1 for _ in (args.corpus / "articles").iterdir())
+                if found != n:
+                    sys.exit(f"{args.corpus} holds {found:,} articles, not {n:,}")
+                print(f"using the corpus in {args.corpus} ({n:,} articles) ...", flush=True)
+                shutil.copytree(args.corpus, tmp / "corpus", copy_function=os.link)
+            else:
+                print(f"building {n:,} articles ...", flush=True)
+                write_corpus(tmp / "corpus", n, args.seed)
+                if args.keep_corpus:
+                    shutil.copytree(tmp / "corpus", args.keep_corpus, copy_function=os.link)
             baseline, baseline_name = (BASELINE_10K, "doc's table (30aaab9)") if n == 10_000 else (None, "")
             if args.baseline_json:
                 earlier = json.loads(args.baseline_json.read_text())
