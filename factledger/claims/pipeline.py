@@ -116,6 +116,11 @@ class _SentenceContext:
     def local(self, start: int, end: int) -> tuple[int, int]:
         return start - self.sentence.start, end - self.sentence.start
 
+    @functools.cached_property
+    def written(self) -> str:
+        """The sentence as the body writes it (the `sentence` column of each of its rows, cut once)."""
+        return self.body[self.span[0]:self.span[1]]
+
     def date_row(self, article_id: str, mention: dates.DateMention) -> dict:
         start, end = self.norm.original_span(mention.start, mention.end)
         resolved = dates.resolve(mention, self.published, self.lexicon.fiscal_year_start_month)
@@ -125,7 +130,7 @@ class _SentenceContext:
         events = dates.events_near(self.sentence.text, *self.local(mention.start, mention.end), self.lexicon, self._event_words)
         return {
             "article_id": article_id, "start": start, "end": end, "phrase": self.body[start:end],
-            "sentence": self.body[self.span[0]:self.span[1]],
+            "sentence": self.written,
             "published": self.published,
             "resolved_first": resolved.first if resolved else None,
             "resolved_last": resolved.last if resolved else None,
@@ -169,7 +174,6 @@ class _SentenceContext:
             rows.append(row)
         for i in range(1, len(rows)):
             between = self.sentence.text[spans[i - 1][1]:spans[i][0]]
-            before_previous = low[spans[i - 2][1] if i > 1 else 0:spans[i - 1][0]]
             if _TO.match(between.lower()) and rows[i - 1]["kind"] == rows[i]["kind"]:
                 # "decreased from 84,181 to 81,083", "(28 441 to 29 918)": two levels of one population.
                 _inherit_scope(rows[i], rows[i - 1], f"paired with mention at {rows[i - 1]['start']}", force=True)
@@ -184,7 +188,7 @@ class _SentenceContext:
         row = {
             "claim_id": f"{article_id}:{start}", "article_id": article_id, "article_sha256": sha256,
             "start": start, "end": end, "phrase": self.body[start:end],
-            "sentence_start": self.span[0], "sentence": self.body[self.span[0]:self.span[1]],
+            "sentence_start": self.span[0], "sentence": self.written,
             "value": number.value, "qualifier": number.qualifier, "qualifier_cue": number.qualifier_cue,
             "kind": number.kind, "kind_cue": number.kind_cue, "rounding_unit": number.unit,
             "significant_digits": number.significant_digits,
@@ -192,7 +196,7 @@ class _SentenceContext:
             "date_first": date_row["resolved_first"] if date_row else None,
             "date_last": date_row["resolved_last"] if date_row else None,
             "date_phrase": date_row["phrase"] if date_row else None,
-            "scope": {dim: d for dim, d in decided.dimensions.items()},
+            "scope": decided.dimensions,  # (the number's own dict, not used after: no copy)
         }
         return row
 

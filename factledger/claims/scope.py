@@ -69,12 +69,13 @@ def find_cues(lowered_text: str, lexicon: Lexicon) -> list[Cue]:
             continue
         blocked = [(m.start(), m.end()) for m in lexicon.lowered_matches(not_cues, lowered_text)] if not_cues else []
         for value, m in scanner.finditer(lowered_text, lexicon.lowered_matches(scanner.regex, lowered_text)):
+            start, end = m.span()  # (read once: a shared scan's match answers in Python)
             if kind == MEASURE and lexicon.measures[value].not_cues is not None:
-                blocked_here = lexicon.measures[value].not_cues.search(lowered_text, max(0, m.start() - 30), m.end() + 1)
-                if blocked_here and blocked_here.start() <= m.start() and m.end() <= blocked_here.end():
+                blocked_here = lexicon.measures[value].not_cues.search(lowered_text, max(0, start - 30), end + 1)
+                if blocked_here and blocked_here.start() <= start and end <= blocked_here.end():
                     continue
-            if not any(s <= m.start() and m.end() <= e for s, e in blocked):
-                cues.append(Cue(kind, value, m.start(), m.end(), m.group()))
+            if not blocked or not any(s <= start and end <= e for s, e in blocked):
+                cues.append(Cue(kind, value, start, end, m.group()))
     return sorted(cues, key=lambda c: c.start)
 
 
