@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from factledger.claims.lexicon import Lexicon
 from factledger.claims.prefilter import Prefiltered, candidates, scan
-from factledger.claims.qualifiers import hedge_around
+from factledger.claims.qualifiers import _case_sensitive, hedge_around
 from factledger.claims.text import lowered
 
 SCALES = {"thousand": 10**3, "k": 10**3, "million": 10**6, "m": 10**6, "mn": 10**6, "billion": 10**9, "bn": 10**9, "trillion": 10**12}
@@ -222,8 +222,13 @@ def _kind(text: str, start: int, end: int, lexicon: Lexicon, ratios: dict, marke
     if marker == "pct":
         return "percent", "%", end
     after = text[end:end + 80]
+    # On ASCII text an IGNORECASE pattern is matched as its lower-case form on the lower-case text
+    # (qualifiers._case_sensitive: several times faster on the long unit alternations); the cue is
+    # read from the text as written.
+    folded = after.lower() if after.isascii() else None
     for kind, pattern in lexicon.units.items():
-        m = pattern.match(after)
+        sensitive = _case_sensitive(pattern) if folded is not None else None
+        m = sensitive.match(folded) if sensitive is not None else pattern.match(after)
         if m:
-            return kind, m.group().strip(" -"), end if kind == "other" else end + m.end()
+            return kind, after[:m.end()].strip(" -"), end if kind == "other" else end + m.end()
     return "count", None, end

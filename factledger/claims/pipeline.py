@@ -112,14 +112,14 @@ class _SentenceContext:
     low_text: str  # lowered(norm.text)
     _event_words: list | None = None
     _refers_to_source: bool | None = None
+    written: str = ""  # the sentence as the body writes it: the `sentence` column of each of its rows, cut once
+
+    def __post_init__(self):
+        # (Not a cached_property: its __get__ takes a lock, and each sentence reads this once or twice.)
+        self.written = self.body[self.span[0]:self.span[1]]
 
     def local(self, start: int, end: int) -> tuple[int, int]:
         return start - self.sentence.start, end - self.sentence.start
-
-    @functools.cached_property
-    def written(self) -> str:
-        """The sentence as the body writes it (the `sentence` column of each of its rows, cut once)."""
-        return self.body[self.span[0]:self.span[1]]
 
     def date_row(self, article_id: str, mention: dates.DateMention) -> dict:
         start, end = self.norm.original_span(mention.start, mention.end)
