@@ -33,7 +33,7 @@ def extract_article(article_id: str, body: str, published: dt.date | None, sha25
     low_text = lowered(text)
     mentions = dates.find_mentions(text, lexicon)
     found = numbers.find_numbers(text, lexicon, [(m.start, m.end) for m in mentions])
-    cues = scope.find_cues(lowered(_blank_addresses(text, lexicon)), lexicon) if found else []
+    cues = scope.find_cues(_blank_addresses(text, lexicon), lexicon) if found else []  # (lower case already)
     cue_starts = [c.start for c in cues]
     out = Extraction()
     previous: list[dict] = []  # the claims of the sentence just before
@@ -413,10 +413,14 @@ def reconcile_rows(rows: list[dict], cites: dict[str, str | None], context: Sour
 
 def check_date_rows(rows: list[dict], cites: dict[str, str | None], context: SourceContext) -> list[dict]:
     out = []
+    cited: dict = {}  # an article's cites -> its cited sources (the same for all its rows)
     for row in rows:
         events = [e.strip() for e in (row.get("events") or "").split(",") if e.strip()]
         best = None
-        for source_id in context.cited(cites.get(row["article_id"])):
+        article_cites = cites.get(row["article_id"])
+        if article_cites not in cited:
+            cited[article_cites] = context.cited(article_cites)
+        for source_id in cited[article_cites]:
             check = dates.check_mention(dates.as_date(row["resolved_first"]), dates.as_date(row["resolved_last"]), events,
                                         bool(row["refers_to_source"]), context.source_dates[source_id], context.reactions.get(source_id, []))
             if best is None or (best[1].flagged and not check.flagged) or (best[1].consistent is None and check.consistent is not None):
