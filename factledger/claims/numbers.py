@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from factledger.claims.lexicon import Lexicon
-from factledger.claims.prefilter import Prefiltered, candidates, scan
+from factledger.claims.prefilter import Prefiltered, by_identity, candidates, scan
 from factledger.claims.qualifiers import _case_sensitive, hedge_around
 from factledger.claims.text import lowered
 
@@ -213,6 +213,10 @@ def _phrase(text: str, lexicon: Lexicon, ratios: dict, start: int, end: int, val
     )
 
 
+# Each unit kind with its pattern and that pattern's case-sensitive form, per lexicon (looked up once a number).
+_units = by_identity(lambda units: [(kind, pattern, _case_sensitive(pattern)) for kind, pattern in units.items()])
+
+
 def _kind(text: str, start: int, end: int, lexicon: Lexicon, ratios: dict, marker: str | None) -> tuple[str, str | None, int]:
     """What the number is a number of, and where the phrase ends (units of non-counts included)."""
     if start in ratios:
@@ -226,9 +230,8 @@ def _kind(text: str, start: int, end: int, lexicon: Lexicon, ratios: dict, marke
     # (qualifiers._case_sensitive: several times faster on the long unit alternations); the cue is
     # read from the text as written.
     folded = after.lower() if after.isascii() else None
-    for kind, pattern in lexicon.units.items():
-        sensitive = _case_sensitive(pattern) if folded is not None else None
-        m = sensitive.match(folded) if sensitive is not None else pattern.match(after)
+    for kind, pattern, sensitive in _units(lexicon.units):
+        m = sensitive.match(folded) if folded is not None and sensitive is not None else pattern.match(after)
         if m:
             return kind, after[:m.end()].strip(" -"), end if kind == "other" else end + m.end()
     return "count", None, end

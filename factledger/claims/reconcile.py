@@ -399,12 +399,15 @@ def _reconcile_scoped(claim: ClaimFacts, index: FigureIndex, source_ids: list[st
         figure, how = typo
         return _verdict(CONTRADICTED, claim, figure,
                         f"'{claim.phrase}' {how} from the {describe(figure, index, labels)} {_fmt(figure.value)}: likely a typo of it")
-    in_dated = {id(f) for f in dated}
-    other_period = [f for f in pool if id(f) not in in_dated and id(f) in in_population and _same_value(claim, f)]
-    if other_period and claim.significant_digits >= DISTINCTIVE_DIGITS:
-        best = min(other_period, key=lambda f: f.derived)
-        return _verdict(WRONG_SCOPE, claim, best, f"'{claim.phrase}' is the {describe(best, index, labels)} {_fmt(best.value)}, "
-                        f"but the text dates it to {claim.date_phrase} ({_span(claim)})")
+    # (Looked for only where it can decide: for a distinctive number, and in a dated claim's pool;
+    # an undated claim's `dated` is its whole pool.)
+    if claim.significant_digits >= DISTINCTIVE_DIGITS and dated is not pool:
+        in_dated = {id(f) for f in dated}
+        other_period = [f for f in pool if id(f) not in in_dated and id(f) in in_population and _same_value(claim, f)]
+        if other_period:
+            best = min(other_period, key=lambda f: f.derived)
+            return _verdict(WRONG_SCOPE, claim, best, f"'{claim.phrase}' is the {describe(best, index, labels)} {_fmt(best.value)}, "
+                            f"but the text dates it to {claim.date_phrase} ({_span(claim)})")
     if nearest_named is not None:
         if _implausible(claim, nearest_named):
             return Verdict(NOT_IN_SOURCE, None, None, None,
