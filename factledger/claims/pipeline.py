@@ -336,24 +336,31 @@ class SourceContext:
         return known or (self.source_ids if not wanted else [])
 
 
-def claim_facts(row: dict, lexicon: Lexicon, decisions: dict[str, scope.Decision] | None = None) -> ClaimFacts:
-    """What reconciliation needs of a claim row (`decisions`: its `scope_decisions`, if already read)."""
+def claim_facts(row: dict, lexicon: Lexicon) -> ClaimFacts:
+    """What reconciliation needs of a claim row."""
     start, end = row["start"] - row["sentence_start"], row["end"] - row["sentence_start"]
     # (The test anchored at the number's end first: it seldom holds, and the other searches the
     # whole text before the number.)
     names_a_figure = bool(lexicon.reference_after.search(row["sentence"][end:])
                           and lexicon.reference_before.search(row["sentence"][:start]))
-    decisions = scope_decisions(row) if decisions is None else decisions
+    dims, dim_cues, dim_bases = _dimension_maps(row["scope"] or "{}")
     return ClaimFacts(
         phrase=row["phrase"], value=float(row["value"]), qualifier=row["qualifier"], kind=row["kind"],
         unit=float(row["rounding_unit"]), significant_digits=int(row["significant_digits"]), measure=row["measure"],
-        dims={d: x.value for d, x in decisions.items()}, dim_cues={d: x.cue for d, x in decisions.items()},
-        dim_bases={d: x.basis for d, x in decisions.items()},
+        dims=dims, dim_cues=dim_cues, dim_bases=dim_bases,
         when_unnamed=_when_unnamed(lexicon.dimensions),
         direction=row.get("direction"), direction_cue=row.get("direction_cue"),
         date_first=dates.as_date(row.get("date_first")), date_last=dates.as_date(row.get("date_last")), date_phrase=row.get("date_phrase"),
         names_a_figure=names_a_figure,
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _dimension_maps(scope_json: str) -> tuple[dict, dict, dict]:
+    """Each dimension's value, cue and basis in a row's `scope` JSON, as three dicts: a pure
+    function of the text, shared by the claims with the same scope, which only read them."""
+    decisions = _decisions(scope_json)
+    return {d: x.value for d, x in decisions}, {d: x.cue for d, x in decisions}, {d: x.basis for d, x in decisions}
 
 
 # Each dimension's rule for a value the text does not name, per lexicon (the same dict for all its
@@ -368,12 +375,15 @@ _WHERE = {"before": "just before the number (list pattern)", "after": "after the
 def _where(basis: str | None) -> str:
     if basis is None:
         return ""
+    fixed = _WHERE.get(basis)  # (first: most bases are these words; none starts with a prefix below)
+    if fixed is not None:
+        return fixed
     for prefix, words in (("paired with mention at", "from the number it is paired with"),
                           ("earlier mention at", "from an earlier mention of the number"),
                           ("compared with mention at", "from the number it is compared with")):
         if basis.startswith(prefix):
             return f"{words} (offset {basis.rsplit(' ', 1)[-1]})"
-    return _WHERE.get(basis, basis)
+    return basis
 
 
 def scope_note(row: dict, decisions: dict[str, scope.Decision] | None = None) -> str:
@@ -400,7 +410,7 @@ def reconcile_rows(rows: list[dict], cites: dict[str, str | None], context: Sour
             per_cites[article_cites] = (lexicon, {d: r.labels for d, r in lexicon.dimensions.items()}, context.cited(article_cites))
         lexicon, labels, cited = per_cites[article_cites]
         decisions = scope_decisions(row)
-        verdict = reconcile(claim_facts(row, lexicon, decisions), context.index, cited, labels)
+        verdict = reconcile(claim_facts(row, lexicon), context.index, cited, labels)
         note = scope_note(row, decisions)
         out.append({
             **row, "verdict": verdict.verdict, "figure_id": verdict.figure_id, "figure_value": verdict.figure_value,
