@@ -754,7 +754,7 @@ def re2_text(text: str) -> Re2Text | None:
     a non-ASCII letter, digit or space (Python's \w \d \s are Unicode, RE2's ASCII), an ASCII
     space RE2's \s leaves out, or a lone surrogate (no UTF-8). Other non-ASCII characters (dashes,
     symbols) are the same to both."""
-    if _re2 is None or any(c in text for c in _RE2_OTHER_SPACES):
+    if _re2 is None or any(map(text.__contains__, _RE2_OTHER_SPACES)):
         return None
     try:
         data = text.encode()
