@@ -112,7 +112,7 @@ class _SentenceContext:
     low_text: str  # lowered(norm.text)
     _event_words: list | None = None
     _refers_to_source: bool | None = None
-    written: str = ""  # the sentence as the body writes it: the `sentence` column of each of its rows, cut once
+    written: str = field(init=False)  # the sentence as the body writes it: the `sentence` column of each of its rows, cut once
 
     def __post_init__(self):
         # (Not a cached_property: its __get__ takes a lock, and each sentence reads this once or twice.)
