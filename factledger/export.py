@@ -1,6 +1,6 @@
 """Export a dataset version for people who don't use DuckDB: warehouse/exports/v<N>/ holds
-<table>.csv/ and <table>.parquet/ (folders of part files, the table in key order when read in name
-order; each CSV part has the header line) per published table, a Frictionless (v2) datapackage.json, and
+<table>.csv.parts/ and <table>.parquet/ (folders of part files, the table in key order when read in
+name order; each CSV part has the header line) per published table, a Frictionless (v2) datapackage.json, and
 claim_reviews.jsonld (schema.org ClaimReview, as Google's fact-check markup asks, for every rated
 claim). exports/latest is a symlink to the current version's folder (a LATEST text file says the
 same where symlinks fail). The HTML report (factledger/report) is written into v<N>/report/.
@@ -89,7 +89,7 @@ def table_schema(model: type[LakeTable], columns: list[str], key: tuple[str, ...
 
 def datapackage(con: duckdb.DuckDBPyConnection, version: versions.Version, tables: list[str], created_at: str,
                 folder: Path) -> dict:
-    """The version's Frictionless data package; `folder`: the export folder, whose `<table>.csv/`
+    """The version's Frictionless data package; `folder`: the export folder, whose `<table>.csv.parts/`
     parts each table's resource lists (a multipart resource: every part has the header line)."""
     resources = []
     for name in tables:
@@ -100,7 +100,7 @@ def datapackage(con: duckdb.DuckDBPyConnection, version: versions.Version, table
         columns = versions.columns_at(con, versions.relation_at(name, version.snapshot_id))
         resources.append({
             "name": name,
-            "path": [f"{name}.csv/{part.name}" for part in splice.part_paths(folder / f"{name}.csv")],
+            "path": [f"{csv_parts(name)}/{part.name}" for part in splice.part_paths(folder / csv_parts(name))],
             "type": "table",
             "format": "csv",
             "mediatype": "text/csv",
@@ -382,6 +382,12 @@ def table_csv(con: duckdb.DuckDBPyConnection, name: str, relation: str) -> splic
     return splice.CsvQuery(neutralised_select(con, relation), relation, key, CSV_OPTIONS)
 
 
+def csv_parts(table: str) -> str:
+    """The name of a table's folder of CSV parts in an export. Not `<table>.csv`: a folder by a CSV
+    file's name trips the tools that look for one (a `find -name claims.csv` for the scorer's file)."""
+    return f"{table}.csv.parts"
+
+
 def export_version(con: duckdb.DuckDBPyConnection, warehouse: Path, version: versions.Version, created_at: str) -> Path:
     """Write exports/v<N>/ (atomically: a temp folder renamed into place) and return it. A table
     with the same rows as in the previous exported version has its parts (and its CSV's index)
@@ -397,7 +403,7 @@ def export_version(con: duckdb.DuckDBPyConnection, warehouse: Path, version: ver
     tables = versions.tables_at(con, version.snapshot_id)
     previous = previous_export(con, warehouse, version)
     for name in tables:
-        files = [staging / (name + ".csv"), staging / (name + ".parquet")]  # two folders of parts
+        files = [staging / csv_parts(name), staging / (name + ".parquet")]  # two folders of parts
         relation = versions.relation_at(name, version.snapshot_id)
         key = table_key(con, name, relation)
         earlier = [previous[1] / f.name for f in files] if previous is not None else []

@@ -95,7 +95,7 @@ def test_first_run_publishes_version_1_on_postgres_and_s3(history, s3):
     assert any(k.endswith(".parquet") for k in keys), keys
     # The exports and the report follow the lake to object storage (a sibling of its data path).
     exported = s3_keys(s3, "e2e/exports")
-    assert any(k.endswith("/v1/claims.csv/part-00000.csv") for k in exported) and any(k.endswith("/v1/report/index.html") for k in exported), exported
+    assert any(k.endswith("/v1/claims.csv.parts/part-00000.csv") for k in exported) and any(k.endswith("/v1/report/index.html") for k in exported), exported
 
 
 def test_second_run_on_same_inputs_publishes_nothing(history):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from factledger import catalog, lake, paths, provenance, splice
+from factledger import catalog, export, lake, paths, provenance, splice
 from factledger import versions as versions_module
 from tests.conftest import copy_warehouse
 from tests.publish.conftest import CHANGED_ARTICLE, Cli, change_article, factledger
@@ -221,7 +221,8 @@ def test_export_of_every_version_validates_with_frictionless(history):
     for resource in resources.values():
         # A multipart resource: the table's CSV parts, in order, each with the header line.
         assert resource["path"] and all((exports / "v2" / part).is_file() for part in resource["path"])
-        assert resource["path"] == [f"{resource['name']}.csv/{p.name}" for p in splice.part_paths(exports / "v2" / f"{resource['name']}.csv")]
+        parts = export.csv_parts(resource["name"])
+        assert resource["path"] == [f"{parts}/{p.name}" for p in splice.part_paths(exports / "v2" / parts)]
         assert (exports / "v2" / f"{resource['name']}.parquet").is_dir()
         assert all(f["description"] for f in resource["schema"]["fields"])
     reviews = json.loads((exports / "latest" / "claim_reviews.jsonld").read_text())

@@ -46,7 +46,7 @@ def test_the_sql_neutralisation_matches_the_python_one():
 def test_the_exported_csv_is_neutralised_and_the_parquet_raw(built):
     folder = built.exports / "v2"
     rows = {}
-    for part in splice.part_paths(folder / "articles.csv"):
+    for part in splice.part_paths(folder / export.csv_parts("articles")):
         with open(part, newline="", encoding="utf-8") as f:
             rows |= {r["article_id"]: r for r in csv.DictReader(f)}
     raw = {r["article_id"]: r for r in pq.read_table(folder / "articles.parquet").to_pylist()}

@@ -126,7 +126,7 @@ def test_the_article_list_is_paged_with_every_article_once(built, version2, page
         assert {summary.list_file(n) for n in (1, len(listed)) if n != number} <= links  # the first and the last page
         text = " ".join(tree.text.split())
         assert f"{len(built_pages)} articles by outlet" in text and f"Page {number} of {len(listed)}" in text
-        assert "../articles.csv/" in links  # the export's folder of CSV parts
+        assert "../articles.csv.parts/" in links  # the export's folder of CSV parts
     assert sorted(seen) == sorted(p.file for p in built_pages)  # every article once
     counts = {a.file: a.counts for a in listed_links}
     assert counts == {p.file: +p.counts for p in built_pages}
