@@ -271,18 +271,30 @@ def write_csv(con: duckdb.DuckDBPyConnection, query: CsvQuery, path: Path, *, pr
     chunks holding a changed key are written again. `chunk_rows`: rows per chunk when the file is
     written whole (else about CHUNK_BYTES a chunk)."""
     index = read_index(previous, query) if previous is not None and changed is not None else None
-    touched = None
-    if index is not None:
-        changed = list(changed)
-        if len(changed) <= MAX_CHANGED_KEYS:
-            touched = touched_chunks([c.first for c in index.chunks], changed)
+    touched = _touched(index, changed)
+    with _scratch(path) as folder:
+        if touched is not None and index.chunks:
+            return _splice(con, query, path, previous, index, touched, folder)
+        return _whole(con, query, path, folder, chunk_rows)
+
+
+def _touched(index: Index | None, changed: Iterable[tuple] | None) -> set[int] | None:
+    """The chunks of `index` that the `changed` keys fall in (touched_chunks); None when there is
+    no index, more than MAX_CHANGED_KEYS keys, or keys the index cannot place."""
+    if index is None or changed is None:
+        return None
+    changed = list(changed)
+    return touched_chunks([c.first for c in index.chunks], changed) if len(changed) <= MAX_CHANGED_KEYS else None
+
+
+@contextlib.contextmanager
+def _scratch(path: Path):
+    """A new, empty folder beside `path` for the pieces a write COPYs; removed afterwards."""
     folder = path.with_name(f".{path.name}.chunks")
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     try:
-        if touched is not None and index.chunks:
-            return _splice(con, query, path, previous, index, touched, folder)
-        return _whole(con, query, path, folder, chunk_rows)
+        yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -397,17 +409,10 @@ def write_csv_parts(con: duckdb.DuckDBPyConnection, query: CsvQuery, folder: Pat
     previous folder's, hard-linked: no byte of it is read or written. The index beside the folder
     has write_csv's form (offsets as in the one file the parts make). `chunk_rows`: as for write_csv."""
     index = read_parts_index(previous, query) if previous is not None and changed is not None else None
-    touched = None
-    if index is not None:
-        changed = list(changed)
-        if len(changed) <= MAX_CHANGED_KEYS:
-            touched = touched_chunks([c.first for c in index.chunks], changed)
-    scratch = folder.with_name(f".{folder.name}.chunks")
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    folder.mkdir(parents=True)
+    touched = _touched(index, changed)
     spliced = touched is not None and bool(index.chunks)
-    try:
+    folder.mkdir(parents=True)
+    with _scratch(folder) as scratch:
         if spliced:
             plan, reused = _plan(con, query, index, touched, scratch, header=True)
             header_length = index.header
@@ -432,8 +437,6 @@ def write_csv_parts(con: duckdb.DuckDBPyConnection, query: CsvQuery, folder: Pat
                 offset += chunk.length
         if not chunks:  # an empty table: one part, its header
             os.replace(_header(con, query, scratch), folder / PART_CSV.format(0))
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
     written = Index(query.fingerprint(), header_length, tuple(chunks))
     index_path(folder).write_text(written.to_json(), encoding="utf-8")
     return Written(folder, spliced, len(chunks), reused.count(None), tuple(reused), written)
