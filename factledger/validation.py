@@ -131,7 +131,7 @@ class CompiledModel:
 
         `tables`: for a check view, the tables its query reads. Each is read restricted to `values`
         too (the view joins them on `narrow_by`, schemas/_base.py): DuckDB does not push a filter
-        on a view's output through its outer join, and read every article body for one article.
+        on a view's output through its outer join (it read every article body for one article).
         The rows sharing a partition are a second branch of their own: an OR of the two filters
         is not pushed into the scan either, and read every claim."""
         if self.narrow_by is None:

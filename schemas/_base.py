@@ -49,7 +49,8 @@ class LakeTable(DataFrameModel):
     # depends on the rows of its own value alone, which factledger/validation.py makes sure of for
     # the rules (a rule reads one row, or whole partitions of a window by plain columns: the rows
     # sharing a partition with a changed row are added) but not for a check view's query: it must
-    # join its tables on this column.
+    # join its tables on this column (a narrowed pass reads each of them restricted to the changed
+    # values: validation.CompiledModel.narrowed).
     _narrow_by: str | None = None
     # False: the table's rows are never inlined in the catalog (DuckLake keeps a small insert's rows
     # in the catalog database, and their min and max values whole beside them: a dataset version's
