@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from factledger.claims.lexicon import Lexicon
 from factledger.claims.prefilter import Prefiltered, by_identity, candidates, shared_scan
-from factledger.claims.qualifiers import _search_before
+from factledger.claims.qualifiers import search_before
 
 MONTHS = {
     "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4, "may": 5,
@@ -146,7 +146,7 @@ def _with_markers(text: str, mentions: list[DateMention], lexicon: Lexicon) -> l
     for d in mentions:
         # (Searched as the hedges are, case-sensitively on the lower-cased window where it is ASCII:
         # the marker is read in lower case either way.)
-        m = _search_before(lexicon.claim_date_marker, text[max(0, d.start - 20):d.start])
+        m = search_before(lexicon.claim_date_marker, text[max(0, d.start - 20):d.start])
         marker = " ".join(m.group().split()).strip(" ,(").lower() if m else None
         if marker and marker.endswith(" the"):
             marker = marker[:-4]

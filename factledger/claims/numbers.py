@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from factledger.claims.lexicon import Lexicon
 from factledger.claims.prefilter import Prefiltered, by_identity, candidates, scan
-from factledger.claims.qualifiers import _case_sensitive, hedge_around
+from factledger.claims.qualifiers import case_sensitive, hedge_around
 from factledger.claims.text import lowered
 
 SCALES = {"thousand": 10**3, "k": 10**3, "million": 10**6, "m": 10**6, "mn": 10**6, "billion": 10**9, "bn": 10**9, "trillion": 10**12}
@@ -214,7 +214,7 @@ def _phrase(text: str, lexicon: Lexicon, ratios: dict, start: int, end: int, val
 
 
 # Each unit kind with its pattern and that pattern's case-sensitive form, per lexicon (looked up once a number).
-_units = by_identity(lambda units: [(kind, pattern, _case_sensitive(pattern)) for kind, pattern in units.items()])
+_units = by_identity(lambda units: [(kind, pattern, case_sensitive(pattern)) for kind, pattern in units.items()])
 
 
 def _kind(text: str, start: int, end: int, lexicon: Lexicon, ratios: dict, marker: str | None) -> tuple[str, str | None, int]:
@@ -227,7 +227,7 @@ def _kind(text: str, start: int, end: int, lexicon: Lexicon, ratios: dict, marke
         return "percent", "%", end
     after = text[end:end + 80]
     # On ASCII text an IGNORECASE pattern is matched as its lower-case form on the lower-case text
-    # (qualifiers._case_sensitive: several times faster on the long unit alternations); the cue is
+    # (qualifiers.case_sensitive: several times faster on the long unit alternations); the cue is
     # read from the text as written.
     folded = after.lower() if after.isascii() else None
     for kind, pattern, sensitive in _units(lexicon.units):

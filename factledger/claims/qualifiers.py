@@ -30,7 +30,7 @@ def hedge_around(text: str, number_start: int, number_end: int, lexicon: Lexicon
     combined = _combined_for(lexicon.qualifiers_before)
     if combined is not None:
         pattern, qualifiers = combined
-        m = _search_before(pattern, before)
+        m = search_before(pattern, before)
         best = (qualifiers[m.lastgroup], m) if m else None
     else:
         for qualifier, pattern in lexicon.qualifiers_before.items():
@@ -50,13 +50,13 @@ def hedge_around(text: str, number_start: int, number_end: int, lexicon: Lexicon
     return Hedge("none", None, number_start, number_end)
 
 
-def _search_before(pattern: re.Pattern, before: str) -> re.Match | None:
-    """`pattern.search(before)` for the combined hedge pattern. On an ASCII window it is the same
-    search of the window in lower case with the pattern in lower case and without IGNORECASE
-    (on ASCII text IGNORECASE is exactly that), which is several times faster: the engine rejects
-    an alternative by its first letter only when the pattern is case-sensitive. The match's
-    offsets are the window's; its text is the lower case one."""
-    lower = _case_sensitive(pattern) if before.isascii() else None
+def search_before(pattern: re.Pattern, before: str) -> re.Match | None:
+    """`pattern.search(before)` for an IGNORECASE pattern (the hedges, the date markers). On an
+    ASCII window it is the same search of the window in lower case with the pattern in lower case
+    and without IGNORECASE (on ASCII text IGNORECASE is exactly that), which is several times
+    faster: the engine rejects an alternative by its first letter only when the pattern is
+    case-sensitive. The match's offsets are the window's; its text is the lower case one."""
+    lower = case_sensitive(pattern) if before.isascii() else None
     return lower.search(before.lower()) if lower is not None else pattern.search(before)
 
 
@@ -66,7 +66,7 @@ _SYNTAX = re.compile(r"\\.|\(\?P[<=]\w+[>)]|[A-Z]")
 
 
 @by_identity
-def _case_sensitive(pattern: re.Pattern) -> re.Pattern | None:
+def case_sensitive(pattern: re.Pattern) -> re.Pattern | None:
     """`pattern` (IGNORECASE) for lower-case ASCII text: its letters in lower case, without
     IGNORECASE; None when it is not IGNORECASE or cannot be written so."""
     source = pattern.pattern

@@ -215,13 +215,13 @@ def test_one_search_for_the_hedges_before_a_number_is_the_search_per_qualifier(b
                                  "approx.", "APPROX.", "x", " ", "\n", ",", "(", "-", "no fewer than", "An Estimated"]),
                 max_size=10).map("".join))
 def test_hedge_search_in_lower_case_is_the_ignorecase_search(window):
-    """qualifiers._search_before: on an ASCII window, the lower-case search without IGNORECASE
+    """qualifiers.search_before: on an ASCII window, the lower-case search without IGNORECASE
     finds what the IGNORECASE search finds (start, end, qualifier)."""
-    from factledger.claims.qualifiers import _case_sensitive, _combined_for, _search_before
+    from factledger.claims.qualifiers import case_sensitive, _combined_for, search_before
 
     pattern, _ = _combined_for(LEX.qualifiers_before)
-    assert _case_sensitive(pattern) is not None
-    fast, plain = _search_before(pattern, window), pattern.search(window)
+    assert case_sensitive(pattern) is not None
+    fast, plain = search_before(pattern, window), pattern.search(window)
     assert (fast and (fast.span(), fast.lastgroup)) == (plain and (plain.span(), plain.lastgroup))
 
 
